@@ -1,0 +1,1 @@
+"""ethproofs-daemon."""

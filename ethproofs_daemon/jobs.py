@@ -1,0 +1,154 @@
+"""The job lifecycle: states, failure reasons and allowed transitions (pure functions).
+
+A job is one (block number, proof type). Its state lives in the store; every change is one
+transaction (see ``store.py``). The lifecycle follows ``../shared/docs/architecture.md``::
+
+    detected → fetching → input_ready → queued → proving → proved
+                   ↘            ↘                    ↘
+                    failed(witness_unavailable | input_error | proving_error |
+                           proving_timeout | internal_error)
+
+Nothing in this module does I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from dataclasses import dataclass
+from typing import Final
+
+
+class JobState(enum.StrEnum):
+    """Where a job is in its lifecycle."""
+
+    DETECTED = "detected"
+    FETCHING = "fetching"
+    INPUT_READY = "input_ready"
+    QUEUED = "queued"
+    PROVING = "proving"
+    PROVED = "proved"
+    FAILED = "failed"
+
+
+class FailureReason(enum.StrEnum):
+    """Why a job failed; shown in ``status``, ``/health``, metrics and notifications."""
+
+    WITNESS_UNAVAILABLE = "witness_unavailable"
+    WITNESS_TIMEOUT = "witness_timeout"
+    INPUT_ERROR = "input_error"
+    PROVING_ERROR = "proving_error"
+    PROVING_TIMEOUT = "proving_timeout"
+    PROOF_DATA_UNREADABLE = "proof_data_unreadable"
+    INTERNAL_ERROR = "internal_error"
+
+
+#: The proof type of EthProofs work: ethrex's guest program proved by ZisK.
+DEFAULT_PROOF_TYPE: Final = "ethrex-zisk"
+
+#: States a job may move to from each state. ``failed`` may go back to ``detected`` (a retry).
+ALLOWED_TRANSITIONS: Final[dict[JobState, frozenset[JobState]]] = {
+    JobState.DETECTED: frozenset({JobState.FETCHING, JobState.FAILED}),
+    JobState.FETCHING: frozenset({JobState.INPUT_READY, JobState.FAILED, JobState.DETECTED}),
+    JobState.INPUT_READY: frozenset({JobState.QUEUED, JobState.FAILED}),
+    JobState.QUEUED: frozenset({JobState.PROVING, JobState.FAILED}),
+    JobState.PROVING: frozenset(
+        {JobState.PROVED, JobState.FAILED, JobState.QUEUED}
+    ),
+    JobState.PROVED: frozenset(),
+    JobState.FAILED: frozenset({JobState.DETECTED, JobState.QUEUED}),
+}
+
+#: Failure reasons worth another attempt. A witness the node cannot serve will not appear by
+#: retrying at once, but a node may gain the method after a restart, so it is retried too, slowly.
+RETRYABLE_REASONS: Final = frozenset(FailureReason)
+
+#: States a job is left in by a daemon that died, and which must be resumed on start.
+IN_FLIGHT_STATES: Final = frozenset({JobState.FETCHING, JobState.PROVING})
+
+#: States that end a job for good (``failed`` only once its retry budget is spent).
+TERMINAL_STATES: Final = frozenset({JobState.PROVED})
+
+
+class TransitionError(ValueError):
+    """A state change that the lifecycle does not allow (a bug, never bad input)."""
+
+    def __init__(self, current: JobState, target: JobState) -> None:
+        super().__init__(f"job cannot move from {current} to {target}")
+        self.current = current
+        self.target = target
+
+
+def check_transition(current: JobState, target: JobState) -> None:
+    """Raise ``TransitionError`` unless ``current → target`` is an allowed move."""
+    if target not in ALLOWED_TRANSITIONS[current]:
+        raise TransitionError(current, target)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One (block number, proof type) as the store holds it.
+
+    Times are Unix seconds (float). ``attempts`` counts started attempts (fetch or prove);
+    ``next_attempt_at`` is when a failed job may be retried (None: not scheduled).
+    ``input_path`` is set once the input is built; ``pid`` is the process-group leader of the
+    proving subprocess while ``state == proving``.
+    """
+
+    id: int
+    block_number: int
+    proof_type: str
+    state: JobState
+    attempts: int
+    priority: int
+    created_at: float
+    updated_at: float
+    failure_reason: FailureReason | None = None
+    error: str | None = None
+    input_path: str | None = None
+    pid: int | None = None
+    next_attempt_at: float | None = None
+    proving_started_at: float | None = None
+    proving_time_ms: int | None = None
+    cycles: int | None = None
+    proof_path: str | None = None
+    proof_id: str | None = None
+    source: str = "follower"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How failed jobs are retried: exponential backoff up to ``max_attempts`` attempts.
+
+    Delays are seconds: ``base_s * factor ** (attempts - 1)``, capped at ``cap_s``, with up to
+    ``jitter`` (a fraction) added at random.
+    """
+
+    max_attempts: int = 3
+    base_s: float = 30.0
+    factor: float = 2.0
+    cap_s: float = 1800.0
+    jitter: float = 0.1
+
+    def delay_s(self, attempts: int, rng: random.Random | None = None) -> float:
+        """Seconds to wait before attempt number ``attempts + 1`` (``attempts >= 1``)."""
+        raw = min(self.cap_s, self.base_s * self.factor ** max(0, attempts - 1))
+        r = (rng or random).random()
+        return raw * (1.0 + self.jitter * r)
+
+    def should_retry(self, attempts: int, reason: FailureReason) -> bool:
+        """True when a job that failed for ``reason`` after ``attempts`` attempts gets another."""
+        return reason in RETRYABLE_REASONS and attempts < self.max_attempts
+
+
+def is_target(block_number: int, interval: int) -> bool:
+    """True when ``block_number`` is a target: a multiple of ``interval`` (>= 1)."""
+    return block_number % interval == 0
+
+
+def targets_between(low: int, high: int, interval: int) -> list[int]:
+    """Targets in ``[low, high]`` (inclusive) in ascending order; empty when ``low > high``."""
+    if low > high:
+        return []
+    first = low + (-low) % interval
+    return list(range(first, high + 1, interval))

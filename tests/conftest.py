@@ -1,0 +1,21 @@
+"""Shared test fixtures: the location of ``../shared/fixtures`` and helpers to skip without it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+#: Real chain data and golden vectors, read in place (never copied into the project).
+SHARED_FIXTURES = Path(
+    os.environ.get("SHARED_FIXTURES", Path(__file__).resolve().parents[2] / "shared" / "fixtures")
+)
+
+
+@pytest.fixture
+def shared_fixtures() -> Path:
+    """The ``../shared/fixtures`` folder; skips the test (saying why) when it is absent."""
+    if not SHARED_FIXTURES.is_dir():
+        pytest.skip(f"shared fixtures not found at {SHARED_FIXTURES} (set SHARED_FIXTURES)")
+    return SHARED_FIXTURES
