@@ -1,1 +1,1 @@
-"""reporting."""
+"""Reporting: the EthProofs API client, the outbox reporter actor, Slack notifications."""
