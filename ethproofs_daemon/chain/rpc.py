@@ -25,7 +25,7 @@ from typing import Final, TypeAlias
 import httpx
 
 #: JSON value as decoded by the json module.
-JsonValue: TypeAlias = "None | bool | int | float | str | list[JsonValue] | dict[str, JsonValue]"
+JsonValue: TypeAlias = "bool | int | float | str | list[JsonValue] | dict[str, JsonValue] | None"
 
 METHOD_NOT_FOUND: Final = -32601
 
@@ -113,7 +113,8 @@ class JsonRpcClient:
 
     async def block_number(self) -> int:
         """``eth_blockNumber`` as an int. Raises the ``RpcError`` family."""
-        return parse_quantity(method="eth_blockNumber", value=await self.call("eth_blockNumber", []))
+        value = await self.call("eth_blockNumber", [])
+        return parse_quantity(method="eth_blockNumber", value=value)
 
 
 def parse_response(method: str, request_id: int, content: bytes) -> JsonValue:

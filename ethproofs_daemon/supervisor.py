@@ -1,0 +1,351 @@
+"""An OTP-style supervisor on trio: child specs, restart strategies, intensity and backoff.
+
+Semantics follow Erlang/OTP's supervisor principles (erlang.org ``system/sup_princ``), with the
+backoff policy of Boundless's broker (``crates/broker/src/task.rs``); see
+``../shared/docs/peers-and-conventions.md`` §2:
+
+- Children start in list order; each must call ``task_status.started()`` before the next starts
+  (``await nursery.start(...)``). They stop in reverse order, each within its ``shutdown_s``.
+- Strategies: ``one_for_one`` restarts the failed child; ``rest_for_one`` restarts it and every
+  child after it; ``one_for_all`` restarts them all.
+- Restart types: ``permanent`` (always restarted), ``transient`` (restarted only after an
+  exception), ``temporary`` (never restarted).
+- Intensity is counted per supervisor: more than ``max_restarts`` restarts within ``period_s``
+  seconds stops every child and raises ``SupervisorFailed``, which escalates to the parent (or
+  ends the process with a non-zero status at the root).
+- Restarts wait an exponential backoff with jitter (0.5 s × 1.5, cap 60 s by default), reset once
+  a child has run for ``reset_after_s`` seconds.
+- A child that raises ``Fatal`` is not restarted: the supervisor stops at once.
+- Cancellation of the supervisor (shutdown) is a clean exit, not a failure.
+
+The module knows nothing of blocks or proofs.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import random
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import structlog
+import trio
+
+log = structlog.get_logger(__name__)
+
+
+class Restart(enum.StrEnum):
+    """When a child that ended is started again."""
+
+    PERMANENT = "permanent"
+    TRANSIENT = "transient"
+    TEMPORARY = "temporary"
+
+
+class Strategy(enum.StrEnum):
+    """Which children are restarted when one fails."""
+
+    ONE_FOR_ONE = "one_for_one"
+    REST_FOR_ONE = "rest_for_one"
+    ONE_FOR_ALL = "one_for_all"
+
+
+class Fatal(Exception):
+    """Raised by a child to stop its supervisor without a restart (a fault no restart can fix)."""
+
+
+class SupervisorFailed(Exception):
+    """The supervisor stopped: restart intensity exceeded, or a child raised ``Fatal``.
+
+    ``child_id`` names the child whose failure tripped it; ``__cause__`` is that child's error.
+    """
+
+    def __init__(self, supervisor: str, child_id: str, message: str) -> None:
+        super().__init__(f"supervisor {supervisor!r}: child {child_id!r}: {message}")
+        self.supervisor = supervisor
+        self.child_id = child_id
+
+
+class ChildStart(Protocol):
+    """A child's entry point: runs until done, calls ``task_status.started()`` once it is up."""
+
+    def __call__(self, *, task_status: trio.TaskStatus[Any] = ...) -> Awaitable[None]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ChildSpec:
+    """One child: ``id`` (unique in its supervisor), its ``start`` function, restart type, and
+    ``shutdown_s``: seconds it gets to finish after being cancelled before the supervisor moves
+    on to the next child."""
+
+    id: str
+    start: ChildStart
+    restart: Restart = Restart.PERMANENT
+    shutdown_s: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Intensity:
+    """At most ``max_restarts`` restarts within ``period_s`` seconds."""
+
+    max_restarts: int = 5
+    period_s: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Delay before a restart, in seconds: ``initial_s * factor ** n`` capped at ``cap_s``, times a
+    random factor in ``[1 - jitter, 1 + jitter]``; ``n`` counts consecutive quick failures and
+    resets when a child ran ``reset_after_s`` seconds or more."""
+
+    initial_s: float = 0.5
+    factor: float = 1.5
+    cap_s: float = 60.0
+    reset_after_s: float = 300.0
+    jitter: float = 0.2
+
+    def delay_s(self, consecutive: int, rng: random.Random) -> float:
+        """Seconds to wait before restart number ``consecutive`` (0-based) of a failure run."""
+        raw = min(self.cap_s, self.initial_s * self.factor ** min(consecutive, 200))
+        return max(0.0, raw * (1.0 + self.jitter * (2.0 * rng.random() - 1.0)))
+
+
+def should_restart(restart: Restart, error: BaseException | None) -> bool:
+    """Pure restart decision: does a child with this restart type, that ended with ``error``
+    (None: returned normally), get restarted?"""
+    if restart is Restart.PERMANENT:
+        return True
+    if restart is Restart.TRANSIENT:
+        return error is not None
+    return False
+
+
+def children_to_restart(strategy: Strategy, failed: int, count: int) -> range:
+    """Pure: the indexes (in start order) restarted when child ``failed`` of ``count`` fails."""
+    if strategy is Strategy.ONE_FOR_ONE:
+        return range(failed, failed + 1)
+    if strategy is Strategy.REST_FOR_ONE:
+        return range(failed, count)
+    return range(0, count)
+
+
+class IntensityWindow:
+    """Counts restarts in a sliding window (pure apart from the times it is given)."""
+
+    def __init__(self, intensity: Intensity) -> None:
+        self.intensity = intensity
+        self._times: deque[float] = deque()
+
+    def record(self, now: float) -> bool:
+        """Record a restart at ``now`` (seconds); return False when it exceeds the intensity."""
+        self._times.append(now)
+        while self._times and now - self._times[0] > self.intensity.period_s:
+            self._times.popleft()
+        return len(self._times) <= self.intensity.max_restarts
+
+
+@dataclass(eq=False)
+class _Running:
+    spec: ChildSpec
+    scope: trio.CancelScope = field(default_factory=trio.CancelScope)
+    done: trio.Event = field(default_factory=trio.Event)
+    started_at: float = 0.0
+    stopping: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Exit:
+    index: int
+    running: _Running
+    error: Exception | None
+
+
+class _StartedFlag:
+    """Wraps a ``task_status`` to know whether the child reported itself started."""
+
+    def __init__(self, inner: trio.TaskStatus[Any]) -> None:
+        self._inner = inner
+        self.started_flag = False
+
+    def started(self, value: Any = None) -> None:
+        self.started_flag = True
+        self._inner.started(value)
+
+
+RestartHook = Callable[[str, str, BaseException | None], None]
+
+
+class Supervisor:
+    """Runs ``children`` under ``strategy``; ``await nursery.start(sup.run)`` returns once every
+    child has started. ``run`` returns after ``stop()`` or cancellation (children stopped in
+    reverse order) and raises ``SupervisorFailed`` when the intensity is exceeded.
+
+    ``on_restart(supervisor, child_id, error)`` is called for every restart (metrics hook).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        children: Sequence[ChildSpec],
+        *,
+        strategy: Strategy = Strategy.REST_FOR_ONE,
+        intensity: Intensity = Intensity(),
+        backoff: Backoff = Backoff(),
+        on_restart: RestartHook | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        ids = [c.id for c in children]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"duplicate child ids in supervisor {name!r}: {ids}")
+        self.name = name
+        self.children = list(children)
+        self.strategy = strategy
+        self.backoff = backoff
+        self._window = IntensityWindow(intensity)
+        self._on_restart = on_restart
+        self._rng = rng or random.Random()
+        self._running: list[_Running | None] = [None] * len(self.children)
+        self._consecutive = 0
+        self._send, self._receive = trio.open_memory_channel[_Exit](math.inf)
+        self._main_scope: trio.CancelScope | None = None
+        self._nursery: trio.Nursery | None = None
+        self.restarts = 0
+
+    def stop(self) -> None:
+        """Ask the supervisor to stop its children (reverse order) and return from ``run``."""
+        if self._main_scope is not None:
+            self._main_scope.cancel()
+
+    def is_running(self, child_id: str) -> bool:
+        """True while the child with this id is started and not stopping."""
+        for running in self._running:
+            if running is not None and running.spec.id == child_id:
+                return not running.done.is_set() and not running.stopping
+        return False
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Start every child in order, then supervise until stopped. See the class docstring."""
+        failure: SupervisorFailed | None = None
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            self._main_scope = trio.CancelScope()
+            try:
+                with self._main_scope:
+                    for index in range(len(self.children)):
+                        await self._start_initial(index)
+                    task_status.started()
+                    log.info("supervisor_started", supervisor=self.name,
+                             children=[c.id for c in self.children])
+                    await self._supervise()
+            except SupervisorFailed as exc:
+                failure = exc  # raised below, outside the nursery, so it is not grouped
+            finally:
+                with trio.CancelScope(shield=True):
+                    await self._stop_range(range(len(self.children)))
+                log.info("supervisor_stopped", supervisor=self.name)
+        if failure is not None:
+            raise failure
+
+    async def _supervise(self) -> None:
+        async for event in self._receive:
+            if self._running[event.index] is not event.running:
+                continue  # a late exit of a child we already stopped or replaced
+            self._running[event.index] = None
+            await self._handle_exit(event.index, event.running, event.error)
+
+    async def _handle_exit(self, index: int, running: _Running, error: Exception | None) -> None:
+        spec = running.spec
+        if isinstance(error, Fatal):
+            log.error("child_fatal", supervisor=self.name, child=spec.id, error=str(error))
+            raise SupervisorFailed(self.name, spec.id, f"fatal: {error}") from error
+        if not should_restart(spec.restart, error):
+            log.info("child_exited", supervisor=self.name, child=spec.id, restart=spec.restart)
+            return
+        now = trio.current_time()
+        if now - running.started_at >= self.backoff.reset_after_s:
+            self._consecutive = 0
+        if not self._window.record(now):
+            log.error("supervisor_intensity_exceeded", supervisor=self.name, child=spec.id,
+                      error=repr(error))
+            raise SupervisorFailed(
+                self.name, spec.id, f"restart intensity exceeded; last error: {error!r}"
+            ) from error
+        delay = self.backoff.delay_s(self._consecutive, self._rng)
+        self._consecutive += 1
+        self.restarts += 1
+        affected = children_to_restart(self.strategy, index, len(self.children))
+        log.warning("child_restarting", supervisor=self.name, child=spec.id, error=repr(error),
+                    delay_s=round(delay, 3), restarting=[self.children[i].id for i in affected])
+        if self._on_restart is not None:
+            self._on_restart(self.name, spec.id, error)
+        await self._stop_range(affected)
+        await trio.sleep(delay)
+        for i in affected:
+            if self._running[i] is None and (
+                i == index or self.children[i].restart is not Restart.TEMPORARY
+            ):
+                await self._start_or_recover(i)
+
+    async def _start_initial(self, index: int) -> None:
+        """Start child ``index`` at supervisor start; failing here fails the supervisor (OTP)."""
+        assert self._nursery is not None
+        spec = self.children[index]
+        try:
+            await self._nursery.start(self._child_task, index)
+        except Exception as exc:
+            log.error("child_start_failed", supervisor=self.name, child=spec.id, error=repr(exc))
+            raise SupervisorFailed(self.name, spec.id, f"failed to start: {exc!r}") from exc
+
+    async def _start_or_recover(self, index: int) -> None:
+        """Start child ``index``; a failure before it reports started counts as an exit."""
+        assert self._nursery is not None
+        try:
+            await self._nursery.start(self._child_task, index)
+        except Exception as exc:
+            running = _Running(self.children[index])
+            running.started_at = trio.current_time()
+            running.done.set()
+            self._running[index] = running
+            self._send.send_nowait(_Exit(index, running, exc))
+
+    async def _child_task(self, index: int, *, task_status: trio.TaskStatus[None]) -> None:
+        spec = self.children[index]
+        running = _Running(spec, started_at=trio.current_time())
+        self._running[index] = running
+        flag = _StartedFlag(task_status)
+        error: Exception | None = None
+        try:
+            with running.scope:
+                await spec.start(task_status=flag)
+        except Exception as exc:
+            if not flag.started_flag:
+                self._running[index] = None
+                raise
+            error = exc
+        finally:
+            running.done.set()
+        if not flag.started_flag:
+            if running.stopping:
+                return
+            error = RuntimeError(f"child {spec.id!r} returned before reporting started")
+            task_status.started()
+        if not running.stopping:
+            self._send.send_nowait(_Exit(index, running, error))
+
+    async def _stop_range(self, indexes: range) -> None:
+        """Stop the running children at ``indexes`` in reverse order, each within its deadline."""
+        for i in reversed(indexes):
+            running = self._running[i]
+            if running is None:
+                continue
+            running.stopping = True
+            running.scope.cancel()
+            with trio.move_on_after(running.spec.shutdown_s) as timeout:
+                await running.done.wait()
+            if timeout.cancelled_caught:
+                log.error("child_shutdown_timeout", supervisor=self.name, child=running.spec.id,
+                          shutdown_s=running.spec.shutdown_s)
+            self._running[i] = None
