@@ -1,0 +1,372 @@
+"""Settings: the environment and CLI flags → one validated, frozen object; all errors at once.
+
+Names follow the original client (lambdaclass/ethrex-ethproofs README, ``../shared/seeds/002_*``):
+``ETH_RPC_URL``, ``ELF_PATH``, ``ETHPROOFS_RPC_URL``, ``ETHPROOFS_API_KEY``,
+``ETHPROOFS_CLUSTER_ID``, ``ZISK_ACTION``, ``SLACK_WEBHOOK``, ``LOG_LEVEL``, ``HEALTH_PORT``,
+``PROVER_STUCK_THRESHOLD_SECONDS``; the rest are ours. Each is documented in the README's
+configuration table, generated from ``FIELDS`` below (``ethproofs-daemon config --markdown``).
+
+Validation is done by pydantic over the raw strings; field errors and cross-field problems are
+collected together and raised as one ``ConfigError`` listing every variable at fault, so an
+operator fixes the whole file in one go. The CLI exits with status 2 on ``ConfigError`` before
+anything starts.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+
+class ZiskAction(enum.StrEnum):
+    """``prove``: prove and report; ``execute``: run the guest for its cycle count only."""
+
+    PROVE = "prove"
+    EXECUTE = "execute"
+
+
+class ProverBackendKind(enum.StrEnum):
+    """``zisk``: cargo-zisk on this machine. ``simulated``: no proof at all (demo, tests)."""
+
+    ZISK = "zisk"
+    SIMULATED = "simulated"
+
+
+class WitnessSourceMode(enum.StrEnum):
+    """Where execution witnesses come from (``chain/witness_source.py``)."""
+
+    AUTO = "auto"
+    DEBUG = "debug"
+    SYNTHESIZE = "synthesize"
+
+
+class ConfigError(Exception):
+    """One or more settings are invalid; ``problems`` lists ``VARIABLE: reason`` lines."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid configuration:\n  " + "\n  ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDoc:
+    """One setting as documented: environment name, default shown, meaning."""
+
+    env: str
+    default: str
+    help: str
+
+
+class Settings(BaseModel):
+    """Every setting of the daemon, validated and frozen. Durations are seconds."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="forbid")
+
+    eth_rpc_url: str | None = Field(
+        None, alias="ETH_RPC_URL", description="Execution node JSON-RPC URL (required by `run`)."
+    )
+    elf_path: Path | None = Field(
+        None,
+        alias="ELF_PATH",
+        description="Guest program ELF proved by ZisK (required unless PROVER_BACKEND=simulated).",
+    )
+    ethproofs_rpc_url: str | None = Field(
+        None,
+        alias="ETHPROOFS_RPC_URL",
+        description="EthProofs API base, e.g. https://ethproofs.org/api/v0. Unset: report nothing.",
+    )
+    ethproofs_api_key: SecretStr | None = Field(
+        None, alias="ETHPROOFS_API_KEY", description="EthProofs API key (Bearer). Never logged."
+    )
+    ethproofs_cluster_id: int | None = Field(
+        None, alias="ETHPROOFS_CLUSTER_ID", description="EthProofs cluster index (integer).", ge=0
+    )
+    zisk_action: ZiskAction = Field(
+        ZiskAction.PROVE,
+        alias="ZISK_ACTION",
+        description="`prove` (prove and report) or `execute` (cycles only, no reports).",
+    )
+    slack_webhook: SecretStr | None = Field(
+        None,
+        alias="SLACK_WEBHOOK",
+        description="Slack incoming-webhook URL for notifications. Never logged.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", alias="LOG_LEVEL", description="debug, info, warning or error."
+    )
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto", alias="LOG_FORMAT", description="auto (JSON unless on a TTY), json or console."
+    )
+    health_host: str = Field(
+        "0.0.0.0",
+        alias="HEALTH_HOST",
+        description="Address of the health/metrics/admin HTTP server.",
+    )
+    health_port: int = Field(
+        4000,
+        alias="HEALTH_PORT",
+        description="Port of the health/metrics/admin HTTP server (0: any free port).",
+        ge=0,
+        le=65535,
+    )
+    prover_stuck_threshold_seconds: float = Field(
+        3600.0,
+        alias="PROVER_STUCK_THRESHOLD_SECONDS",
+        description="A proof running longer makes /health `degraded`.",
+        gt=0,
+    )
+    block_interval: int = Field(
+        100,
+        alias="BLOCK_INTERVAL",
+        description="Prove every block whose number is a multiple of this.",
+        ge=1,
+    )
+    start_block: int | None = Field(
+        None,
+        alias="START_BLOCK",
+        description="First block to consider (default: the head at first start).",
+        ge=0,
+    )
+    lookback_blocks: int = Field(
+        1000,
+        alias="LOOKBACK_BLOCKS",
+        description="How far behind the head missed targets are still caught up.",
+        ge=0,
+    )
+    poll_interval_seconds: float = Field(
+        2.0,
+        alias="POLL_INTERVAL_SECONDS",
+        description="How often `eth_blockNumber` is polled.",
+        gt=0,
+    )
+    rpc_timeout_seconds: float = Field(
+        30.0, alias="RPC_TIMEOUT_SECONDS", description="Timeout of one JSON-RPC call.", gt=0
+    )
+    witness_timeout_seconds: float = Field(
+        300.0,
+        alias="WITNESS_TIMEOUT_SECONDS",
+        description="Timeout of fetching or synthesizing one witness.",
+        gt=0,
+    )
+    witness_source: WitnessSourceMode = Field(
+        WitnessSourceMode.AUTO,
+        alias="WITNESS_SOURCE",
+        description="auto (debug_executionWitness, else synthesize), debug or synthesize.",
+    )
+    chain: str = Field(
+        "mainnet",
+        alias="CHAIN",
+        description="Chain config of the guest input: mainnet, hoodi, sepolia or a genesis JSON.",
+    )
+    guest_profile: str | None = Field(
+        None,
+        alias="GUEST_PROFILE",
+        description="Guest profile from guest_elfs/manifest.json (default: the ZisK 0.14.0 guest).",
+    )
+    allow_unknown_elf: bool = Field(
+        False,
+        alias="ALLOW_UNKNOWN_ELF",
+        description="Accept an ELF that does not match the profile (warns).",
+    )
+    external_input_builder: str | None = Field(
+        None,
+        alias="EXTERNAL_INPUT_BUILDER",
+        description=(
+            "Command that builds the input instead of the built-in codec; "
+            "{block}, {rpc_url}, {output} are replaced."
+        ),
+    )
+    proving_timeout_seconds: float = Field(
+        3600.0,
+        alias="PROVING_TIMEOUT_SECONDS",
+        description="A proof running longer is killed (whole process group) and retried.",
+        gt=0,
+    )
+    max_attempts: int = Field(
+        3, alias="MAX_ATTEMPTS", description="Attempts per job before it stays failed.", ge=1
+    )
+    retry_base_seconds: float = Field(
+        30.0,
+        alias="RETRY_BASE_SECONDS",
+        description="First retry delay of a failed job (doubles each time).",
+        ge=0,
+    )
+    cargo_zisk: str = Field(
+        "cargo-zisk",
+        alias="CARGO_ZISK",
+        description="cargo-zisk executable (default: the one on PATH).",
+    )
+    prover_backend: ProverBackendKind = Field(
+        ProverBackendKind.ZISK,
+        alias="PROVER_BACKEND",
+        description="zisk, or simulated (no real proof: demo and tests only).",
+    )
+    simulated_proving_seconds: float = Field(
+        1.0,
+        alias="SIMULATED_PROVING_SECONDS",
+        description="How long the simulated prover sleeps per block.",
+        ge=0,
+    )
+    output_dir: Path = Field(
+        Path("output"),
+        alias="OUTPUT_DIR",
+        description="Where output/{block_number}/ directories are written.",
+    )
+    state_dir: Path = Field(
+        Path("state"), alias="STATE_DIR", description="SQLite database and built inputs."
+    )
+    input_retention_days: float = Field(
+        14.0,
+        alias="INPUT_RETENTION_DAYS",
+        description="Inputs of finished jobs are deleted after this many days.",
+        ge=0,
+    )
+    admin_token: SecretStr | None = Field(
+        None,
+        alias="ADMIN_TOKEN",
+        description="Token for admin mutations from non-loopback clients (Bearer). Never logged.",
+    )
+    shutdown_timeout_seconds: float = Field(
+        30.0,
+        alias="SHUTDOWN_TIMEOUT_SECONDS",
+        description="Time a graceful stop may take (let a proof finish, drain reports).",
+        gt=0,
+    )
+    proof_node_port: int | None = Field(
+        None,
+        alias="PROOF_NODE_PORT",
+        description="Serve the Proof Node API on this port (unset: off; the spec uses 3000).",
+        ge=0,
+        le=65535,
+    )
+    proof_node_proof_types: str = Field(
+        "ethrex-zisk",
+        alias="PROOF_NODE_PROOF_TYPES",
+        description="Comma-separated proof types the Proof Node API serves.",
+    )
+    proof_node_priority: int = Field(
+        0,
+        alias="PROOF_NODE_PRIORITY",
+        description="Priority of Proof Node API work; EthProofs work is 0, higher goes first.",
+    )
+
+    @field_validator("eth_rpc_url", "ethproofs_rpc_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/") if value else value
+
+    @property
+    def ethproofs_enabled(self) -> bool:
+        """True when all three ``ETHPROOFS_*`` settings are given."""
+        return (
+            self.ethproofs_rpc_url is not None
+            and self.ethproofs_api_key is not None
+            and self.ethproofs_cluster_id is not None
+        )
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite database file inside ``state_dir``."""
+        return self.state_dir / "ethproofs-daemon.sqlite"
+
+
+ENV_NAMES: Final = {
+    name: (info.alias or name.upper()) for name, info in Settings.model_fields.items()
+}
+FIELDS: Final = [
+    FieldDoc(
+        env=info.alias or name.upper(),
+        default="" if info.default is None else str(getattr(info.default, "value", info.default)),
+        help=info.description or "",
+    )
+    for name, info in Settings.model_fields.items()
+]
+
+
+def cross_field_problems(raw: Mapping[str, object], *, for_run: bool) -> list[str]:
+    """Problems that involve several settings or the file system, read from the raw values
+    (so they are reported even when other fields fail to parse)."""
+    problems: list[str] = []
+    trio_names = ("ETHPROOFS_RPC_URL", "ETHPROOFS_API_KEY", "ETHPROOFS_CLUSTER_ID")
+    missing = [k for k in trio_names if raw.get(k) is None]
+    if 0 < len(missing) < 3:
+        problems.append(
+            f"{', '.join(missing)}: required when any ETHPROOFS_* setting is given "
+            "(set all three to report, or none)"
+        )
+    if not for_run:
+        return problems
+    if raw.get("ETH_RPC_URL") is None:
+        problems.append("ETH_RPC_URL: required to follow the chain")
+    if str(raw.get("PROVER_BACKEND", ProverBackendKind.ZISK)) == ProverBackendKind.ZISK:
+        elf = raw.get("ELF_PATH")
+        if elf is None:
+            problems.append("ELF_PATH: required with PROVER_BACKEND=zisk")
+        elif not Path(str(elf)).is_file():
+            problems.append(f"ELF_PATH: no such file: {elf}")
+        cargo_zisk = str(raw.get("CARGO_ZISK", "cargo-zisk"))
+        if shutil.which(cargo_zisk) is None:
+            problems.append(f"CARGO_ZISK: {cargo_zisk!r} is not an executable on PATH")
+    node_port, health_port = raw.get("PROOF_NODE_PORT"), raw.get("HEALTH_PORT", "4000")
+    if node_port is not None and str(node_port) == str(health_port) and str(node_port) != "0":
+        problems.append("PROOF_NODE_PORT: must differ from HEALTH_PORT")
+    return problems
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, object] | None = None,
+    *,
+    for_run: bool = False,
+) -> Settings:
+    """Build ``Settings`` from ``env`` (default ``os.environ``) and CLI ``overrides``.
+
+    ``overrides`` are keyed by environment name (``HEALTH_PORT``) and win over ``env``; None
+    values are ignored. Empty environment strings count as unset. With ``for_run`` the settings
+    ``run`` needs are checked too (RPC URL, ELF, cargo-zisk on PATH).
+
+    Raises:
+        ConfigError: listing every problem, each as ``VARIABLE: reason``.
+    """
+    source = os.environ if env is None else env
+    raw: dict[str, object] = {}
+    for env_name in ENV_NAMES.values():
+        text = source.get(env_name)
+        if text is not None and text.strip() != "":
+            raw[env_name] = text.strip()
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            raw[key] = value
+    problems: list[str] = []
+    settings: Settings | None = None
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"]) or "settings"
+            shown = "" if _is_secret(loc) else f" (got {err.get('input')!r:.60})"
+            problems.append(f"{loc}: {err['msg']}{shown}")
+    problems += cross_field_problems(raw, for_run=for_run)
+    if problems or settings is None:
+        raise ConfigError(problems)
+    return settings
+
+
+def _is_secret(env_name: str) -> bool:
+    return env_name in {"ETHPROOFS_API_KEY", "SLACK_WEBHOOK", "ADMIN_TOKEN"}
+
+
+def settings_markdown_table() -> str:
+    """The README's configuration table, one row per setting."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    rows += [f"| `{f.env}` | {f'`{f.default}`' if f.default else ''} | {f.help} |" for f in FIELDS]
+    return "\n".join(rows)

@@ -1,0 +1,67 @@
+"""Settings from the environment and flags: defaults, overrides, every error reported at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ethproofs_daemon.config import ConfigError, ProverBackendKind, load_settings
+
+
+def test_defaults_match_the_original_client_and_the_issue() -> None:
+    s = load_settings({})
+    assert s.health_port == 4000
+    assert s.prover_stuck_threshold_seconds == 3600
+    assert s.block_interval == 100
+    assert s.poll_interval_seconds == 2
+    assert s.cargo_zisk == "cargo-zisk"
+    assert not s.ethproofs_enabled
+
+
+def test_flags_override_environment() -> None:
+    s = load_settings({"HEALTH_PORT": "4000"}, {"HEALTH_PORT": 4100, "BLOCK_INTERVAL": None})
+    assert s.health_port == 4100
+    assert s.block_interval == 100
+
+
+def test_all_problems_are_reported_together_with_variable_names() -> None:
+    env = {
+        "HEALTH_PORT": "not-a-port",
+        "BLOCK_INTERVAL": "0",
+        "POLL_INTERVAL_SECONDS": "-1",
+        "ZISK_ACTION": "fly",
+        "ETHPROOFS_API_KEY": "s3cret-key",
+        "ETH_RPC_URL": "ftp://node",
+    }
+    with pytest.raises(ConfigError) as info:
+        load_settings(env, for_run=True)
+    text = str(info.value)
+    for name in ("HEALTH_PORT", "BLOCK_INTERVAL", "POLL_INTERVAL_SECONDS", "ZISK_ACTION",
+                 "ETH_RPC_URL", "ETHPROOFS_RPC_URL, ETHPROOFS_CLUSTER_ID", "ELF_PATH"):
+        assert name in text, name
+    assert "s3cret-key" not in text
+
+
+def test_run_needs_rpc_elf_and_cargo_zisk(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({"CARGO_ZISK": str(tmp_path / "nope"),
+                       "ELF_PATH": str(tmp_path / "missing.elf")}, for_run=True)
+    problems = "\n".join(info.value.problems)
+    assert "ETH_RPC_URL: required" in problems
+    assert "ELF_PATH: no such file" in problems
+    assert "CARGO_ZISK" in problems
+
+
+def test_simulated_backend_needs_no_elf() -> None:
+    s = load_settings({"ETH_RPC_URL": "http://127.0.0.1:8545", "PROVER_BACKEND": "simulated"},
+                      for_run=True)
+    assert s.prover_backend is ProverBackendKind.SIMULATED
+
+
+def test_secrets_are_not_shown_in_repr() -> None:
+    s = load_settings({"ETHPROOFS_RPC_URL": "https://api.example/api/v0/",
+                       "ETHPROOFS_API_KEY": "k-123", "ETHPROOFS_CLUSTER_ID": "7"})
+    assert s.ethproofs_enabled
+    assert s.ethproofs_rpc_url == "https://api.example/api/v0"
+    assert "k-123" not in repr(s)
