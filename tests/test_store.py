@@ -1,0 +1,133 @@
+"""The SQLite store: real files, transitions with their outbox rows, ordering, crash safety."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ethproofs_daemon.jobs import FailureReason, JobState, TransitionError
+from ethproofs_daemon.reporting.outbox import ReportKind, ReportStatus
+from ethproofs_daemon.store import SCHEMA_VERSION, Store, StoreError
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(tmp_path / "db.sqlite", clock=Clock())
+    yield s
+    s.close()
+
+
+def test_add_job_is_idempotent_per_block_and_proof_type(store: Store) -> None:
+    job, created = store.add_job(100, "ethrex-zisk")
+    again, created_again = store.add_job(100, "ethrex-zisk")
+    assert created and not created_again
+    assert again.id == job.id and again.state is JobState.DETECTED
+
+
+def test_transition_writes_outbox_row_in_same_transaction(store: Store) -> None:
+    job, _ = store.add_job(100, "ethrex-zisk")
+    store.transition(job.id, JobState.FETCHING)
+    store.transition(job.id, JobState.INPUT_READY, input_path="/x")
+    store.transition(job.id, JobState.QUEUED, report=(ReportKind.QUEUED, '{"block_number":100}'))
+    rows = store.reports_for_block(100)
+    assert [r.kind for r in rows] == [ReportKind.QUEUED]
+    assert store.get_job(job.id).input_path == "/x"  # type: ignore[union-attr]
+
+
+def test_disallowed_transition_changes_nothing(store: Store) -> None:
+    job, _ = store.add_job(100, "ethrex-zisk")
+    with pytest.raises(TransitionError):
+        store.transition(job.id, JobState.PROVED, report=(ReportKind.PROVED, "{}"))
+    assert store.get_job(job.id).state is JobState.DETECTED  # type: ignore[union-attr]
+    assert store.reports_for_block(100) == []
+
+
+def test_due_reports_gives_one_row_per_block_in_order(store: Store) -> None:
+    for block in (200, 100):
+        job, _ = store.add_job(block, "ethrex-zisk")
+        store.transition(job.id, JobState.FETCHING)
+        store.transition(job.id, JobState.INPUT_READY)
+        store.transition(job.id, JobState.QUEUED, report=(ReportKind.QUEUED, "{}"))
+        store.transition(job.id, JobState.PROVING, report=(ReportKind.PROVING, "{}"))
+    due = store.due_reports(now=2000.0, limit=10)
+    assert [(r.block_number, r.kind) for r in due] == [
+        (100, ReportKind.QUEUED), (200, ReportKind.QUEUED)]
+    store.defer_report(due[0].id, until=5000.0, error="HTTP 500")
+    store.mark_report_delivered(due[1].id, 200)
+    due = store.due_reports(now=2000.0, limit=10)
+    assert [(r.block_number, r.kind) for r in due] == [(200, ReportKind.PROVING)]
+    assert store.next_report_due_at() == 1000.0
+    store.fail_report(due[0].id, "HTTP 400")
+    assert store.count_reports()[ReportStatus.FAILED] == 1
+
+
+def test_failed_job_keeps_reason_and_is_retried_when_due(store: Store) -> None:
+    job, _ = store.add_job(100, "ethrex-zisk")
+    store.transition(job.id, JobState.FETCHING, count_attempt=True)
+    failed = store.fail(job.id, FailureReason.WITNESS_UNAVAILABLE, "no method", retry_at=1500.0)
+    assert failed.failure_reason is FailureReason.WITNESS_UNAVAILABLE and failed.attempts == 1
+    assert store.due_retries(1400.0) == []
+    assert [j.id for j in store.due_retries(1500.0)] == [job.id]
+    retried = store.transition(job.id, JobState.DETECTED)
+    assert retried.failure_reason is None and retried.error is None
+
+
+def test_jobs_order_by_priority_then_block(store: Store) -> None:
+    store.add_job(300, "ethrex-zisk")
+    store.add_job(100, "ethrex-zisk")
+    store.add_job(200, "ethrex-zisk", source="admin", priority=5)
+    assert [j.block_number for j in store.jobs_in([JobState.DETECTED])] == [200, 100, 300]
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    Store(path).close()
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreError, match="newer"):
+        Store(path)
+
+
+def test_committed_transition_survives_kill_9(tmp_path: Path) -> None:
+    """A child process commits a transition, then is SIGKILLed; the state is on disk."""
+    path = tmp_path / "db.sqlite"
+    script = textwrap.dedent(f"""
+        import os, signal, sys
+        from ethproofs_daemon.store import Store
+        from ethproofs_daemon.jobs import JobState
+        from ethproofs_daemon.reporting.outbox import ReportKind
+        s = Store(__import__("pathlib").Path({str(path)!r}))
+        job, _ = s.add_job(100, "ethrex-zisk")
+        for st in (JobState.FETCHING, JobState.INPUT_READY):
+            s.transition(job.id, st)
+        s.transition(job.id, JobState.QUEUED, report=(ReportKind.QUEUED, "{{}}"))
+        print("committed", flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == -signal.SIGKILL and "committed" in proc.stdout
+    reopened = Store(path)
+    try:
+        job = reopened.job_for_block(100, "ethrex-zisk")
+        assert job is not None and job.state is JobState.QUEUED
+        assert [r.kind for r in reopened.reports_for_block(100)] == [ReportKind.QUEUED]
+    finally:
+        reopened.close()
+    assert os.path.exists(path)
