@@ -59,7 +59,7 @@ class Outbox(Protocol):
         ...
 
     def next_report_due_at(self) -> float | None:
-        """Earliest ``next_attempt_at`` among pending rows (Unix s), or None when none is pending."""
+        """Earliest ``next_attempt_at`` among pending rows (Unix s); None when none is pending."""
         ...
 
     def mark_report_delivered(self, row_id: int, http_status: int) -> None:

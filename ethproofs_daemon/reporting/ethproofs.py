@@ -1,0 +1,235 @@
+"""The EthProofs API client for the three proof status endpoints, over httpx (runs under trio).
+
+Contract: ``../shared/docs/ethproofs-api.md`` Part A. ``POST {base_url}/proofs/{queued|proving|
+proved}`` with ``Authorization: Bearer <key>`` (§1.2, exactly two words) and a JSON body
+(``payloads.py``, §1.5). Answers (§1.2, §1.3, §1.5):
+
+======================  =========================================  ==========================
+status                  meaning                                    what the client does
+======================  =========================================  ==========================
+200 ``{"proof_id":n}``  stored                                     returns 200
+409                     block already proved for this cluster      returns 409 (success: done)
+429 + ``Retry-After``   rate limit (60 req / 60 s per key)         raises ``Retryable``
+408, 5xx, transport     server or network trouble (500 also for    raises ``Retryable``
+                        ``proved`` before ``queued``/``proving``)
+400, 401, 404, other    schema error, bad key, unknown cluster     raises ``Rejected``
+======================  =========================================  ==========================
+
+409 is **not** an exception: ``post_status`` returns it, and callers treat both 200 and 409 as
+delivered (``HTTP_ALREADY_PROVED``). Error bodies are plain text (JSON for 429).
+
+The API key never appears in an exception, a log line or ``repr``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import enum
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+import httpx
+import structlog
+
+from ethproofs_daemon.reporting.outbox import ReportKind
+
+log = structlog.get_logger(__name__)
+
+HTTP_OK: Final = 200
+#: The block is already proved for this cluster version; counts as delivered (§1.5 "Idempotency").
+HTTP_ALREADY_PROVED: Final = 409
+HTTP_TOO_MANY_REQUESTS: Final = 429
+#: Longest error body kept in exceptions and logs (characters).
+MAX_BODY_EXCERPT: Final = 500
+#: Per-request timeout (s); the original client's Tesla timeout (§2(c)).
+DEFAULT_TIMEOUT_S: Final = 30.0
+
+
+class OutcomeKind(enum.StrEnum):
+    """How one HTTP reply is classified."""
+
+    DELIVERED = "delivered"
+    ALREADY_PROVED = "already_proved"
+    RETRY = "retry"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The classification of one reply: ``kind``, the HTTP ``status``, ``retry_after_s`` (seconds
+    from now, from ``Retry-After``; None when absent or unparseable) and a body ``excerpt``."""
+
+    kind: OutcomeKind
+    status: int
+    retry_after_s: float | None = None
+    excerpt: str = ""
+
+
+class EthProofsError(Exception):
+    """Base of every error ``EthProofsClient.post_status`` raises."""
+
+    def __init__(self, kind: ReportKind, message: str) -> None:
+        super().__init__(f"POST /proofs/{kind}: {message}")
+        self.kind = kind
+
+
+class Retryable(EthProofsError):
+    """Try again later: 429, 408, 5xx or a transport failure (``status`` None).
+
+    ``retry_after_s`` is the server's ``Retry-After`` in seconds from now when it sent one.
+    """
+
+    def __init__(
+        self,
+        kind: ReportKind,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(kind, message)
+        self.status = status
+        self.retry_after_s = retry_after_s
+
+
+class Rejected(EthProofsError):
+    """The API refused the request for good (400 schema, 401 key, 404 cluster, other 4xx/3xx).
+
+    Sending it again unchanged cannot succeed; ``body`` holds the server's (plain-text) reason.
+    """
+
+    def __init__(self, kind: ReportKind, status: int, body: str) -> None:
+        super().__init__(kind, f"HTTP {status}: {body}")
+        self.status = status
+        self.body = body
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from ``Retry-After`` (RFC 9110 §10.2.3): delay-seconds or an HTTP-date.
+
+    ``now`` is Unix seconds (used for the HTTP-date form). Returns None when absent or
+    unparseable; never negative.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # an HTTP-date is always GMT
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def classify_response(
+    status: int, headers: Mapping[str, str], body: str, *, now: float | None = None
+) -> Outcome:
+    """Classify one reply from a proof status endpoint (see the module table; §1.3, §1.5).
+
+    ``headers`` is looked up case-insensitively for ``Retry-After`` (honoured on 429 and 5xx);
+    ``now`` (Unix s, default the wall clock) resolves an HTTP-date ``Retry-After``.
+    """
+    excerpt = body[:MAX_BODY_EXCERPT]
+    if status == HTTP_OK:
+        return Outcome(OutcomeKind.DELIVERED, status, excerpt=excerpt)
+    if status == HTTP_ALREADY_PROVED:
+        return Outcome(OutcomeKind.ALREADY_PROVED, status, excerpt=excerpt)
+    if status == HTTP_TOO_MANY_REQUESTS or status == 408 or 500 <= status <= 599:
+        retry_after = _header(headers, "retry-after")
+        seconds = parse_retry_after(retry_after, time.time() if now is None else now)
+        return Outcome(OutcomeKind.RETRY, status, retry_after_s=seconds, excerpt=excerpt)
+    return Outcome(OutcomeKind.REJECTED, status, excerpt=excerpt)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+class EthProofsClient:
+    """Posts proof status reports to one EthProofs deployment.
+
+    ``base_url`` is ``ETHPROOFS_RPC_URL`` (e.g. ``https://ethproofs.org/api/v0``; a trailing slash
+    is ignored); ``api_key`` the team's key (``ETHPROOFS_API_KEY``); ``http`` an
+    ``httpx.AsyncClient`` owned by the caller. The client has no retry policy of its own: the
+    reporter decides from the exception class.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        http: httpx.AsyncClient,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._http = http
+        self.timeout_s = timeout_s
+
+    def __repr__(self) -> str:
+        return f"EthProofsClient(base_url={self.base_url!r})"
+
+    def url_for(self, kind: ReportKind) -> str:
+        """``{base_url}/proofs/{kind}``."""
+        return f"{self.base_url}/proofs/{kind}"
+
+    async def post_status(self, kind: ReportKind, payload_json: str) -> int:
+        """POST ``payload_json`` (an exact body from ``payloads.py``) to ``/proofs/{kind}``.
+
+        Returns:
+            200 (stored) or 409 (already proved: done). Both mean "delivered".
+
+        Raises:
+            Retryable: 429 (with ``retry_after_s``), 408, 5xx, or transport failure/timeout.
+            Rejected: 400, 401, 404 or any other status (``status``, ``body``).
+        """
+        headers = {
+            "Authorization": f"Bearer {self._api_key}",
+            "Content-Type": "application/json",
+        }
+        try:
+            reply = await self._http.post(
+                self.url_for(kind),
+                content=payload_json.encode("utf-8"),
+                headers=headers,
+                timeout=self.timeout_s,
+            )
+        except httpx.HTTPError as exc:
+            # The message of a transport error never includes the Authorization header.
+            raise Retryable(kind, f"transport: {type(exc).__name__}: {exc}") from exc
+        outcome = classify_response(reply.status_code, reply.headers, reply.text)
+        if outcome.kind is OutcomeKind.DELIVERED:
+            log.debug("ethproofs_report_accepted", kind=str(kind), proof_id=_proof_id(reply))
+            return reply.status_code
+        if outcome.kind is OutcomeKind.ALREADY_PROVED:
+            return reply.status_code
+        if outcome.kind is OutcomeKind.RETRY:
+            raise Retryable(
+                kind,
+                f"HTTP {outcome.status}: {outcome.excerpt}",
+                status=outcome.status,
+                retry_after_s=outcome.retry_after_s,
+            )
+        raise Rejected(kind, outcome.status, outcome.excerpt)
+
+
+def _proof_id(reply: httpx.Response) -> int | None:
+    try:
+        doc = reply.json()
+    except ValueError:
+        return None
+    value = doc.get("proof_id") if isinstance(doc, dict) else None
+    return value if isinstance(value, int) else None

@@ -1,0 +1,341 @@
+"""Operator notifications: the ``Notifier`` interface and its Slack incoming-webhook sender.
+
+Actors call the typed methods of a ``Notifier`` (synchronous, never blocking, never raising);
+with ``SLACK_WEBHOOK`` unset they get a ``NullNotifier``. ``SlackNotifier`` puts each event on a
+bounded trio memory channel; its ``run()`` task (a supervised child) takes them off, applies the
+rate limit (``ratelimit.CoalescingBucket``: a burst, then one message per interval, the rest
+coalesced into one "N more suppressed" message) and POSTs the Block Kit body (``events.py``,
+``../shared/docs/ethproofs-api.md`` §2(g)) with retries: tenacity's ``AsyncRetrying`` with
+``sleep=trio.sleep``, on 429 (honouring ``Retry-After``), 5xx and transport errors.
+
+Block facts (gas used, tx count) are cached per block by ``note_block`` (the input generator
+calls it when it has the block JSON), as the original client did, so that later events about the
+block carry them without every caller passing them.
+
+The webhook URL is a secret: it never appears in a log line or ``repr``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+import httpx
+import structlog
+import trio
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+)
+
+from ethproofs_daemon.reporting import events
+from ethproofs_daemon.reporting.ethproofs import parse_retry_after
+from ethproofs_daemon.reporting.events import BlockFacts, Event, HostInfo
+from ethproofs_daemon.reporting.outbox import ReportKind
+from ethproofs_daemon.reporting.ratelimit import CoalescingBucket, RateLimit
+from ethproofs_daemon.reporting.rpc_health import RpcDown, RpcRecovered
+
+log = structlog.get_logger(__name__)
+
+#: Blocks whose facts are remembered for later events.
+FACTS_CACHE_SIZE: Final = 256
+#: Events waiting to be sent; beyond this new events are dropped (and counted).
+DEFAULT_QUEUE_SIZE: Final = 256
+
+
+class Notifier(Protocol):
+    """What actors call. Every method returns at once and never raises."""
+
+    def note_block(self, block_number: int, gas_used: int, tx_count: int) -> None:
+        """Remember a block's gas used and transaction count for later events about it."""
+        ...
+
+    def input_generation_failed(self, block_number: int, step: str, reason: str) -> None:
+        """Input generation for the block failed at ``step`` (e.g. ``witness_fetch``)."""
+        ...
+
+    def proof_failed(self, block_number: int, reason: str) -> None:
+        """The prover failed (non-zero exit, signal, timeout); ``reason`` says which."""
+        ...
+
+    def proof_data_unreadable(self, block_number: int, reason: str) -> None:
+        """The prover exited 0 but its result or proof file could not be read."""
+        ...
+
+    def ethproofs_request_failed(self, block_number: int, kind: ReportKind, error: str) -> None:
+        """A report was rejected (400/401/404) or keeps failing."""
+        ...
+
+    def proof_submitted(self, block_number: int, proving_time_ms: int) -> None:
+        """The block's ``proved`` report was delivered; ``proving_time_ms`` in milliseconds."""
+        ...
+
+    def rpc_down(self, alert: RpcDown) -> None:
+        """The execution node has failed continuously for the threshold (``RpcHealthTracker``)."""
+        ...
+
+    def rpc_recovered(self, alert: RpcRecovered) -> None:
+        """The execution node answers again after a ``rpc_down``."""
+        ...
+
+
+class NullNotifier:
+    """The ``Notifier`` used when ``SLACK_WEBHOOK`` is unset: does nothing."""
+
+    def note_block(self, block_number: int, gas_used: int, tx_count: int) -> None:
+        """Does nothing."""
+
+    def input_generation_failed(self, block_number: int, step: str, reason: str) -> None:
+        """Does nothing."""
+
+    def proof_failed(self, block_number: int, reason: str) -> None:
+        """Does nothing."""
+
+    def proof_data_unreadable(self, block_number: int, reason: str) -> None:
+        """Does nothing."""
+
+    def ethproofs_request_failed(self, block_number: int, kind: ReportKind, error: str) -> None:
+        """Does nothing."""
+
+    def proof_submitted(self, block_number: int, proving_time_ms: int) -> None:
+        """Does nothing."""
+
+    def rpc_down(self, alert: RpcDown) -> None:
+        """Does nothing."""
+
+    def rpc_recovered(self, alert: RpcRecovered) -> None:
+        """Does nothing."""
+
+
+class EventNotifier:
+    """A ``Notifier`` that turns each call into an ``events.Event`` (with block facts and host
+    info added) and hands it to ``emit``. Subclasses implement ``emit``."""
+
+    def __init__(self, host: HostInfo) -> None:
+        self.host = host
+        self._facts: OrderedDict[int, BlockFacts] = OrderedDict()
+
+    def emit(self, event: Event) -> None:
+        """Deliver one complete event (non-blocking)."""
+        raise NotImplementedError
+
+    def facts(self, block_number: int) -> BlockFacts | None:
+        """The cached facts of ``block_number``, if ``note_block`` saw it recently."""
+        return self._facts.get(block_number)
+
+    def notify(self, event: Event) -> None:
+        """Add block facts and host info to ``event`` and emit it."""
+        facts = self.facts(event.block_number) if event.block_number is not None else None
+        self.emit(events.with_context(event, facts, self.host))
+
+    def note_block(self, block_number: int, gas_used: int, tx_count: int) -> None:
+        """Cache the block's facts (the most recent ``FACTS_CACHE_SIZE`` blocks)."""
+        self._facts[block_number] = BlockFacts(gas_used, tx_count)
+        self._facts.move_to_end(block_number)
+        while len(self._facts) > FACTS_CACHE_SIZE:
+            self._facts.popitem(last=False)
+
+    def input_generation_failed(self, block_number: int, step: str, reason: str) -> None:
+        """See ``Notifier``."""
+        self.notify(events.input_generation_failed(block_number, step, reason))
+
+    def proof_failed(self, block_number: int, reason: str) -> None:
+        """See ``Notifier``."""
+        self.notify(events.proof_failed(block_number, reason))
+
+    def proof_data_unreadable(self, block_number: int, reason: str) -> None:
+        """See ``Notifier``."""
+        self.notify(events.proof_data_unreadable(block_number, reason))
+
+    def ethproofs_request_failed(self, block_number: int, kind: ReportKind, error: str) -> None:
+        """See ``Notifier``."""
+        self.notify(events.ethproofs_request_failed(block_number, kind, error))
+
+    def proof_submitted(self, block_number: int, proving_time_ms: int) -> None:
+        """See ``Notifier``."""
+        self.notify(events.proof_submitted(block_number, proving_time_ms))
+
+    def rpc_down(self, alert: RpcDown) -> None:
+        """See ``Notifier``."""
+        self.notify(events.rpc_down(alert.url, alert.down_since, alert.last_error))
+
+    def rpc_recovered(self, alert: RpcRecovered) -> None:
+        """See ``Notifier``."""
+        self.notify(events.rpc_recovered(alert.url, alert.down_since, alert.recovered_at))
+
+
+class CollectingNotifier(EventNotifier):
+    """Keeps every event in ``self.events`` (tests, and a future status page)."""
+
+    def __init__(self, host: HostInfo | None = None) -> None:
+        super().__init__(host or HostInfo())
+        self.events: list[Event] = []
+
+    def emit(self, event: Event) -> None:
+        """Append ``event`` to ``self.events``."""
+        self.events.append(event)
+
+
+class SlackError(Exception):
+    """A webhook POST failed."""
+
+
+class SlackRetryable(SlackError):
+    """429, 5xx or transport: try again (``retry_after_s`` from ``Retry-After`` when sent)."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class SlackRejected(SlackError):
+    """Any other non-200 (Slack's ``invalid_payload`` 400, ``no_service`` 404, ...): give up."""
+
+
+@dataclass(frozen=True, slots=True)
+class SlackRetry:
+    """Retries of one message: ``attempts`` in all, waits ``base_s * 2**n`` capped at ``cap_s``
+    (a ``Retry-After`` is honoured up to ``cap_s``); ``timeout_s`` per POST. Seconds."""
+
+    attempts: int = 4
+    base_s: float = 1.0
+    cap_s: float = 60.0
+    timeout_s: float = 10.0
+
+    def wait_s(self, state: RetryCallState) -> float:
+        """tenacity ``wait`` callback: Retry-After of the last failure, or exponential."""
+        attempt: int = state.attempt_number
+        backoff = min(self.cap_s, self.base_s * 2.0 ** max(0, attempt - 1))
+        exc = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(exc, SlackRetryable) and exc.retry_after_s is not None:
+            retry_after: float = exc.retry_after_s
+            return min(self.cap_s, max(retry_after, 0.0))
+        return backoff
+
+
+class SlackNotifier(EventNotifier):
+    """Sends events to a Slack incoming webhook in the background, rate-limited.
+
+    ``webhook_url`` is ``SLACK_WEBHOOK`` (secret); ``http`` an ``httpx.AsyncClient`` owned by the
+    caller; ``host`` from ``host.host_info()``; ``rate`` the burst and interval; ``retry`` the
+    per-message retry policy; ``queue_size`` the bound of the event channel (a full channel drops
+    the new event and counts it in ``dropped``); ``clock`` a monotonic clock in seconds.
+
+    Start ``run`` in a nursery (``await nursery.start(notifier.run)``); events emitted before it
+    starts wait in the channel.
+    """
+
+    def __init__(
+        self,
+        webhook_url: str,
+        http: httpx.AsyncClient,
+        *,
+        host: HostInfo,
+        rate: RateLimit | None = None,
+        retry: SlackRetry | None = None,
+        queue_size: int = DEFAULT_QUEUE_SIZE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(host)
+        self._url = webhook_url
+        self._http = http
+        self.retry = retry or SlackRetry()
+        self._bucket: CoalescingBucket[Event] = CoalescingBucket(rate or RateLimit())
+        self._clock = clock
+        self._send, self._receive = trio.open_memory_channel[Event](queue_size)
+        self.dropped = 0
+        self.sent = 0
+        self.failed = 0
+
+    def __repr__(self) -> str:
+        return "SlackNotifier(webhook_url=<redacted>)"
+
+    def emit(self, event: Event) -> None:
+        """Queue ``event`` for ``run``; drop it (counted, logged) when the channel is full."""
+        try:
+            self._send.send_nowait(event)
+        except trio.WouldBlock:
+            self.dropped += 1
+            log.warning("notification_dropped", kind=str(event.kind), dropped=self.dropped)
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            self.dropped += 1
+
+    async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Send queued events until cancelled: rate-limited, each with retries.
+
+        A summary of suppressed events goes out as soon as the bucket has a token for it.
+        """
+        task_status.started()
+        while True:
+            held = self._bucket.take_suppressed(self._clock())
+            if held:
+                await self._deliver(events.suppressed_summary(held))
+                continue
+            wait = (
+                self._bucket.seconds_until_token(self._clock())
+                if self._bucket.suppressed
+                else math.inf
+            )
+            event: Event | None = None
+            with trio.move_on_after(wait):
+                event = await self._receive.receive()
+            if event is not None and self._bucket.offer(event, self._clock()):
+                await self._deliver(event)
+
+    async def drain(self, timeout_s: float) -> None:
+        """Send what is queued now (ignoring the rate limit) within ``timeout_s`` (shutdown)."""
+        with trio.move_on_after(timeout_s):
+            held = self._bucket.suppressed
+            self._bucket.suppressed = []
+            if held:
+                await self._deliver(events.suppressed_summary(held))
+            while True:
+                try:
+                    event = self._receive.receive_nowait()
+                except trio.WouldBlock:
+                    return
+                await self._deliver(event)
+
+    async def _deliver(self, event: Event) -> None:
+        body = events.block_kit_json(event)
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(self.retry.attempts),
+                wait=self.retry.wait_s,
+                retry=retry_if_exception_type(SlackRetryable),
+                sleep=trio.sleep,
+                reraise=True,
+            ):
+                with attempt:
+                    await self._post(body)
+        except SlackError as exc:
+            self.failed += 1
+            log.warning("notification_failed", kind=str(event.kind), error=str(exc))
+            return
+        self.sent += 1
+        log.debug("notification_sent", kind=str(event.kind), block_number=event.block_number)
+
+    async def _post(self, body: str) -> None:
+        try:
+            reply = await self._http.post(
+                self._url,
+                content=body.encode("utf-8"),
+                headers={"Content-Type": "application/json"},
+                timeout=self.retry.timeout_s,
+            )
+        except httpx.HTTPError as exc:
+            # Only the class name: some httpx messages include the (secret) URL.
+            raise SlackRetryable(f"transport: {type(exc).__name__}") from exc
+        if reply.status_code == 200:
+            return
+        excerpt = reply.text[:200]
+        if reply.status_code == 429 or reply.status_code >= 500:
+            retry_after = parse_retry_after(reply.headers.get("retry-after"), time.time())
+            raise SlackRetryable(f"HTTP {reply.status_code}: {excerpt}", retry_after)
+        raise SlackRejected(f"HTTP {reply.status_code}: {excerpt}")
