@@ -1,0 +1,47 @@
+"""Errors of the guest-input boundary.
+
+``InputError`` is what callers catch: the node JSON, a typed value or an input file cannot be turned
+into (or read as) a guest input. Subclasses say where it happened.
+"""
+
+from __future__ import annotations
+
+
+class InputError(Exception):
+    """An input cannot be built or read.
+
+    ``field`` names the offending field as a dotted path (e.g. ``block.transactions[3].gas``);
+    ``reason`` says why in plain words.
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+    def within(self, prefix: str) -> InputError:
+        """The same error with ``prefix`` prepended to ``field`` (keeps the subclass)."""
+        sep = "" if not self.field or self.field.startswith("[") else "."
+        err = type(self).__new__(type(self))
+        InputError.__init__(err, f"{prefix}{sep}{self.field}", self.reason)
+        return err
+
+
+class ArchiveError(InputError):
+    """Bytes are not a valid rkyv archive of the expected type (bytecheck rules)."""
+
+
+class CheckFailed(InputError):
+    """A consistency check before proving failed (block hash, transactions root, state root)."""
+
+
+class ProfileMismatch(InputError):
+    """The guest ELF does not match the chosen guest profile."""
+
+
+class ProfileError(InputError):
+    """The guest profile manifest is missing, malformed, or names no such profile."""
+
+
+class ExternalBuilderError(InputError):
+    """The external input builder failed, timed out, or wrote no usable output."""

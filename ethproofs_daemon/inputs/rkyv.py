@@ -1,0 +1,633 @@
+"""A small rkyv 0.8 writer and validating reader (``unaligned``, little-endian, 32-bit offsets).
+
+An *archiver* describes how one Rust type is archived: its inline ``size`` in bytes, how its
+out-of-line data is written (``serialize``, returning a resolver: the positions its pointers will
+target), how its inline bytes are written at a known position (``resolve``), and how it is read back
+with rkyv's bytecheck rules (``read``). Schemas are built by combining archivers
+(``Struct``, ``Vec``, ``Box``, ``Arc``, ``Option``, ``Enum``, ``BTreeMap``, scalars), see
+``schema.py``.
+
+Rules implemented (``../shared/docs/ethrex-input.md`` §1, rkyv@0.8.12 ``rel_ptr.rs``, ``vec.rs``,
+``boxed.rs``, ``option.rs``, ``collections/btree/map/mod.rs``, ``validation/archive/validator.rs``):
+
+- every archived type has alignment 1; integers little-endian; ``usize`` lengths are u32;
+- a relative pointer is ``i32 = target − position of the pointer field``; invalid = ``1``;
+- writing is one forward pass, post-order: a value's out-of-line data (in field order) before its
+  inline bytes, every element's data before a ``Vec``'s element array, the root last;
+- inline objects are zero-filled first (enum payload padding, ``None`` payloads, B-tree slots);
+- ``Arc`` is never shared (each value written where it occurs; the ethrex NIF never shares);
+- reading checks bounds, tags, ``bool``\\s and the subtree ranges of bytecheck's archive validator:
+  an object's out-of-line data must lie before it, and what is read next must lie after it.
+
+Values are plain Python objects (see ``types.py``); the reader rebuilds the same values.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Final
+
+from .errors import ArchiveError, InputError
+
+INVALID_OFFSET: Final[int] = 1
+_REL: Final = struct.Struct("<i")
+_REL_LEN: Final = struct.Struct("<iI")
+_U32: Final = struct.Struct("<I")
+
+
+class Reader:
+    """Validating cursor state over an archive: the bytes and the unclaimed subtree range."""
+
+    __slots__ = ("data", "hi", "lo", "shared")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.lo = 0
+        self.hi = len(data)
+        self.shared: dict[int, Any] = {}
+
+    def push(self, start: int, end: int, what: str) -> tuple[int, int]:
+        """Claim ``[start, end)`` for an object reached by a pointer; its children go before it."""
+        if start < self.lo or end > self.hi or start > end:
+            raise ArchiveError(
+                f"@{start}",
+                f"{what} at [{start}, {end}) lies outside the unclaimed range "
+                f"[{self.lo}, {self.hi}) (out of bounds or not in rkyv post-order)",
+            )
+        saved = (end, self.hi)
+        self.hi = start
+        return saved
+
+    def pop(self, saved: tuple[int, int]) -> None:
+        """Leave an object: everything read next must lie after it."""
+        self.lo, self.hi = saved
+
+    def follow(self, pos: int, what: str) -> int:
+        """The target of the relative pointer at ``pos``."""
+        return pos + _REL.unpack_from(self.data, pos)[0]
+
+
+class Archiver:
+    """How one Rust type is archived. ``size``: inline bytes; ``has_deps``: writes out-of-line data."""
+
+    size: int = 0
+    has_deps: bool = False
+    name: str = "?"
+
+    def serialize(self, buf: bytearray, v: Any) -> Any:
+        """Write ``v``'s out-of-line data at the end of ``buf``; return the resolver."""
+        return None
+
+    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
+        """Write ``v``'s inline bytes at ``pos`` (already zero-filled)."""
+        raise NotImplementedError
+
+    def read(self, rd: Reader, pos: int) -> Any:
+        """Read and validate the archived value whose inline bytes start at ``pos``."""
+        raise NotImplementedError
+
+
+def write_object(buf: bytearray, arch: Archiver, v: Any, r: Any) -> int:
+    """Append ``v``'s inline bytes (zero-filled first); return their position."""
+    pos = len(buf)
+    buf.extend(bytes(arch.size))
+    arch.resolve(buf, pos, v, r)
+    return pos
+
+
+class Scalar(Archiver):
+    """A fixed-size integer (``u8``, ``u32``, ``u64``) packed with a struct format."""
+
+    def __init__(self, fmt: str, name: str) -> None:
+        self._st = struct.Struct("<" + fmt)
+        self.size = self._st.size
+        self.name = name
+
+    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
+        self._st.pack_into(buf, pos, v)
+
+    def read(self, rd: Reader, pos: int) -> Any:
+        return self._st.unpack_from(rd.data, pos)[0]
+
+
+class BigInt(Archiver):
+    """An unsigned integer of ``size`` bytes, little-endian (``u128``; ``U256`` as 4 LE u64 limbs)."""
+
+    def __init__(self, size: int, name: str) -> None:
+        self.size = size
+        self.name = name
+
+    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
+        buf[pos : pos + self.size] = v.to_bytes(self.size, "little")
+
+    def read(self, rd: Reader, pos: int) -> Any:
+        return int.from_bytes(rd.data[pos : pos + self.size], "little")
+
+
+class Bool(Archiver):
+    """``bool``: one byte, 0 or 1."""
+
+    size = 1
+    name = "bool"
+
+    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
+        buf[pos] = 1 if v else 0
+
+    def read(self, rd: Reader, pos: int) -> Any:
+        b = rd.data[pos]
+        if b > 1:
+            raise ArchiveError(f"@{pos}", f"bool byte is {b}, not 0 or 1")
+        return b == 1
+
+
+class FixedBytes(Archiver):
+    """``[u8; N]`` (hashes, addresses, bloom): N raw bytes; the value must have exactly N."""
+
+    def __init__(self, n: int, name: str) -> None:
+        self.size = n
+        self.name = name
+
+    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
+        if len(v) != self.size:
+            raise InputError(self.name, f"expected {self.size} bytes, got {len(v)}")
+        buf[pos : pos + self.size] = v
+
+    def read(self, rd: Reader, pos: int) -> Any:
+        return bytes(rd.data[pos : pos + self.size])
+
+
+class ByteVec(Archiver):
+    """``Vec<u8>``: pointer + u32 length; the raw bytes out of line."""
+
+    size = 8
+    has_deps = True
+    name = "Vec<u8>"
+
+    def serialize(self, buf: bytearray, v: Any) -> Any:
+        start = len(buf)
+        buf += v
+        return start
+
+    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
+        _REL_LEN.pack_into(buf, pos, r - pos, len(v))
+
+    def read(self, rd: Reader, pos: int) -> Any:
+        off, n = _REL_LEN.unpack_from(rd.data, pos)
+        t = pos + off
+        saved = rd.push(t, t + n, self.name)
+        v = bytes(rd.data[t : t + n])
+        rd.pop(saved)
+        return v
+
+
+class NibbleVec(ByteVec):
+    """``Vec<u8>`` holding one nibble per byte (typed JSON shows a list of numbers)."""
+
+    name = "Nibbles"
+
+
+class Vec(Archiver):
+    """``Vec<T>`` / ``Box<[T]>``: pointer + u32 length; all elements' data, then the element array."""
+
+    size = 8
+    has_deps = True
+
+    def __init__(self, elem: Archiver) -> None:
+        self.elem = elem
+        self.name = f"Vec<{elem.name}>"
+
+    def serialize(self, buf: bytearray, v: Any) -> Any:
+        e = self.elem
+        es = e.size
+        if isinstance(e, FixedBytes):
+            for x in v:
+                if len(x) != es:
+                    raise InputError(e.name, f"expected {es} bytes, got {len(x)}")
+            start = len(buf)
+            buf += b"".join(v)
+            return start
+        if e.has_deps:
+            ser = e.serialize
+            rs = [ser(buf, x) for x in v]
+            start = len(buf)
+            buf.extend(bytes(es * len(v)))
+            res = e.resolve
+            p = start
+            for x, r in zip(v, rs, strict=True):
+                res(buf, p, x, r)
+                p += es
+            return start
+        start = len(buf)
+        buf.extend(bytes(es * len(v)))
+        res = e.resolve
+        p = start
+        for x in v:
+            res(buf, p, x, None)
+            p += es
+        return start
+
+    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
+        _REL_LEN.pack_into(buf, pos, r - pos, len(v))
+
+    def read(self, rd: Reader, pos: int) -> Any:
+        off, n = _REL_LEN.unpack_from(rd.data, pos)
+        t = pos + off
+        es = self.elem.size
+        saved = rd.push(t, t + n * es, self.name)
+        rd_elem = self.elem.read
+        v = tuple(rd_elem(rd, t + i * es) for i in range(n))
+        rd.pop(saved)
+        return v
+
+
+class Array(Archiver):
+    """``[T; N]``: N archived elements back to back, inline; their data in element order."""
+
+    def __init__(self, elem: Archiver, n: int) -> None:
+        self.elem = elem
+        self.n = n
+        self.size = elem.size * n
+        self.has_deps = elem.has_deps
+        self.name = f"[{elem.name}; {n}]"
+
+    def serialize(self, buf: bytearray, v: Any) -> Any:
+        if len(v) != self.n:
+            raise InputError(self.name, f"expected {self.n} elements, got {len(v)}")
+        ser = self.elem.serialize
+        return [ser(buf, x) for x in v]
+
+    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
+        if len(v) != self.n:
+            raise InputError(self.name, f"expected {self.n} elements, got {len(v)}")
+        res = self.elem.resolve
+        es = self.elem.size
+        rs = r if r is not None else [None] * self.n
+        for i, (x, rx) in enumerate(zip(v, rs, strict=True)):
+            res(buf, pos + i * es, x, rx)
+
+    def read(self, rd: Reader, pos: int) -> Any:
+        rd_elem = self.elem.read
+        es = self.elem.size
+        return tuple(rd_elem(rd, pos + i * es) for i in range(self.n))
+
+
+class Box(Archiver):
+    """``Box<T>``: a pointer to one archived T written just before (after T's own data)."""
+
+    size = 4
+    has_deps = True
+
+    def __init__(self, inner: Archiver) -> None:
+        self.inner = inner
+        self.name = f"Box<{inner.name}>"
+
+    def serialize(self, buf: bytearray, v: Any) -> Any:
+        inner = self.inner
+        r = inner.serialize(buf, v) if inner.has_deps else None
+        return write_object(buf, inner, v, r)
+
+    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
+        _REL.pack_into(buf, pos, r - pos)
+
+    def read(self, rd: Reader, pos: int) -> Any:
+        t = rd.follow(pos, self.name)
+        saved = rd.push(t, t + self.inner.size, self.name)
+        v = self.inner.read(rd, t)
+        rd.pop(saved)
+        return v
+
+
+class Arc(Box):
+    """``Arc<T>``: as ``Box`` (never shared when writing); the reader allows repeated targets."""
+
+    def __init__(self, inner: Archiver) -> None:
+        super().__init__(inner)
+        self.name = f"Arc<{inner.name}>"
+
+    def read(self, rd: Reader, pos: int) -> Any:
+        t = rd.follow(pos, self.name)
+        if t in rd.shared:
+            return rd.shared[t]
+        v = super().read(rd, pos)
+        rd.shared[t] = v
+        return v
+
+
+class Option(Archiver):
+    """``Option<T>``: tag byte + T (zeros for None). Std order: None = 0, Some = 1.
+
+    ``some_tag=0`` gives ethrex's remote wrappers (``OptionH256Wrapper``: Some = 0, None = 1) and
+    any two-variant enum ``{X(T), Y}`` read as ``None`` = Y; ``variant_names`` names them for JSON.
+    """
+
+    def __init__(
+        self, inner: Archiver, some_tag: int = 1, variant_names: tuple[str, str] | None = None
+    ) -> None:
+        self.inner = inner
+        self.size = 1 + inner.size
+        self.has_deps = inner.has_deps
+        self.some_tag = some_tag
+        self.none_tag = 1 - some_tag
+        self.variant_names = variant_names
+        self.name = f"Option<{inner.name}>"
+
+    def serialize(self, buf: bytearray, v: Any) -> Any:
+        if v is None or not self.has_deps:
+            return None
+        return self.inner.serialize(buf, v)
+
+    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
+        if v is None:
+            buf[pos] = self.none_tag
+        else:
+            buf[pos] = self.some_tag
+            self.inner.resolve(buf, pos + 1, v, r)
+
+    def read(self, rd: Reader, pos: int) -> Any:
+        tag = rd.data[pos]
+        if tag == self.some_tag:
+            return self.inner.read(rd, pos + 1)
+        if tag == self.none_tag:
+            return None
+        raise ArchiveError(f"@{pos}", f"{self.name} tag is {tag}, not 0 or 1")
+
+
+class Enum(Archiver):
+    """A derived ``#[repr(u8)]`` enum: tag = variant index, payload at offset 1, zero padded.
+
+    ``variants``: ``(name, python classes selecting it, payload archiver)`` in declaration order;
+    the payload archiver receives the whole value.
+    """
+
+    def __init__(
+        self, name: str, variants: Sequence[tuple[str, tuple[type, ...], Archiver]] = ()
+    ) -> None:
+        self.name = name
+        self.has_deps = True
+        self._index: dict[type, tuple[int, Archiver]] = {}
+        self.variants: tuple[tuple[str, tuple[type, ...], Archiver], ...] = ()
+        if variants:
+            self.define(variants)
+
+    def define(self, variants: Sequence[tuple[str, tuple[type, ...], Archiver]]) -> None:
+        """Set the variants (separately from ``__init__`` for recursive types)."""
+        self.variants = tuple(variants)
+        self.size = 1 + max(p.size for _, _, p in variants)
+        self.has_deps = any(p.has_deps for _, _, p in variants)
+        for i, (_, classes, payload) in enumerate(variants):
+            for c in classes:
+                self._index[c] = (i, payload)
+
+    def _variant(self, v: Any) -> tuple[int, Archiver]:
+        try:
+            return self._index[type(v)]
+        except KeyError:
+            raise InputError(self.name, f"{type(v).__name__} is not a variant") from None
+
+    def serialize(self, buf: bytearray, v: Any) -> Any:
+        _, payload = self._variant(v)
+        return payload.serialize(buf, v) if payload.has_deps else None
+
+    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
+        tag, payload = self._variant(v)
+        buf[pos] = tag
+        payload.resolve(buf, pos + 1, v, r)
+
+    def read(self, rd: Reader, pos: int) -> Any:
+        tag = rd.data[pos]
+        if tag >= len(self.variants):
+            raise ArchiveError(f"@{pos}", f"{self.name} tag {tag} is not a variant")
+        return self.variants[tag][2].read(rd, pos + 1)
+
+
+class Struct(Archiver):
+    """A struct: fields back to back in declaration order, no padding.
+
+    ``fields``: ``(attribute, archiver)``; ``json_names`` overrides JSON keys (e.g. ``from_``);
+    ``newtype`` marks a one-field tuple struct whose JSON is the field's JSON.
+    """
+
+    def __init__(
+        self,
+        cls: Callable[..., Any],
+        fields: Sequence[tuple[str, Archiver]],
+        *,
+        name: str | None = None,
+        json_names: Mapping[str, str] | None = None,
+        newtype: bool = False,
+    ) -> None:
+        self.cls = cls
+        self.name = name or getattr(cls, "__name__", "struct")
+        self.json_names = dict(json_names or {})
+        self.newtype = newtype
+        self.fields = tuple(fields)
+        layout = []
+        off = 0
+        for attr, arch in fields:
+            layout.append((attr, arch, off))
+            off += arch.size
+        self.size = off
+        self.layout = tuple(layout)
+        self.deps = tuple((attr, arch) for attr, arch, _ in layout if arch.has_deps)
+        self.has_deps = bool(self.deps)
+
+    def serialize(self, buf: bytearray, v: Any) -> Any:
+        return [arch.serialize(buf, getattr(v, attr)) for attr, arch in self.deps]
+
+    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
+        it: Iterator[Any] = iter(r) if r is not None else iter(())
+        for attr, arch, off in self.layout:
+            arch.resolve(buf, pos + off, getattr(v, attr), next(it) if arch.has_deps else None)
+
+    def read(self, rd: Reader, pos: int) -> Any:
+        return self.cls(*[arch.read(rd, pos + off) for _, arch, off in self.layout])
+
+
+class BTreeMap(Archiver):
+    """``BTreeMap<K, V>`` as rkyv's ``ArchivedBTreeMap<K, V, E = 5>``: root pointer + u32 length.
+
+    Nodes (written out of line by ``serialize_from_ordered_iter``, ported from
+    rkyv@0.8.12:collections/btree/map/mod.rs): leaf = ``kind 0 | keys[5] | values[5] | len u32``;
+    inner = ``kind 1 | keys[5] | values[5] | lesser[5] ptr | greater ptr``. Keys sorted by bytes.
+    """
+
+    E: Final[int] = 5
+    size = 8
+    has_deps = True
+
+    def __init__(self, key: Archiver, value: Archiver) -> None:
+        self.key = key
+        self.value = value
+        self.name = f"BTreeMap<{key.name}, {value.name}>"
+        e = self.E
+        self._vals_off = 1 + e * key.size
+        self._tail_off = self._vals_off + e * value.size
+        self.leaf_size = self._tail_off + 4
+        self.inner_size = self._tail_off + 4 * (e + 1)
+
+    # -- writing -------------------------------------------------------------------------------
+    def _close(
+        self,
+        buf: bytearray,
+        entries: list[tuple[Any, Any, int | None]],
+        inner: bool,
+        greater: int | None,
+    ) -> int:
+        key, value = self.key, self.value
+        rs = [
+            (key.serialize(buf, k) if key.has_deps else None, value.serialize(buf, v))
+            for k, v, _ in entries
+        ]
+        pos = len(buf)
+        buf.extend(bytes(self.inner_size if inner else self.leaf_size))
+        buf[pos] = 1 if inner else 0
+        ks, vs, vo, to = key.size, value.size, self._vals_off, self._tail_off
+        for i, ((k, v, _), (rk, rv)) in enumerate(zip(entries, rs, strict=True)):
+            key.resolve(buf, pos + 1 + ks * i, k, rk)
+            value.resolve(buf, pos + vo + vs * i, v, rv)
+        if not inner:
+            _U32.pack_into(buf, pos + to, len(entries))
+            return pos
+        for i in range(self.E):
+            slot = pos + to + 4 * i
+            child = entries[i][2] if i < len(entries) else None
+            _REL.pack_into(buf, slot, INVALID_OFFSET if child is None else child - slot)
+        slot = pos + to + 4 * self.E
+        _REL.pack_into(buf, slot, INVALID_OFFSET if greater is None else greater - slot)
+        return pos
+
+    def serialize(self, buf: bytearray, v: Any) -> Any:
+        items = sorted(v.items(), key=lambda kv: kv[0])
+        n = len(items)
+        if n == 0:
+            return None
+        e, b = self.E, self.E + 1
+        height = 1
+        while b**height <= n:
+            height += 1
+        ll = n - (b ** (height - 1) - 1)
+        it = iter(items)
+        open_inners: list[list[tuple[Any, Any, int | None]]] = [[] for _ in range(height - 1)]
+        leaf: list[tuple[Any, Any, int | None]] = []
+        child: int | None = None
+        leaf_entries = 0
+        for k, val in it:
+            leaf.append((k, val, None))
+            leaf_entries += 1
+            if leaf_entries == ll or len(leaf) == e:
+                child = self._close(buf, leaf, False, None)
+                leaf = []
+                if leaf_entries == ll and open_inners:
+                    inner = open_inners.pop()
+                    while len(inner) < e:
+                        nxt = next(it, None)
+                        if nxt is None:
+                            break
+                        inner.append((nxt[0], nxt[1], child))
+                        child = None
+                    child = self._close(buf, inner, True, child)
+                popped = 0
+                while open_inners:
+                    last = open_inners[-1]
+                    if len(last) == e:
+                        child = self._close(buf, last, True, child)
+                        open_inners.pop()
+                        popped += 1
+                    else:
+                        k2, v2 = next(it)
+                        last.append((k2, v2, child))
+                        child = None
+                        open_inners.extend([] for _ in range(popped))
+                        break
+        if leaf:
+            child = self._close(buf, leaf, False, None)
+        while open_inners:
+            child = self._close(buf, open_inners.pop(), True, child)
+        return child
+
+    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
+        _REL_LEN.pack_into(buf, pos, INVALID_OFFSET if r is None else r - pos, len(v))
+
+    # -- reading -------------------------------------------------------------------------------
+    def _read_node(self, rd: Reader, t: int, out: list[tuple[Any, Any]]) -> None:
+        data = rd.data
+        if t < 0 or t >= len(data):
+            raise ArchiveError(f"@{t}", "B-tree node pointer out of bounds")
+        kind = data[t]
+        if kind > 1:
+            raise ArchiveError(f"@{t}", f"B-tree node kind {kind} is not 0 or 1")
+        inner = kind == 1
+        saved = rd.push(t, t + (self.inner_size if inner else self.leaf_size), "B-tree node")
+        ks, vs, vo, to = self.key.size, self.value.size, self._vals_off, self._tail_off
+        if inner:
+            count = self.E
+            children: list[list[tuple[Any, Any]]] = []
+            for i in range(self.E + 1):
+                slot = t + to + 4 * i
+                off = _REL.unpack_from(data, slot)[0]
+                sub: list[tuple[Any, Any]] = []
+                if off != INVALID_OFFSET:
+                    self._read_node(rd, slot + off, sub)
+                children.append(sub)
+        else:
+            count = _U32.unpack_from(data, t + to)[0]
+            if count > self.E:
+                raise ArchiveError(f"@{t}", f"B-tree leaf len {count} > {self.E}")
+        entries = [
+            (self.key.read(rd, t + 1 + ks * i), self.value.read(rd, t + vo + vs * i))
+            for i in range(count)
+        ]
+        rd.pop(saved)
+        if inner:
+            for i in range(self.E):
+                out.extend(children[i])
+                out.append(entries[i])
+            out.extend(children[self.E])
+        else:
+            out.extend(entries)
+
+    def read(self, rd: Reader, pos: int) -> Any:
+        off, n = _REL_LEN.unpack_from(rd.data, pos)
+        if n == 0:
+            return {}
+        out: list[tuple[Any, Any]] = []
+        self._read_node(rd, pos + off, out)
+        if len(out) != n:
+            raise ArchiveError(f"@{pos}", f"B-tree holds {len(out)} entries, header says {n}")
+        for (a, _), (b, _) in zip(out, out[1:], strict=False):
+            if not a < b:
+                raise ArchiveError(f"@{pos}", "B-tree keys are not strictly increasing")
+        return dict(out)
+
+
+def to_bytes(arch: Archiver, value: Any) -> bytes:
+    """``rkyv::to_bytes``: ``value``'s data in post-order, then its inline bytes (the root) last.
+
+    Raises ``InputError`` when a value does not fit its archived type (length, range, variant).
+    """
+    buf = bytearray()
+    try:
+        r = arch.serialize(buf, value) if arch.has_deps else None
+        write_object(buf, arch, value, r)
+    except (struct.error, OverflowError, TypeError, AttributeError) as exc:
+        raise InputError(arch.name, f"value does not fit the archived type: {exc}") from None
+    return bytes(buf)
+
+
+def from_bytes(arch: Archiver, data: bytes) -> Any:
+    """``rkyv::from_bytes`` (validating): the root is the last ``arch.size`` bytes.
+
+    Raises ``ArchiveError`` (an ``InputError``) naming the offset when a bytecheck rule fails.
+    """
+    n = len(data)
+    if n < arch.size:
+        raise ArchiveError("@0", f"{n} bytes is shorter than the {arch.size}-byte root")
+    rd = Reader(bytes(data))
+    try:
+        saved = rd.push(n - arch.size, n, arch.name)
+        v = arch.read(rd, n - arch.size)
+        rd.pop(saved)
+    except (struct.error, IndexError) as exc:
+        raise ArchiveError("@?", f"truncated or out-of-bounds read: {exc}") from None
+    return v
