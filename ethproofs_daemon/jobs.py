@@ -89,7 +89,7 @@ def check_transition(current: JobState, target: JobState) -> None:
 class Job:
     """One (block number, proof type) as the store holds it.
 
-    Times are Unix seconds (float). ``attempts`` counts started attempts (fetch or prove);
+    Times are Unix seconds (float). ``attempts`` counts failed attempts (fetch or prove);
     ``next_attempt_at`` is when a failed job may be retried (None: not scheduled).
     ``input_path`` is set once the input is built; ``pid`` is the process-group leader of the
     proving subprocess while ``state == proving``.
@@ -114,6 +114,8 @@ class Job:
     proof_path: str | None = None
     proof_id: str | None = None
     source: str = "follower"
+    gas_used: int | None = None
+    tx_count: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

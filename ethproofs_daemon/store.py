@@ -54,6 +54,8 @@ _MIGRATIONS: Final[dict[int, str]] = {
         proof_path TEXT,
         proof_id TEXT,
         source TEXT NOT NULL DEFAULT 'follower',
+        gas_used INTEGER,
+        tx_count INTEGER,
         UNIQUE (block_number, proof_type)
     );
     CREATE INDEX jobs_state ON jobs (state, priority, block_number);
@@ -306,11 +308,13 @@ class Store:
         *,
         retry_at: float | None,
     ) -> Job:
-        """Move a job to ``failed`` with its reason and error text (truncated to 4000 chars);
-        ``retry_at`` (Unix s) schedules a retry, None leaves it failed for good."""
+        """Move a job to ``failed`` with its reason and error text (truncated to 4000 chars),
+        counting one failed attempt; ``retry_at`` (Unix s) schedules a retry, None leaves it
+        failed for good."""
         return self.transition(
             job_id,
             JobState.FAILED,
+            count_attempt=True,
             failure_reason=reason,
             error=error[-4000:],
             next_attempt_at=retry_at,

@@ -77,7 +77,7 @@ def test_due_reports_gives_one_row_per_block_in_order(store: Store) -> None:
 
 def test_failed_job_keeps_reason_and_is_retried_when_due(store: Store) -> None:
     job, _ = store.add_job(100, "ethrex-zisk")
-    store.transition(job.id, JobState.FETCHING, count_attempt=True)
+    store.transition(job.id, JobState.FETCHING)
     failed = store.fail(job.id, FailureReason.WITNESS_UNAVAILABLE, "no method", retry_at=1500.0)
     assert failed.failure_reason is FailureReason.WITNESS_UNAVAILABLE and failed.attempts == 1
     assert store.due_retries(1400.0) == []
