@@ -300,6 +300,16 @@ class Store:
         assert job is not None
         return job
 
+    def update_job(self, job_id: int, **changes: Any) -> None:
+        """Set non-state fields of a job (e.g. the prover's ``pid``) in one transaction."""
+        unknown = set(changes) - set(_JOB_COLUMNS) | ({"state"} & set(changes))
+        if unknown:
+            raise ValueError(f"cannot update job fields: {sorted(unknown)}")
+        changes["updated_at"] = self.clock()
+        assignments = ", ".join(f"{k} = ?" for k in changes)
+        with self._tx() as conn:
+            conn.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", (*changes.values(), job_id))
+
     def fail(
         self,
         job_id: int,

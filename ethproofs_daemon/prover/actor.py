@@ -1,0 +1,307 @@
+"""The prover actor: owns the GPU, one proving subprocess at a time.
+
+It takes the next ``queued`` job (highest priority, then oldest block) or an external request
+(the Proof Node API) when that has a higher priority, moves the job to ``proving`` (outbox row
+``proving``), runs the backend, and records ``proved`` with the EthProofs ``proved`` payload in the
+same transaction, writing ``output/{block}/{block}.json`` (the payload as sent). A failure records
+the reason and schedules a retry within the job's budget.
+
+On start it checks the prover's version (an unsupported one stops the daemon: ``Fatal``) and
+resumes jobs a dead daemon left in ``proving``: the recorded process group is killed first, the
+job goes back to ``queued`` and is proved again.
+
+Shutdown: a running proof gets ``grace_s`` seconds to finish (shielded from the cancellation);
+past that its process group is killed and the job is left to resume at the next start.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+import structlog
+import trio
+
+from ethproofs_daemon.jobs import FailureReason, Job, JobState, RetryPolicy
+from ethproofs_daemon.prover.backend import (
+    ProofResult,
+    ProverBackend,
+    ProverFailed,
+    ProverUnavailable,
+    ProveRequest,
+)
+from ethproofs_daemon.prover.process import kill_process_group
+from ethproofs_daemon.reporting.outbox import ReportKind
+from ethproofs_daemon.reporting.payloads import ProvedFields, build_payload
+from ethproofs_daemon.reporting.slack import Notifier
+from ethproofs_daemon.store import Store
+from ethproofs_daemon.supervisor import Fatal
+
+log = structlog.get_logger(__name__)
+
+#: Priority of EthProofs jobs found by the follower.
+FOLLOWER_PRIORITY: Final = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ProverConfig:
+    """Settings of the prover actor. ``cluster_id`` None: nothing is reported. ``execute``:
+    run the guest for cycles only (``ZISK_ACTION=execute``), no proof, no reports. Seconds."""
+
+    output_dir: Path
+    timeout_s: float
+    grace_s: float
+    cluster_id: int | None
+    execute: bool = False
+
+
+@dataclass
+class ProverStatus:
+    """What ``/health`` shows about the prover (mutated by the actor only). Unix seconds."""
+
+    version: str | None = None
+    current_block: int | None = None
+    current_job_id: int | None = None
+    current_kind: str | None = None
+    proving_since: float | None = None
+    phase: str | None = None
+    proved_count: int = 0
+    failed_count: int = 0
+    last_failure: str | None = None
+
+
+@dataclass(order=True)
+class _External:
+    sort_key: tuple[int, int]
+    block_number: int = field(compare=False)
+    request: ProveRequest = field(compare=False)
+    done: trio.Event = field(compare=False, default_factory=trio.Event)
+    result: ProofResult | None = field(compare=False, default=None)
+    error: ProverFailed | None = field(compare=False, default=None)
+
+
+class ProverActor:
+    """See the module docstring. ``submit`` is the shared queue used by the Proof Node API."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        backend: ProverBackend,
+        config: ProverConfig,
+        notifier: Notifier,
+        retry: RetryPolicy,
+        status: ProverStatus | None = None,
+        clock: Callable[[], float],
+    ) -> None:
+        self.store = store
+        self.backend = backend
+        self.config = config
+        self.notifier = notifier
+        self.retry = retry
+        self.status = status or ProverStatus()
+        self.clock = clock
+        self._external: list[_External] = []
+        self._seq = itertools.count()
+        self._work = trio.Event()
+        self._proof_scope: trio.CancelScope | None = None
+        store.on_change(lambda topic: self._work.set() if topic == "jobs" else None)
+
+    @property
+    def external_queue_length(self) -> int:
+        """Proof Node API requests waiting for the GPU."""
+        return len(self._external)
+
+    async def submit(self, request: ProveRequest, *, priority: int) -> ProofResult:
+        """Prove ``request`` on the shared GPU when its turn comes (higher ``priority`` first;
+        EthProofs jobs have their own priority, 0 by default; ties go to EthProofs jobs).
+
+        Raises:
+            ProverFailed: the run failed (reason set).
+        """
+        item = _External((-priority, next(self._seq)), request.block_number, request)
+        heapq.heappush(self._external, item)
+        self._work.set()
+        try:
+            await item.done.wait()
+        finally:
+            if not item.done.is_set() and item in self._external:
+                self._external.remove(item)
+                heapq.heapify(self._external)
+        if item.error is not None:
+            raise item.error
+        assert item.result is not None
+        return item.result
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Check the prover, resume in-flight jobs, then prove until cancelled."""
+        try:
+            version = await self.backend.detect_version()
+        except ProverUnavailable as exc:
+            log.error("prover_unavailable", error=str(exc))
+            raise Fatal(str(exc)) from exc
+        self.status.version = version.raw
+        log.info("prover_ready", version=version.raw)
+        await self._resume_in_flight()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._grace_on_cancel)
+            task_status.started()
+            await self._loop()
+
+    async def _grace_on_cancel(self) -> None:
+        try:
+            await trio.sleep_forever()
+        finally:
+            if self._proof_scope is not None:
+                self._proof_scope.deadline = trio.current_time() + self.config.grace_s
+                log.info("prover_stopping", grace_s=self.config.grace_s,
+                         block_number=self.status.current_block)
+
+    async def _resume_in_flight(self) -> None:
+        for job in self.store.jobs_in([JobState.PROVING]):
+            if job.pid is not None:
+                killed = await kill_process_group(job.pid, not_before=job.proving_started_at)
+                log.warning("orphan_prover_killed", block_number=job.block_number, pgid=job.pid,
+                            killed=killed)
+            self.store.transition(job.id, JobState.QUEUED, pid=None, proving_started_at=None)
+            log.info("job_resumed", block_number=job.block_number, job_id=job.id)
+
+    def _pick(self) -> Job | _External | None:
+        job = self.store.next_job(JobState.QUEUED)
+        if self._external and (job is None or -self._external[0].sort_key[0] > job.priority):
+            return heapq.heappop(self._external)
+        return job
+
+    async def _loop(self) -> None:
+        while True:
+            self._work = trio.Event()
+            work = self._pick()
+            if work is None:
+                await self._work.wait()
+            elif isinstance(work, _External):
+                await self._run_external(work)
+            else:
+                await self.prove_job(work)
+
+    async def _run_external(self, item: _External) -> None:
+        self._begin(None, item.block_number, "external")
+        scope = self._proof_scope = trio.CancelScope(shield=True)
+        try:
+            with scope:
+                item.result = await self.backend.prove(item.request, on_progress=self._phase)
+            if scope.cancelled_caught:
+                item.error = ProverFailed(FailureReason.INTERNAL_ERROR, "daemon shutting down")
+        except ProverFailed as exc:
+            item.error = exc
+        finally:
+            self._proof_scope = None
+            self._end()
+            item.done.set()
+
+    def _begin(self, job_id: int | None, block_number: int, kind: str) -> None:
+        self.status.current_job_id, self.status.current_block = job_id, block_number
+        self.status.current_kind, self.status.proving_since = kind, self.clock()
+        self.status.phase = None
+
+    def _end(self) -> None:
+        self.status.current_job_id = self.status.current_block = None
+        self.status.current_kind = self.status.proving_since = self.status.phase = None
+
+    def _phase(self, phase: str) -> None:
+        self.status.phase = phase
+
+    def _report(self, kind: ReportKind, job: Job, fields: ProvedFields | None = None
+                ) -> tuple[ReportKind, str] | None:
+        if self.config.cluster_id is None or self.config.execute:
+            return None
+        return kind, build_payload(kind, job.block_number, self.config.cluster_id, fields)
+
+    async def prove_job(self, job: Job) -> None:
+        """Prove (or execute) one ``queued`` job and record the outcome."""
+        log_ = log.bind(block_number=job.block_number, job_id=job.id, proof_type=job.proof_type)
+        assert job.input_path is not None, "a queued job has an input"
+        out_dir = self.config.output_dir / str(job.block_number)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        request = ProveRequest(job.block_number, Path(job.input_path), out_dir,
+                               self.config.timeout_s)
+        self.store.transition(job.id, JobState.PROVING, report=self._report(ReportKind.PROVING, job),
+                              proving_started_at=self.clock())
+        self._begin(job.id, job.block_number, "execute" if self.config.execute else "prove")
+        log_.info("proving_started", input_path=job.input_path)
+        scope = self._proof_scope = trio.CancelScope(shield=True)
+        try:
+            with scope:
+                if self.config.execute:
+                    executed = await self.backend.execute(request, on_spawn=self._on_spawn(job))
+                    self._record_execution(job, executed.cycles, executed.time_ms)
+                else:
+                    result = await self.backend.prove(
+                        request, on_spawn=self._on_spawn(job), on_progress=self._phase
+                    )
+                    self._record_proof(job, result)
+            if scope.cancelled_caught:
+                # Shutdown outlasted the grace period: the group was killed; resume next start.
+                self.store.transition(job.id, JobState.QUEUED, pid=None, proving_started_at=None)
+                log_.warning("proving_interrupted_by_shutdown")
+        except ProverFailed as exc:
+            self._record_failure(job, exc)
+        finally:
+            self._proof_scope = None
+            self._end()
+
+    def _on_spawn(self, job: Job) -> Callable[[int], None]:
+        def record(pid: int) -> None:
+            self.store.update_job(job.id, pid=pid)
+
+        return record
+
+    def _record_execution(self, job: Job, cycles: int | None, time_ms: int) -> None:
+        self.store.transition(job.id, JobState.PROVED, pid=None, cycles=cycles,
+                              proving_time_ms=time_ms)
+        self.status.proved_count += 1
+        log.info("execution_finished", block_number=job.block_number, cycles=cycles,
+                 time_ms=time_ms)
+
+    def _record_proof(self, job: Job, result: ProofResult) -> None:
+        try:
+            proof = result.proof_path.read_bytes()
+        except OSError as exc:
+            raise ProverFailed(FailureReason.PROOF_DATA_UNREADABLE,
+                               f"cannot read {result.proof_path}: {exc}") from exc
+        fields = ProvedFields(result.proving_time_ms, proof, result.cycles, result.proof_id)
+        report = self._report(ReportKind.PROVED, job, fields)
+        if report is not None:
+            sent = result.output_dir / f"{job.block_number}.json"
+            sent.write_text(json.dumps(json.loads(report[1]), indent=2) + "\n")
+        self.store.transition(
+            job.id, JobState.PROVED, report=report, pid=None,
+            proving_time_ms=result.proving_time_ms, cycles=result.cycles,
+            proof_path=str(result.proof_path), proof_id=result.proof_id,
+        )
+        self.status.proved_count += 1
+        log.info("block_proved", block_number=job.block_number, job_id=job.id,
+                 proving_time_ms=result.proving_time_ms, cycles=result.cycles,
+                 proof_bytes=len(proof), proof_id=result.proof_id)
+
+    def _record_failure(self, job: Job, exc: ProverFailed) -> None:
+        attempts = job.attempts + 1
+        retry_at = None
+        if self.retry.should_retry(attempts, exc.reason):
+            retry_at = self.clock() + self.retry.delay_s(attempts)
+        error = exc.message + (f"\n--- stderr tail ---\n{exc.stderr_tail}" if exc.stderr_tail
+                               else "")
+        self.store.fail(job.id, exc.reason, error, retry_at=retry_at)
+        self.status.failed_count += 1
+        self.status.last_failure = f"block {job.block_number}: {exc.reason}: {exc.message}"
+        if exc.reason is FailureReason.PROOF_DATA_UNREADABLE:
+            self.notifier.proof_data_unreadable(job.block_number, exc.message)
+        else:
+            self.notifier.proof_failed(job.block_number, f"{exc.reason}: {exc.message}")
+        log.error("proving_failed", block_number=job.block_number, job_id=job.id,
+                  reason=exc.reason, error=exc.message, exit_code=exc.exit_code,
+                  stderr_tail=exc.stderr_tail[-500:], attempts=attempts, retry_at=retry_at)
