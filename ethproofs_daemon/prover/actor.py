@@ -31,9 +31,9 @@ from ethproofs_daemon.jobs import FailureReason, Job, JobState, RetryPolicy
 from ethproofs_daemon.prover.backend import (
     ProofResult,
     ProverBackend,
+    ProveRequest,
     ProverFailed,
     ProverUnavailable,
-    ProveRequest,
 )
 from ethproofs_daemon.prover.process import kill_process_group
 from ethproofs_daemon.reporting.outbox import ReportKind
@@ -229,8 +229,10 @@ class ProverActor:
         out_dir.mkdir(parents=True, exist_ok=True)
         request = ProveRequest(job.block_number, Path(job.input_path), out_dir,
                                self.config.timeout_s)
-        self.store.transition(job.id, JobState.PROVING, report=self._report(ReportKind.PROVING, job),
-                              proving_started_at=self.clock())
+        self.store.transition(
+            job.id, JobState.PROVING, report=self._report(ReportKind.PROVING, job),
+            proving_started_at=self.clock(),
+        )
         self._begin(job.id, job.block_number, "execute" if self.config.execute else "prove")
         log_.info("proving_started", input_path=job.input_path)
         scope = self._proof_scope = trio.CancelScope(shield=True)
