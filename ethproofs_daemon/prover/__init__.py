@@ -1,1 +1,40 @@
-"""prover."""
+"""Proving backends: the ZisK driver (``cargo-zisk`` subprocess) and a simulated stand-in.
+
+- ``backend``: the ``ProverBackend`` protocol, request/result values and errors.
+- ``zisk_cli``: pure parsing and argv building for ``cargo-zisk`` (``../shared/docs/zisk.md``).
+- ``process``: one subprocess in its own session; process-group termination.
+- ``driver``: ``ZiskDriver`` (v0.14.x / v0.15.x).
+- ``simulated``: ``SimulatedProver`` for the demo without GPU (proves nothing).
+"""
+
+from __future__ import annotations
+
+from ethproofs_daemon.prover.backend import (
+    ExecutionResult,
+    ProofResult,
+    ProverBackend,
+    ProveRequest,
+    ProverError,
+    ProverFailed,
+    ProverUnavailable,
+    UnsupportedZiskVersion,
+)
+from ethproofs_daemon.prover.driver import ZiskDriver
+from ethproofs_daemon.prover.process import kill_process_group
+from ethproofs_daemon.prover.simulated import SimulatedProver
+from ethproofs_daemon.prover.zisk_cli import ZiskVersion
+
+__all__ = [
+    "ExecutionResult",
+    "ProofResult",
+    "ProveRequest",
+    "ProverBackend",
+    "ProverError",
+    "ProverFailed",
+    "ProverUnavailable",
+    "SimulatedProver",
+    "UnsupportedZiskVersion",
+    "ZiskDriver",
+    "ZiskVersion",
+    "kill_process_group",
+]

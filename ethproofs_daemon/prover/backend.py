@@ -1,0 +1,124 @@
+"""The proving-backend interface shared by the real ZisK driver and the simulated prover.
+
+Used by the prover actor and the Proof Node API (``../shared/docs/architecture.md``, "Proving
+backends"): ``prove(req) -> ProofResult``, ``execute(req) -> ExecutionResult``,
+``verify(proof_path) -> bool`` and ``detect_version()`` at start.
+
+Errors form one hierarchy:
+
+- ``ProverError``: base.
+- ``ProverUnavailable``: the backend cannot run at all (``cargo-zisk`` missing, not executable,
+  ``--version`` failing or unreadable). Fix the installation; retrying does not help.
+- ``UnsupportedZiskVersion``: ``cargo-zisk`` runs but is a version this daemon does not drive.
+- ``ProverFailed``: one run failed; ``reason`` is the job's ``FailureReason``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from ethproofs_daemon.jobs import FailureReason
+from ethproofs_daemon.prover.zisk_cli import ZiskVersion
+
+
+@dataclass(frozen=True, slots=True)
+class ProveRequest:
+    """One block to prove (or execute): ``input_path`` is the guest input file, ``output_dir``
+    receives what the prover writes (``output/{block}``), ``timeout_s`` bounds the run (s)."""
+
+    block_number: int
+    input_path: Path
+    output_dir: Path
+    timeout_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class ProofResult:
+    """A finished proof. ``proof_path`` is the file EthProofs gets (base64 of its bytes);
+    ``proving_time_ms`` is the prover's own time in ms (``trunc(result.json time * 1000)``);
+    ``cycles`` executed steps (None when unknown); ``proof_id`` the verifier id (hex)."""
+
+    proof_path: Path
+    proving_time_ms: int
+    cycles: int | None
+    proof_id: str
+    output_dir: Path
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionResult:
+    """An execution without proof: ``cycles`` executed steps (None when not printed), ``time_ms``
+    the execution time the tool printed, or the wall time of the run in ms."""
+
+    cycles: int | None
+    time_ms: int
+
+
+class ProverError(Exception):
+    """Base of every error a proving backend raises."""
+
+
+class ProverUnavailable(ProverError):
+    """The backend cannot run (binary missing or broken); the message says what to fix."""
+
+
+class UnsupportedZiskVersion(ProverUnavailable):
+    """``cargo-zisk --version`` names a version this daemon does not drive."""
+
+    def __init__(self, version: ZiskVersion, message: str) -> None:
+        super().__init__(message)
+        self.version = version
+
+
+class ProverFailed(ProverError):
+    """One run failed. ``reason`` is recorded on the job; ``message`` is one human line;
+    ``exit_code`` is Python's returncode (negative = signal) or None when there was no exit
+    (timeout before spawn, simulated); ``stderr_tail`` the last KiB of stderr ("" if none)."""
+
+    def __init__(
+        self,
+        reason: FailureReason,
+        message: str,
+        exit_code: int | None = None,
+        stderr_tail: str = "",
+    ) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message
+        self.exit_code = exit_code
+        self.stderr_tail = stderr_tail
+
+
+class ProverBackend(Protocol):
+    """What the prover actor and the Proof Node API need from a prover. One job at a time: the
+    caller must not overlap ``prove``/``execute`` calls on one backend (one GPU)."""
+
+    async def detect_version(self) -> ZiskVersion:
+        """The prover's version; raises ``ProverUnavailable`` / ``UnsupportedZiskVersion``."""
+        ...
+
+    async def prove(
+        self,
+        req: ProveRequest,
+        *,
+        on_spawn: Callable[[int], None] | None = None,
+        on_progress: Callable[[str], None] | None = None,
+    ) -> ProofResult:
+        """Prove ``req``. ``on_spawn(pid)`` gets the process-group leader's pid right after the
+        spawn (never called by backends without a process); ``on_progress(phase)`` gets each
+        phase name as it starts. Raises ``ProverFailed`` (reason set) or ``ProverUnavailable``."""
+        ...
+
+    async def execute(
+        self, req: ProveRequest, *, on_spawn: Callable[[int], None] | None = None
+    ) -> ExecutionResult:
+        """Execute the guest on ``req``'s input without proving. Raises like ``prove``."""
+        ...
+
+    async def verify(self, proof_path: Path) -> bool:
+        """True when ``proof_path`` verifies, False when it does not; ``ProverFailed`` when the
+        check itself could not run (unreadable file, tool error)."""
+        ...

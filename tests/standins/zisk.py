@@ -1,0 +1,59 @@
+"""Test helpers around the stand-in ``cargo-zisk`` (``cargo_zisk.py``; not ZisK, proves nothing).
+
+- ``make_standin_cargo_zisk(dir)`` writes an executable ``cargo-zisk`` into ``dir/bin`` that runs
+  the stand-in with this interpreter (the pid of the spawned process is the stand-in's own).
+- ``pid_alive(pid)``: a live, non-zombie process.
+- ``end_pids(pids)``: SIGKILL whatever is still alive (test teardown).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import psutil
+
+STANDIN_SCRIPT = Path(__file__).with_name("cargo_zisk.py")
+
+
+def make_standin_cargo_zisk(directory: Path) -> Path:
+    """Create ``directory/bin/cargo-zisk`` (mode 0755) running the stand-in; returns its path."""
+    bin_dir = directory / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    exe = bin_dir / "cargo-zisk"
+    exe.write_text(
+        f"#!{sys.executable}\n"
+        "# Stand-in cargo-zisk for tests (not ZisK): see tests/standins/cargo_zisk.py\n"
+        "import runpy\n"
+        f"runpy.run_path({str(STANDIN_SCRIPT)!r}, run_name='__main__')\n"
+    )
+    exe.chmod(0o755)
+    return exe
+
+
+def pid_alive(pid: int) -> bool:
+    """True when ``pid`` is a running process that is not a zombie."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def end_pids(pids: Iterable[int]) -> None:
+    """SIGKILL each live pid (teardown); never raises for processes already gone."""
+    for pid in pids:
+        if pid > 1 and pid != os.getpid() and pid_alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def read_pid(path: Path) -> int | None:
+    """The pid written in ``path``, or None when the file does not exist (yet)."""
+    try:
+        return int(path.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
