@@ -1,0 +1,249 @@
+"""The Proof Node API as a starlette app (``../shared/specs/proof-node-api.openapi.json``).
+
+Routes (behaviour of the reference server, zkboost, ``../shared/docs/proof-node-api.md`` §1):
+
+- ``POST /v1/execution_proof_requests?proof_types=a,b`` body: SSZ ``NewPayloadRequest``
+  → 200 ``{"new_payload_request_root": "0x…"}``; 400 ``{code, message}`` for a missing, empty,
+  duplicate, unknown or unconfigured type and for an invalid or oversized body (checked in
+  zkboost's order, §1.2); 500 when the service is not running.
+- ``GET /v1/execution_proof_requests[?new_payload_request_root=0x…]``: SSE, events
+  ``proof_complete`` / ``proof_failure``, a ``:`` comment every ``keepalive_s``; with a root,
+  first the catch-up (cached proofs, remembered failures), then live events for that root,
+  without duplicates of what the catch-up sent.
+- ``GET /v1/execution_proofs/{root}/{proof_type}``: raw bytes (``application/octet-stream``) or
+  404 ``proof not found for root 0x… and type X`` (also for a malformed root or unknown type).
+- ``POST /v1/execution_proof_verifications?new_payload_request_root=&proof_type=`` body: proof
+  bytes → 200 ``{"status": "VALID"|"INVALID"}``; 404 ``unknown proof_type: X``; 400 malformed
+  query.
+- ``GET /v1/proof_types`` → ``{"proof_types": [{proof_type, kind, can_prove, can_verify}]}``.
+- Anything else: 404 ``route not found`` / 405, JSON ``{code, message}`` like every error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Final
+
+import structlog
+import trio
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ethproofs_daemon.ssz import SszError, decode_new_payload_request
+
+from .events import ProofEvent
+from .service import ProofNodeService, ServiceNotRunning, UnknownProofType
+from .settings import KNOWN_PROOF_TYPES
+
+log = structlog.get_logger(__name__)
+
+HASH256_RE: Final = re.compile(r"0x[0-9a-f]{64}")
+
+#: Bodies at least this large are decoded in a worker thread (bytes).
+THREAD_DECODE_BYTES: Final = 64 * 1024
+
+
+class ApiError(Exception):
+    """An error answer: ``status`` and ``message`` become ``{"code", "message"}``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def error_response(status: int, message: str) -> JSONResponse:
+    """``{"code": status, "message": message}`` with that HTTP status."""
+    return JSONResponse({"code": status, "message": message}, status_code=status)
+
+
+def parse_proof_types(raw: str | None, configured: tuple[str, ...]) -> list[str]:
+    """Validate ``proof_types`` as zkboost does (§1.2): split on ``,``, trim, known names,
+    non-empty, no duplicates, configured here. Pure.
+
+    Raises:
+        ApiError: 400 with zkboost's message for the first problem found.
+    """
+    if raw is None:
+        raise ApiError(400, "Failed to deserialize query string: missing field `proof_types`")
+    names = [part.strip() for part in raw.split(",")] if raw.strip() else []
+    for name in names:
+        if name not in KNOWN_PROOF_TYPES:
+            raise ApiError(
+                400,
+                f"Failed to deserialize query string: Unsupported proof type `{name}`, "
+                f"expect one of [{', '.join(KNOWN_PROOF_TYPES)}]",
+            )
+    if not names:
+        raise ApiError(400, "empty proof types in request")
+    if len(set(names)) != len(names):
+        raise ApiError(400, "duplicate proof types in request")
+    for name in names:
+        if name not in configured:
+            raise ApiError(400, f"no zkVM configured for proof type '{name}'")
+    return names
+
+
+def parse_root(raw: str | None, *, name: str = "new_payload_request_root") -> bytes:
+    """A ``Hash256`` (``0x`` + 64 lower-case hex) as 32 bytes. Raises ``ApiError`` 400."""
+    if raw is None:
+        raise ApiError(400, f"Failed to deserialize query string: missing field `{name}`")
+    if not HASH256_RE.fullmatch(raw):
+        raise ApiError(400, f"invalid {name} {raw[:80]!r}: expected 0x and 64 lower-case hex")
+    return bytes.fromhex(raw[2:])
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with ``ApiError`` 400 as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(400, f"invalid SSZ body: body of {declared} bytes exceeds {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(400, f"invalid SSZ body: body exceeds {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _sse(event: ProofEvent) -> ServerSentEvent:
+    return ServerSentEvent(data=event.data_json(), event=str(event.name), sep="\n")
+
+
+def create_proof_node_app(service: ProofNodeService) -> Starlette:
+    """The Proof Node API app for ``service`` (settings from ``service.settings``).
+
+    Serve it with hypercorn's trio worker (``serve_proof_node``); handlers use trio.
+    """
+    settings = service.settings
+
+    async def post_requests(request: Request) -> Response:
+        types = parse_proof_types(request.query_params.get("proof_types"), settings.proof_types)
+        for name in types:
+            if not service.can_prove(name):
+                raise ApiError(
+                    400, f"proof generation not supported for verifier-only zkvm '{name}'"
+                )
+        body = await read_body(request, settings.max_body_bytes)
+        try:
+            if len(body) >= THREAD_DECODE_BYTES:
+                decoded = await trio.to_thread.run_sync(
+                    lambda: decode_new_payload_request(
+                        body,
+                        max_bytes=settings.max_body_bytes,
+                        gloas_enabled=settings.gloas_enabled,
+                    )
+                )
+            else:
+                decoded = decode_new_payload_request(
+                    body, max_bytes=settings.max_body_bytes, gloas_enabled=settings.gloas_enabled
+                )
+        except SszError as exc:
+            raise ApiError(400, f"invalid SSZ body: {exc}") from exc
+        try:
+            service.submit(decoded, types)
+        except ServiceNotRunning as exc:
+            raise ApiError(500, f"failed to enqueue proof: {exc}") from exc
+        return JSONResponse({"new_payload_request_root": decoded.root_hex})
+
+    async def get_requests(request: Request) -> Response:
+        raw = request.query_params.get("new_payload_request_root")
+        root = None if raw is None else "0x" + parse_root(raw).hex()
+        return EventSourceResponse(
+            _stream(service, root),
+            ping=settings.keepalive_s,
+            sep="\n",
+            ping_message_factory=lambda: ServerSentEvent(comment="", sep="\n"),
+            headers={"Cache-Control": "no-cache"},
+        )
+
+    async def get_proof(request: Request) -> Response:
+        root = str(request.path_params["root"])
+        proof_type = str(request.path_params["proof_type"])
+        data = None
+        if HASH256_RE.fullmatch(root) and proof_type in KNOWN_PROOF_TYPES:
+            data = service.cache.get(root, proof_type)
+        if data is None:
+            raise ApiError(404, f"proof not found for root {root[:80]} and type {proof_type[:40]}")
+        return Response(data, media_type="application/octet-stream")
+
+    async def post_verification(request: Request) -> Response:
+        root = parse_root(request.query_params.get("new_payload_request_root"))
+        proof_type = request.query_params.get("proof_type")
+        if proof_type is None:
+            raise ApiError(400, "Failed to deserialize query string: missing field `proof_type`")
+        if not service.can_verify(proof_type):
+            raise ApiError(404, f"unknown proof_type: {proof_type[:40]}")
+        proof = await read_body(request, settings.max_body_bytes)
+        try:
+            valid = await service.verify(proof_type=proof_type, proof=proof, root=root)
+        except UnknownProofType as exc:
+            raise ApiError(404, f"unknown proof_type: {proof_type[:40]}") from exc
+        return JSONResponse({"status": "VALID" if valid else "INVALID"})
+
+    async def get_proof_types(request: Request) -> Response:
+        rows = [
+            {"proof_type": p.proof_type, "kind": p.kind, "can_prove": p.can_prove,
+             "can_verify": p.can_verify}
+            for p in service.proof_types()
+        ]  # fmt: skip
+        return JSONResponse({"proof_types": rows})
+
+    async def on_api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return error_response(exc.status, exc.message)
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        message = "route not found" if exc.status_code == 404 else str(exc.detail)
+        return error_response(exc.status_code, message)
+
+    async def on_disconnect(request: Request, exc: Exception) -> Response:
+        return error_response(400, "client disconnected while sending the body")
+
+    async def on_server_error(request: Request, exc: Exception) -> Response:
+        log.error("proof_node_request_failed", path=request.url.path, error=repr(exc))
+        return error_response(500, "internal error")
+
+    routes = [
+        Route("/v1/execution_proof_requests", post_requests, methods=["POST"]),
+        Route("/v1/execution_proof_requests", get_requests, methods=["GET"]),
+        Route("/v1/execution_proofs/{root}/{proof_type}", get_proof, methods=["GET"]),
+        Route("/v1/execution_proof_verifications", post_verification, methods=["POST"]),
+        Route("/v1/proof_types", get_proof_types, methods=["GET"]),
+    ]
+    return Starlette(
+        routes=routes,
+        exception_handlers={
+            ApiError: on_api_error,
+            HTTPException: on_http_error,
+            ClientDisconnect: on_disconnect,
+            500: on_server_error,
+        },
+    )
+
+
+async def _stream(service: ProofNodeService, root: str | None) -> AsyncIterator[ServerSentEvent]:
+    """Subscribe, then catch up (root given), then live events; ends when the service stops.
+
+    Subscribing before the snapshot leaves no gap; a live event equal to one the catch-up already
+    sent is skipped once, so none is sent twice.
+    """
+    with service.hub.subscribe(root) as sub:
+        sent: set[ProofEvent] = set()
+        if root is not None:
+            for event in service.catch_up(root):
+                sent.add(event)
+                yield _sse(event)
+        async for event in sub.receive:
+            if event in sent:
+                sent.discard(event)
+                continue
+            yield _sse(event)

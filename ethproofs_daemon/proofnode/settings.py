@@ -1,0 +1,98 @@
+"""Configuration of the Proof Node API, and the proof type names the spec knows.
+
+Sources: ``../shared/specs/proof-node-api.openapi.json`` (``components.schemas.ProofType``, default
+port 3000), zkboost's config defaults (``../shared/docs/proof-node-api.md`` §1.8: witness timeout
+12 s, proof cache 128 per proof type, keep-alive 15 s §1.6, body limit 1 GiB §1.1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from ethproofs_daemon.jobs import DEFAULT_PROOF_TYPE
+
+#: Every proof type of the spec (case-sensitive), in the spec's (sorted) order.
+KNOWN_PROOF_TYPES: Final[tuple[str, ...]] = (
+    "ethrex-risc0",
+    "ethrex-sp1",
+    "ethrex-zisk",
+    "reth-openvm",
+    "reth-risc0",
+    "reth-sp1",
+    "reth-zisk",
+)
+
+DEFAULT_PORT: Final = 3000
+
+
+class SettingsError(ValueError):
+    """A ``ProofNodeSettings`` value that cannot work (message names the field)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProofNodeSettings:
+    """Proof Node API settings. Times in seconds, sizes in bytes.
+
+    - ``port``: TCP port of the API (0: any free port, for tests); the lead serves the app there.
+    - ``proof_types``: types this node proves and verifies (each in ``KNOWN_PROOF_TYPES``).
+    - ``witness_timeout_s``: budget for fetching one block's witness, retries included.
+    - ``witness_retry_interval_s``: pause between witness attempts (zkboost: 0.2 s).
+    - ``proving_timeout_s``: passed to the backend, counted from the start of proving.
+    - ``cache_entries``: proofs kept (all types together); the oldest go first.
+    - ``failure_entries``: recent failures kept in memory for SSE replay.
+    - ``keepalive_s``: SSE comment interval (spec: 15 s).
+    - ``max_body_bytes``: request bodies above this are refused before decoding.
+    - ``max_pending``: (root, type) jobs in flight at once; more fail with ``internal_error``.
+    - ``priority``: prover queue priority of these proofs against EthProofs work (larger first).
+    - ``gloas_enabled``: accept Gloas-layout bodies (layout unconfirmed; off by default).
+    - ``backend_kind``: the ``kind`` shown by ``GET /v1/proof_types``.
+    - ``subscriber_buffer``: events buffered per SSE client before events are dropped for it.
+    """
+
+    port: int = DEFAULT_PORT
+    proof_types: tuple[str, ...] = (DEFAULT_PROOF_TYPE,)
+    witness_timeout_s: float = 12.0
+    witness_retry_interval_s: float = 0.2
+    proving_timeout_s: float = 3600.0
+    cache_entries: int = 128
+    failure_entries: int = 1024
+    keepalive_s: float = 15.0
+    max_body_bytes: int = 1 << 30
+    max_pending: int = 128
+    priority: int = 0
+    gloas_enabled: bool = False
+    backend_kind: str = "zisk"
+    subscriber_buffer: int = 128
+
+    def __post_init__(self) -> None:
+        problems = validate_settings(self)
+        if problems:
+            raise SettingsError("; ".join(problems))
+
+
+def validate_settings(s: ProofNodeSettings) -> list[str]:
+    """Every problem with ``s`` as a message (empty when fine). Pure."""
+    problems: list[str] = []
+    if not 0 <= s.port <= 65535:
+        problems.append(f"port must be in 0..65535, got {s.port}")
+    if not s.proof_types:
+        problems.append("proof_types must name at least one proof type")
+    for t in s.proof_types:
+        if t not in KNOWN_PROOF_TYPES:
+            problems.append(f"unknown proof type {t!r}, expected one of {list(KNOWN_PROOF_TYPES)}")
+    if len(set(s.proof_types)) != len(s.proof_types):
+        problems.append("proof_types has duplicates")
+    for name in (
+        "witness_timeout_s",
+        "witness_retry_interval_s",
+        "proving_timeout_s",
+        "keepalive_s",
+    ):
+        if getattr(s, name) <= 0:
+            problems.append(f"{name} must be > 0")
+    for name in ("cache_entries", "failure_entries", "max_body_bytes", "max_pending",
+                 "subscriber_buffer"):  # fmt: skip
+        if getattr(s, name) < 1:
+            problems.append(f"{name} must be >= 1")
+    return problems

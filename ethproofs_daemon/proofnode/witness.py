@@ -1,0 +1,110 @@
+"""Fetching a block's execution witness by block hash, retried within a time budget.
+
+Primary source: ``debug_executionWitnessByBlockHash [block_hash]`` on the execution node
+(JSON-RPC over plain HTTP; zkboost ``witness.rs``, ``../shared/docs/proof-node-api.md`` §1.4).
+A ``null`` result or an RPC error means "not yet": the fetch is retried every
+``retry_interval_s`` until ``timeout_s`` has passed since the fetch started. A node that does not
+serve the method (``-32601``) is not asked again during that fetch. Each round, after the node,
+the fallback sources are asked in order (``WitnessSource``: e.g. the daemon's own witness fetchers
+by block number); the first non-None witness wins.
+
+The witness is returned as decoded JSON (geth or reth form, see ``../shared/docs/real-data.md``);
+the guest input builder turns it into the guest's encoding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final, Protocol
+
+import structlog
+import trio
+
+from ethproofs_daemon.chain.rpc import (
+    JsonRpcClient,
+    JsonValue,
+    RpcError,
+    RpcMethodNotFound,
+)
+
+log = structlog.get_logger(__name__)
+
+WITNESS_BY_HASH_METHOD: Final = "debug_executionWitnessByBlockHash"
+
+
+class WitnessTimeout(Exception):
+    """No source produced the witness within the budget; message names the block hash."""
+
+
+class WitnessSource(Protocol):
+    """A fallback witness source. Returns None when it has nothing (yet) for that block."""
+
+    async def witness(self, *, block_hash: str, block_number: int) -> JsonValue | None:
+        """The witness JSON for the block (``block_hash`` is 0x-hex), or None. Should not raise
+        for "not found"; any ``RpcError`` it raises counts as "not yet"."""
+        ...
+
+
+class WitnessProvider(Protocol):
+    """What the proof node service needs: a witness, or ``WitnessTimeout``."""
+
+    async def fetch(self, *, block_hash: str, block_number: int, timeout_s: float) -> JsonValue:
+        """The witness JSON for the block; raises ``WitnessTimeout`` after ``timeout_s`` s."""
+        ...
+
+
+class RpcWitnessProvider:
+    """``debug_executionWitnessByBlockHash`` on ``client`` (may be None: fallbacks only), then
+    ``fallbacks`` in order, every ``retry_interval_s`` seconds until the budget is spent."""
+
+    def __init__(
+        self,
+        client: JsonRpcClient | None,
+        *,
+        fallbacks: Sequence[WitnessSource] = (),
+        retry_interval_s: float = 0.2,
+    ) -> None:
+        self._client = client
+        self._fallbacks = tuple(fallbacks)
+        self._retry_interval_s = retry_interval_s
+
+    async def fetch(self, *, block_hash: str, block_number: int, timeout_s: float) -> JsonValue:
+        """See ``WitnessProvider.fetch``. Each RPC call is limited to what is left of the budget."""
+        deadline = trio.current_time() + timeout_s
+        use_rpc = self._client is not None
+        attempts = 0
+        last_error = "no witness source answered"
+        with trio.move_on_at(deadline):
+            while True:
+                attempts += 1
+                if use_rpc and self._client is not None:
+                    left = max(0.001, deadline - trio.current_time())
+                    try:
+                        result = await self._client.call(
+                            WITNESS_BY_HASH_METHOD, [block_hash], timeout_s=left
+                        )
+                    except RpcMethodNotFound as exc:
+                        use_rpc = False
+                        last_error = str(exc)
+                        log.warning("witness_method_missing", block_hash=block_hash)
+                    except RpcError as exc:
+                        last_error = str(exc)
+                    else:
+                        if result is not None:
+                            return result
+                        last_error = "the node returned null"
+                for source in self._fallbacks:
+                    try:
+                        found = await source.witness(
+                            block_hash=block_hash, block_number=block_number
+                        )
+                    except RpcError as exc:
+                        last_error = str(exc)
+                        continue
+                    if found is not None:
+                        log.info("witness_from_fallback", block_hash=block_hash,
+                                 source=type(source).__name__)  # fmt: skip
+                        return found
+                await trio.sleep(self._retry_interval_s)
+        log.warning("witness_timed_out", block_hash=block_hash, attempts=attempts, error=last_error)
+        raise WitnessTimeout(f"witness timeout for block {block_hash} ({last_error})")
