@@ -1,0 +1,116 @@
+"""The EthProofs client against the stand-in API (ethproofs-api.md §1.2, §1.3, §1.5)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from standins.ethproofs_api import EthProofsState, run_standin_ethproofs
+
+from ethproofs_daemon.reporting.ethproofs import EthProofsClient, Rejected, Retryable
+from ethproofs_daemon.reporting.outbox import ReportKind
+from ethproofs_daemon.reporting.payloads import (
+    ProvedFields,
+    proved_payload,
+    proving_payload,
+    queued_payload,
+)
+
+KEY = "test-key-0123456789abcdef"
+CLUSTER = 7
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[tuple[EthProofsClient, EthProofsState]]:
+    async with run_standin_ethproofs() as (base_url, state), httpx.AsyncClient() as http:
+        yield EthProofsClient(base_url, KEY, http, timeout_s=5.0), state
+
+
+def proved(block: int, proof: bytes = b"\x00proof\xff") -> str:
+    return proved_payload(block, CLUSTER, ProvedFields(1234, proof, 99, "id-1"))
+
+
+async def test_three_reports_are_accepted_with_bearer_auth_and_json(
+    api: tuple[EthProofsClient, EthProofsState],
+) -> None:
+    client, state = api
+    assert await client.post_status(ReportKind.QUEUED, queued_payload(100, CLUSTER)) == 200
+    assert await client.post_status(ReportKind.PROVING, proving_payload(100, CLUSTER)) == 200
+    assert await client.post_status(ReportKind.PROVED, proved(100)) == 200
+    assert state.sequence() == [(100, "queued"), (100, "proving"), (100, "proved")]
+    assert {r.authorization for r in state.received} == {f"Bearer {KEY}"}
+    assert {r.content_type for r in state.received} == {"application/json"}
+    assert base64.b64decode(state.received[-1].body["proof"]) == b"\x00proof\xff"
+    assert state.proof_status(100, CLUSTER) == "proved"
+
+
+async def test_409_after_proved_is_returned_not_raised(
+    api: tuple[EthProofsClient, EthProofsState],
+) -> None:
+    client, _ = api
+    await client.post_status(ReportKind.QUEUED, queued_payload(100, CLUSTER))
+    await client.post_status(ReportKind.PROVED, proved(100))
+    assert await client.post_status(ReportKind.PROVED, proved(100)) == 409
+    assert await client.post_status(ReportKind.QUEUED, queued_payload(100, CLUSTER)) == 409
+
+
+async def test_proved_before_queued_is_a_retryable_500(
+    api: tuple[EthProofsClient, EthProofsState],
+) -> None:
+    client, state = api
+    with pytest.raises(Retryable) as info:
+        await client.post_status(ReportKind.PROVED, proved(200))
+    assert info.value.status == 500
+    assert "Internal server error" in str(info.value)
+    assert state.statuses() == [500]
+
+
+async def test_429_carries_retry_after(api: tuple[EthProofsClient, EthProofsState]) -> None:
+    client, state = api
+    state.fail_next_429 = 1
+    state.retry_after = "3"
+    with pytest.raises(Retryable) as info:
+        await client.post_status(ReportKind.QUEUED, queued_payload(1, CLUSTER))
+    assert (info.value.status, info.value.retry_after_s) == (429, 3.0)
+
+
+async def test_schema_error_is_rejected_with_the_plain_text_body(
+    api: tuple[EthProofsClient, EthProofsState],
+) -> None:
+    client, _ = api
+    body = json.dumps({"block_number": 1, "cluster_id": CLUSTER, "proving_time": 0, "proof": "x"})
+    with pytest.raises(Rejected) as info:
+        await client.post_status(ReportKind.PROVED, body)
+    assert info.value.status == 400
+    assert info.value.body.startswith("Invalid request:")
+    assert "proving_time" in info.value.body
+
+
+async def test_unknown_cluster_is_rejected_404(api: tuple[EthProofsClient, EthProofsState]) -> None:
+    client, _ = api
+    with pytest.raises(Rejected) as info:
+        await client.post_status(ReportKind.QUEUED, queued_payload(1, 99))
+    assert (info.value.status, info.value.body) == (404, "Cluster not found")
+
+
+async def test_bad_key_is_rejected_401_and_never_echoed() -> None:
+    async with run_standin_ethproofs() as (base_url, _), httpx.AsyncClient() as http:
+        client = EthProofsClient(base_url, "wrong-key-secret", http)
+        with pytest.raises(Rejected) as info:
+            await client.post_status(ReportKind.QUEUED, queued_payload(1, CLUSTER))
+    assert (info.value.status, info.value.body) == (401, "Invalid API key")
+    assert "wrong-key-secret" not in str(info.value) + repr(client)
+
+
+async def test_transport_failure_is_retryable() -> None:
+    async with run_standin_ethproofs() as (base_url, _):
+        pass  # server stopped: the port now refuses connections
+    async with httpx.AsyncClient() as http:
+        client = EthProofsClient(base_url, KEY, http, timeout_s=2.0)
+        with pytest.raises(Retryable) as info:
+            await client.post_status(ReportKind.QUEUED, queued_payload(1, CLUSTER))
+    assert info.value.status is None
+    assert KEY not in str(info.value)
