@@ -261,7 +261,8 @@ def maybe_fail(cmd: str, helper: int | None) -> None:
                 "pil2-stark/src/starkpil/gen_proof.cuh:88")
         sys.stdout.flush()
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core file from the stand-in
-        signal.signal(sig, signal.SIG_DFL)
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):
+            signal.signal(sig, signal.SIG_DFL)
         os.kill(os.getpid(), sig)
         time.sleep(5)  # bounded: the signal arrives long before
         os._exit(99)

@@ -4,6 +4,7 @@
   the stand-in with this interpreter (the pid of the spawned process is the stand-in's own).
 - ``pid_alive(pid)``: a live, non-zombie process.
 - ``end_pids(pids)``: SIGKILL whatever is still alive (test teardown).
+- ``StandinZisk``: one test's stand-in setup (paths, switches, pids to end).
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ import os
 import signal
 import sys
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+
+from ethproofs_daemon.prover import ProveRequest, ZiskDriver
 
 STANDIN_SCRIPT = Path(__file__).with_name("cargo_zisk.py")
 
@@ -57,3 +61,41 @@ def read_pid(path: Path) -> int | None:
         return int(path.read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
+
+
+@dataclass
+class StandinZisk:
+    """Paths of one test's stand-in setup and the pids to end in teardown."""
+
+    exe: Path
+    elf: Path
+    input: Path
+    root: Path
+    helper_pidfile: Path
+    pids: list[int] = field(default_factory=list)
+
+    def env(self, **switches: str) -> dict[str, str]:
+        """Environment for the stand-in: short runs, helper pid recorded, plus ``switches``."""
+        base = {
+            "STANDIN_ZISK_DELAY_S": "0.05",
+            "STANDIN_ZISK_HELPER_PIDFILE": str(self.helper_pidfile),
+            "STANDIN_ZISK_HELPER_LIFETIME_S": "30",
+            "STANDIN_ZISK_HANG_MAX_S": "30",
+        }
+        return {**base, **switches}
+
+    def driver(self, **switches: str) -> ZiskDriver:
+        return ZiskDriver(self.exe, self.elf, env=self.env(**switches), term_grace_s=1.0)
+
+    def request(self, block: int = 100, timeout_s: float = 30.0) -> ProveRequest:
+        return ProveRequest(block, self.input, self.root / "output" / str(block), timeout_s)
+
+    def helper_pid(self) -> int | None:
+        pid = read_pid(self.helper_pidfile)
+        if pid is not None and pid not in self.pids:
+            self.pids.append(pid)
+        return pid
+
+    def record(self, pid: int) -> None:
+        """``on_spawn`` callback: remember the leader's pid for teardown."""
+        self.pids.append(pid)
