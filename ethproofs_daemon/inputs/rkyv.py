@@ -2,8 +2,9 @@
 
 An *archiver* describes how one Rust type is archived: its inline ``size`` in bytes, how its
 out-of-line data is written (``serialize``, returning a resolver: the positions its pointers will
-target), how its inline bytes are written at a known position (``resolve``), and how it is read back
-with rkyv's bytecheck rules (``read``). Schemas are built by combining archivers
+target), what its inline bytes are once their position is known (``inline``), and how it is read
+back with rkyv's bytecheck rules (``read``). Dependency-free types also offer a precomputed
+``packer`` (value → inline bytes) used as a fast path. Schemas are built by combining archivers
 (``Struct``, ``Vec``, ``Box``, ``Arc``, ``Option``, ``Enum``, ``BTreeMap``, scalars), see
 ``schema.py``.
 
@@ -14,7 +15,7 @@ Rules implemented (``../shared/docs/ethrex-input.md`` §1, rkyv@0.8.12 ``rel_ptr
 - a relative pointer is ``i32 = target − position of the pointer field``; invalid = ``1``;
 - writing is one forward pass, post-order: a value's out-of-line data (in field order) before its
   inline bytes, every element's data before a ``Vec``'s element array, the root last;
-- inline objects are zero-filled first (enum payload padding, ``None`` payloads, B-tree slots);
+- unused inline bytes are zero (enum payload padding, ``None`` payloads, B-tree slots);
 - ``Arc`` is never shared (each value written where it occurs; the ethrex NIF never shares);
 - reading checks bounds, tags, ``bool``\\s and the subtree ranges of bytecheck's archive validator:
   an object's out-of-line data must lie before it, and what is read next must lie after it.
@@ -24,6 +25,8 @@ Values are plain Python objects (see ``types.py``); the reader rebuilds the same
 
 from __future__ import annotations
 
+import itertools
+import operator
 import struct
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final
@@ -34,6 +37,14 @@ INVALID_OFFSET: Final[int] = 1
 _REL: Final = struct.Struct("<i")
 _REL_LEN: Final = struct.Struct("<iI")
 _U32: Final = struct.Struct("<I")
+
+Packer = Callable[[Any], bytes]
+#: Inline bytes of a dependency-free enum value: ``prefix + leaf(getter(v)) + suffix``.
+FastSpec = tuple[bytes, Callable[[Any], Any], Packer, bytes]
+
+
+def _identity(v: Any) -> Any:
+    return v
 
 
 class Reader:
@@ -65,11 +76,15 @@ class Reader:
 
     def follow(self, pos: int, what: str) -> int:
         """The target of the relative pointer at ``pos``."""
-        return pos + _REL.unpack_from(self.data, pos)[0]
+        off: int = _REL.unpack_from(self.data, pos)[0]
+        return pos + off
 
 
 class Archiver:
-    """How one Rust type is archived. ``size``: inline bytes; ``has_deps``: writes out-of-line data."""
+    """How one Rust type is archived.
+
+    ``size``: inline bytes; ``has_deps``: whether it writes out-of-line data.
+    """
 
     size: int = 0
     has_deps: bool = False
@@ -79,20 +94,36 @@ class Archiver:
         """Write ``v``'s out-of-line data at the end of ``buf``; return the resolver."""
         return None
 
-    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
-        """Write ``v``'s inline bytes at ``pos`` (already zero-filled)."""
-        raise NotImplementedError
+    def inline(self, v: Any, r: Any, pos: int) -> bytes:
+        """``v``'s ``size`` inline bytes when they are placed at ``pos`` (resolver ``r``)."""
+        p = self.packer()
+        if p is None:
+            raise NotImplementedError
+        return p(v)
 
     def read(self, rd: Reader, pos: int) -> Any:
         """Read and validate the archived value whose inline bytes start at ``pos``."""
         raise NotImplementedError
 
+    def leaf_packer(self) -> Packer | None:
+        """A cheap (preferably C-level) packer for use inside a checked-length fast path."""
+        return self.packer()
+
+    def packer(self) -> Packer | None:
+        """A function giving the inline bytes of a dependency-free value, if this type has one.
+
+        Used as a precomputed fast path (one call instead of a tree of ``resolve`` calls).
+        """
+        return None
+
 
 def write_object(buf: bytearray, arch: Archiver, v: Any, r: Any) -> int:
-    """Append ``v``'s inline bytes (zero-filled first); return their position."""
+    """Append ``v``'s inline bytes; return their position."""
     pos = len(buf)
-    buf.extend(bytes(arch.size))
-    arch.resolve(buf, pos, v, r)
+    b = arch.inline(v, r, pos)
+    if len(b) != arch.size:
+        raise InputError(arch.name, f"value gives {len(b)} inline bytes, not {arch.size}")
+    buf += b
     return pos
 
 
@@ -104,25 +135,26 @@ class Scalar(Archiver):
         self.size = self._st.size
         self.name = name
 
-    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
-        self._st.pack_into(buf, pos, v)
-
     def read(self, rd: Reader, pos: int) -> Any:
         return self._st.unpack_from(rd.data, pos)[0]
 
+    def packer(self) -> Packer | None:
+        return self._st.pack
+
 
 class BigInt(Archiver):
-    """An unsigned integer of ``size`` bytes, little-endian (``u128``; ``U256`` as 4 LE u64 limbs)."""
+    """An unsigned little-endian integer of ``size`` bytes (``u128``; ``U256`` = 4 LE u64 limbs)."""
 
     def __init__(self, size: int, name: str) -> None:
         self.size = size
         self.name = name
 
-    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
-        buf[pos : pos + self.size] = v.to_bytes(self.size, "little")
-
     def read(self, rd: Reader, pos: int) -> Any:
         return int.from_bytes(rd.data[pos : pos + self.size], "little")
+
+    def packer(self) -> Packer | None:
+        size = self.size
+        return lambda v: v.to_bytes(size, "little")  # type: ignore[no-any-return,unused-ignore]
 
 
 class Bool(Archiver):
@@ -131,14 +163,14 @@ class Bool(Archiver):
     size = 1
     name = "bool"
 
-    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
-        buf[pos] = 1 if v else 0
-
     def read(self, rd: Reader, pos: int) -> Any:
         b = rd.data[pos]
         if b > 1:
             raise ArchiveError(f"@{pos}", f"bool byte is {b}, not 0 or 1")
         return b == 1
+
+    def packer(self) -> Packer | None:
+        return lambda v: b"\x01" if v else b"\x00"
 
 
 class FixedBytes(Archiver):
@@ -148,13 +180,19 @@ class FixedBytes(Archiver):
         self.size = n
         self.name = name
 
-    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
-        if len(v) != self.size:
-            raise InputError(self.name, f"expected {self.size} bytes, got {len(v)}")
-        buf[pos : pos + self.size] = v
-
     def read(self, rd: Reader, pos: int) -> Any:
         return bytes(rd.data[pos : pos + self.size])
+
+    def packer(self) -> Packer | None:
+        return self._check
+
+    def leaf_packer(self) -> Packer | None:
+        return bytes
+
+    def _check(self, v: Any) -> bytes:
+        if len(v) != self.size:
+            raise InputError(self.name, f"expected {self.size} bytes, got {len(v)}")
+        return bytes(v)
 
 
 class ByteVec(Archiver):
@@ -169,8 +207,8 @@ class ByteVec(Archiver):
         buf += v
         return start
 
-    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
-        _REL_LEN.pack_into(buf, pos, r - pos, len(v))
+    def inline(self, v: Any, r: Any, pos: int) -> bytes:
+        return _REL_LEN.pack(r - pos, len(v))
 
     def read(self, rd: Reader, pos: int) -> Any:
         off, n = _REL_LEN.unpack_from(rd.data, pos)
@@ -187,8 +225,36 @@ class NibbleVec(ByteVec):
     name = "Nibbles"
 
 
+def _elements(elem: Archiver, items: Sequence[Any], rs: Sequence[Any] | None, pos: int) -> bytes:
+    """``items``' inline bytes back to back, the first placed at ``pos``."""
+    es = elem.size
+    pk = elem.packer() if not elem.has_deps else None
+    if pk is not None:
+        blob = b"".join([pk(x) for x in items])
+    else:
+        fast = elem.fast_variants() if isinstance(elem, Enum) else {}
+        inl = elem.inline
+        parts: list[bytes] = []
+        add = parts.append
+        fast_get = fast.get
+        p = pos
+        for i, x in enumerate(items):
+            spec = fast_get(type(x))
+            if spec is None:
+                add(inl(x, rs[i] if rs is not None else None, p))
+            elif spec[2] is bytes:
+                add(spec[0] + spec[1](x) + spec[3])
+            else:
+                add(spec[0] + spec[2](spec[1](x)) + spec[3])
+            p += es
+        blob = b"".join(parts)
+    if len(blob) != es * len(items):
+        raise InputError(elem.name, "an element does not have its archived size")
+    return blob
+
+
 class Vec(Archiver):
-    """``Vec<T>`` / ``Box<[T]>``: pointer + u32 length; all elements' data, then the element array."""
+    """``Vec<T>``, ``Box<[T]>``: pointer + u32 length; all elements' data, then the element array."""
 
     size = 8
     has_deps = True
@@ -199,36 +265,16 @@ class Vec(Archiver):
 
     def serialize(self, buf: bytearray, v: Any) -> Any:
         e = self.elem
-        es = e.size
-        if isinstance(e, FixedBytes):
-            for x in v:
-                if len(x) != es:
-                    raise InputError(e.name, f"expected {es} bytes, got {len(x)}")
-            start = len(buf)
-            buf += b"".join(v)
-            return start
+        rs = None
         if e.has_deps:
             ser = e.serialize
             rs = [ser(buf, x) for x in v]
-            start = len(buf)
-            buf.extend(bytes(es * len(v)))
-            res = e.resolve
-            p = start
-            for x, r in zip(v, rs, strict=True):
-                res(buf, p, x, r)
-                p += es
-            return start
         start = len(buf)
-        buf.extend(bytes(es * len(v)))
-        res = e.resolve
-        p = start
-        for x in v:
-            res(buf, p, x, None)
-            p += es
+        buf += _elements(e, v, rs, start)
         return start
 
-    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
-        _REL_LEN.pack_into(buf, pos, r - pos, len(v))
+    def inline(self, v: Any, r: Any, pos: int) -> bytes:
+        return _REL_LEN.pack(r - pos, len(v))
 
     def read(self, rd: Reader, pos: int) -> Any:
         off, n = _REL_LEN.unpack_from(rd.data, pos)
@@ -255,16 +301,13 @@ class Array(Archiver):
         if len(v) != self.n:
             raise InputError(self.name, f"expected {self.n} elements, got {len(v)}")
         ser = self.elem.serialize
-        return [ser(buf, x) for x in v]
+        fast = self.elem.fast_variants() if isinstance(self.elem, Enum) else {}
+        return [None if type(x) in fast else ser(buf, x) for x in v]
 
-    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
+    def inline(self, v: Any, r: Any, pos: int) -> bytes:
         if len(v) != self.n:
             raise InputError(self.name, f"expected {self.n} elements, got {len(v)}")
-        res = self.elem.resolve
-        es = self.elem.size
-        rs = r if r is not None else [None] * self.n
-        for i, (x, rx) in enumerate(zip(v, rs, strict=True)):
-            res(buf, pos + i * es, x, rx)
+        return _elements(self.elem, v, r, pos)
 
     def read(self, rd: Reader, pos: int) -> Any:
         rd_elem = self.elem.read
@@ -287,8 +330,8 @@ class Box(Archiver):
         r = inner.serialize(buf, v) if inner.has_deps else None
         return write_object(buf, inner, v, r)
 
-    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
-        _REL.pack_into(buf, pos, r - pos)
+    def inline(self, v: Any, r: Any, pos: int) -> bytes:
+        return _REL.pack(r - pos)
 
     def read(self, rd: Reader, pos: int) -> Any:
         t = rd.follow(pos, self.name)
@@ -337,12 +380,10 @@ class Option(Archiver):
             return None
         return self.inner.serialize(buf, v)
 
-    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
+    def inline(self, v: Any, r: Any, pos: int) -> bytes:
         if v is None:
-            buf[pos] = self.none_tag
-        else:
-            buf[pos] = self.some_tag
-            self.inner.resolve(buf, pos + 1, v, r)
+            return bytes([self.none_tag]) + bytes(self.inner.size)
+        return bytes([self.some_tag]) + self.inner.inline(v, r, pos + 1)
 
     def read(self, rd: Reader, pos: int) -> Any:
         tag = rd.data[pos]
@@ -351,6 +392,14 @@ class Option(Archiver):
         if tag == self.none_tag:
             return None
         raise ArchiveError(f"@{pos}", f"{self.name} tag is {tag}, not 0 or 1")
+
+    def packer(self) -> Packer | None:
+        inner = self.inner.packer() if not self.has_deps else None
+        if inner is None:
+            return None
+        none = bytes([self.none_tag]) + bytes(self.inner.size)
+        some = bytes([self.some_tag])
+        return lambda v: none if v is None else some + inner(v)
 
 
 class Enum(Archiver):
@@ -366,6 +415,7 @@ class Enum(Archiver):
         self.name = name
         self.has_deps = True
         self._index: dict[type, tuple[int, Archiver]] = {}
+        self._fast: dict[type, FastSpec] | None = None
         self.variants: tuple[tuple[str, tuple[type, ...], Archiver], ...] = ()
         if variants:
             self.define(variants)
@@ -379,6 +429,57 @@ class Enum(Archiver):
             for c in classes:
                 self._index[c] = (i, payload)
 
+    def _spec_for(self, cls: type) -> FastSpec | None:
+        tag, payload = self._index[cls]
+        if payload.has_deps:
+            return None
+        pad = bytes(self.size - 1 - payload.size)
+        if isinstance(payload, Enum):
+            inner = payload._spec_for(cls)
+            if inner is None:
+                return None
+            pre, get, leaf, post = inner
+            return bytes([tag]) + pre, get, leaf, post + pad
+        if isinstance(payload, Struct) and len(payload.layout) == 1:
+            attr, farch, _ = payload.layout[0]
+            fleaf = farch.leaf_packer()
+            if fleaf is not None:
+                return bytes([tag]), operator.attrgetter(attr), fleaf, pad
+        whole = payload.packer()
+        if whole is None:
+            return None
+        return bytes([tag]), _identity, whole, pad
+
+    def packer_for(self, cls: type) -> Packer | None:
+        """The full-size inline bytes (tag + padded payload) of a dep-free value of ``cls``.
+
+        Callers check the length of the result (a value of the wrong size is an error).
+        """
+        spec = self._spec_for(cls)
+        if spec is None:
+            return None
+        pre, get, leaf, post = spec
+        return lambda v: pre + leaf(get(v)) + post
+
+    def fast_variants(self) -> dict[type, FastSpec]:
+        """Precomputed ``(prefix, getter, leaf packer, suffix)`` of each dependency-free variant."""
+        if self._fast is None:
+            fast = {}
+            for cls in self._index:
+                spec = self._spec_for(cls)
+                if spec is not None:
+                    fast[cls] = spec
+            self._fast = fast
+        return self._fast
+
+    def packer(self) -> Packer | None:
+        if self.has_deps:
+            return None
+        if len(self.fast_variants()) != len(self._index):
+            return None
+        packers = {cls: self.packer_for(cls) for cls in self._index}
+        return lambda v: packers[type(v)](v)  # type: ignore[misc]
+
     def _variant(self, v: Any) -> tuple[int, Archiver]:
         try:
             return self._index[type(v)]
@@ -389,10 +490,13 @@ class Enum(Archiver):
         _, payload = self._variant(v)
         return payload.serialize(buf, v) if payload.has_deps else None
 
-    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
+    def inline(self, v: Any, r: Any, pos: int) -> bytes:
+        spec = self.fast_variants().get(type(v))
+        if spec is not None:
+            pre, get, leaf, post = spec
+            return pre + leaf(get(v)) + post
         tag, payload = self._variant(v)
-        buf[pos] = tag
-        payload.resolve(buf, pos + 1, v, r)
+        return bytes([tag]) + payload.inline(v, r, pos + 1) + bytes(self.size - 1 - payload.size)
 
     def read(self, rd: Reader, pos: int) -> Any:
         tag = rd.data[pos]
@@ -418,7 +522,7 @@ class Struct(Archiver):
         newtype: bool = False,
     ) -> None:
         self.cls = cls
-        self.name = name or getattr(cls, "__name__", "struct")
+        self.name = name or str(getattr(cls, "__name__", "struct"))
         self.json_names = dict(json_names or {})
         self.newtype = newtype
         self.fields = tuple(fields)
@@ -431,14 +535,38 @@ class Struct(Archiver):
         self.layout = tuple(layout)
         self.deps = tuple((attr, arch) for attr, arch, _ in layout if arch.has_deps)
         self.has_deps = bool(self.deps)
+        self._packer: Packer | None = None
+
+    def packer(self) -> Packer | None:
+        if self.has_deps:
+            return None
+        if self._packer is None:
+            getters = [(operator.attrgetter(a), arch.packer()) for a, arch, _ in self.layout]
+            if any(p is None for _, p in getters):
+                return None
+            pairs = [(g, p) for g, p in getters if p is not None]
+            if len(pairs) == 1:
+                (g0, p0), = pairs
+                self._packer = lambda v: p0(g0(v))
+            else:
+                self._packer = lambda v: b"".join([p(g(v)) for g, p in pairs])
+        return self._packer
 
     def serialize(self, buf: bytearray, v: Any) -> Any:
         return [arch.serialize(buf, getattr(v, attr)) for attr, arch in self.deps]
 
-    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
+    def inline(self, v: Any, r: Any, pos: int) -> bytes:
+        if not self.has_deps:
+            p = self.packer()
+            if p is not None:
+                return p(v)
         it: Iterator[Any] = iter(r) if r is not None else iter(())
-        for attr, arch, off in self.layout:
-            arch.resolve(buf, pos + off, getattr(v, attr), next(it) if arch.has_deps else None)
+        return b"".join(
+            [
+                arch.inline(getattr(v, attr), next(it) if arch.has_deps else None, pos + off)
+                for attr, arch, off in self.layout
+            ]
+        )
 
     def read(self, rd: Reader, pos: int) -> Any:
         return self.cls(*[arch.read(rd, pos + off) for _, arch, off in self.layout])
@@ -480,21 +608,26 @@ class BTreeMap(Archiver):
             for k, v, _ in entries
         ]
         pos = len(buf)
-        buf.extend(bytes(self.inner_size if inner else self.leaf_size))
-        buf[pos] = 1 if inner else 0
-        ks, vs, vo, to = key.size, value.size, self._vals_off, self._tail_off
-        for i, ((k, v, _), (rk, rv)) in enumerate(zip(entries, rs, strict=True)):
-            key.resolve(buf, pos + 1 + ks * i, k, rk)
-            value.resolve(buf, pos + vo + vs * i, v, rv)
-        if not inner:
-            _U32.pack_into(buf, pos + to, len(entries))
-            return pos
-        for i in range(self.E):
-            slot = pos + to + 4 * i
-            child = entries[i][2] if i < len(entries) else None
-            _REL.pack_into(buf, slot, INVALID_OFFSET if child is None else child - slot)
-        slot = pos + to + 4 * self.E
-        _REL.pack_into(buf, slot, INVALID_OFFSET if greater is None else greater - slot)
+        ks, vs, vo, to, e = key.size, value.size, self._vals_off, self._tail_off, self.E
+        n = len(entries)
+        parts = [b"\x01" if inner else b"\x00"]
+        parts += [key.inline(k, rk, pos + 1 + ks * i) for i, ((k, _, _), (rk, _)) in
+                  enumerate(zip(entries, rs, strict=True))]
+        parts.append(bytes(ks * (e - n)))
+        parts += [value.inline(v, rv, pos + vo + vs * i) for i, ((_, v, _), (_, rv)) in
+                  enumerate(zip(entries, rs, strict=True))]
+        parts.append(bytes(vs * (e - n)))
+        if inner:
+            children = [entries[i][2] if i < n else None for i in range(e)] + [greater]
+            for i, child in enumerate(children):
+                slot = pos + to + 4 * i
+                parts.append(_REL.pack(INVALID_OFFSET if child is None else child - slot))
+        else:
+            parts.append(_U32.pack(n))
+        node = b"".join(parts)
+        if len(node) != (self.inner_size if inner else self.leaf_size):
+            raise InputError(self.name, "a B-tree entry does not have its archived size")
+        buf += node
         return pos
 
     def serialize(self, buf: bytearray, v: Any) -> Any:
@@ -514,7 +647,7 @@ class BTreeMap(Archiver):
         leaf_entries = 0
         for k, val in it:
             leaf.append((k, val, None))
-            leaf_entries += 1
+            leaf_entries += 1  # noqa: SIM113  (the loop body also draws from `it`)
             if leaf_entries == ll or len(leaf) == e:
                 child = self._close(buf, leaf, False, None)
                 leaf = []
@@ -546,8 +679,8 @@ class BTreeMap(Archiver):
             child = self._close(buf, open_inners.pop(), True, child)
         return child
 
-    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
-        _REL_LEN.pack_into(buf, pos, INVALID_OFFSET if r is None else r - pos, len(v))
+    def inline(self, v: Any, r: Any, pos: int) -> bytes:
+        return _REL_LEN.pack(INVALID_OFFSET if r is None else r - pos, len(v))
 
     # -- reading -------------------------------------------------------------------------------
     def _read_node(self, rd: Reader, t: int, out: list[tuple[Any, Any]]) -> None:
@@ -595,7 +728,7 @@ class BTreeMap(Archiver):
         self._read_node(rd, pos + off, out)
         if len(out) != n:
             raise ArchiveError(f"@{pos}", f"B-tree holds {len(out)} entries, header says {n}")
-        for (a, _), (b, _) in zip(out, out[1:], strict=False):
+        for (a, _), (b, _) in itertools.pairwise(out):
             if not a < b:
                 raise ArchiveError(f"@{pos}", "B-tree keys are not strictly increasing")
         return dict(out)

@@ -42,7 +42,7 @@ _KEY_COUNT: Final = struct.Struct("<Q")
 
 
 class AccessListItemBlob(ByteVec):
-    """``AccessListItemWrapper``: a ``Vec<u8>`` = ``address(20) ‖ u64 LE key count ‖ keys (32 each)``."""
+    """``AccessListItemWrapper``: ``Vec<u8>`` = ``address(20) ‖ u64 LE key count ‖ keys (32 each)``."""
 
     name = "AccessListItem"
 
@@ -56,9 +56,9 @@ class AccessListItemBlob(ByteVec):
         buf += b"".join(item.storage_keys)
         return start
 
-    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
+    def inline(self, v: Any, r: Any, pos: int) -> bytes:
         item = cast(t.AccessListItem, v)
-        super().resolve(buf, pos, 28 * b"\0" + 32 * len(item.storage_keys) * b"\0", r)
+        return super().inline(28 * b"\0" + 32 * len(item.storage_keys) * b"\0", r, pos)
 
     def read(self, rd: Reader, pos: int) -> Any:
         blob: bytes = super().read(rd, pos)
@@ -71,18 +71,30 @@ class AccessListItemBlob(ByteVec):
         return t.AccessListItem(blob[:20], keys)
 
 
+class _InlineMemo(dict[bytes, bytes]):
+    """RLP (≤ 31 bytes) → its 32 archived bytes; a hit is a C-level dict lookup."""
+
+    def __missing__(self, rlp: bytes) -> bytes:
+        n = len(rlp)
+        if n > 31:
+            raise InputError("Inline", f"inline node of {n} bytes exceeds 31")
+        out = bytes(rlp) + bytes(31 - n) + bytes([n])
+        if len(self) < 4096:
+            self[bytes(rlp)] = out
+        return out
+
+
+_INLINE_MEMO: Final = _InlineMemo()
+
+
 class InlineBytes(Archiver):
     """``([u8; 31], u8)`` of ``NodeHash::Inline``: RLP zero-padded to 31 bytes, then its length."""
 
     size = 32
     name = "Inline"
 
-    def resolve(self, buf: bytearray, pos: int, v: Any, r: Any) -> None:
-        n = len(v)
-        if n > 31:
-            raise InputError(self.name, f"inline node of {n} bytes exceeds 31")
-        buf[pos : pos + n] = v
-        buf[pos + 31] = n
+    def packer(self) -> Any:
+        return _INLINE_MEMO.__getitem__
 
     def read(self, rd: Reader, pos: int) -> Any:
         n = rd.data[pos + 31]
@@ -279,7 +291,7 @@ ROOTS: Final[dict[str, Archiver]] = {
 
 
 def encode_program_input(value: t.ProgramInput) -> bytes:
-    """``rkyv::to_bytes(&ProgramInput)``: raw bytes, root (521 bytes) last. Raises ``InputError``."""
+    """``rkyv::to_bytes(&ProgramInput)``: raw bytes, the 521-byte root last. Raises ``InputError``."""
     return to_bytes(PROGRAM_INPUT, value)
 
 

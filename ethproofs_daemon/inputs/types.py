@@ -1,4 +1,4 @@
-"""Typed values of ethrex's guest ``ProgramInput`` at lambdaclass/ethrex@891528d (no ``l2`` feature).
+"""Typed values of ethrex's guest ``ProgramInput`` at lambdaclass/ethrex@891528d (no ``l2``).
 
 One frozen dataclass per Rust struct or enum variant, fields in Rust declaration order, skip fields
 (cached hashes) left out. Python shapes: hashes/addresses/bloom are ``bytes`` of exactly 32/20/256;
