@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import structlog
 import trio
 from memory_outbox import MemoryOutbox
 from standins.ethproofs_api import EthProofsState, run_standin_ethproofs
@@ -249,3 +250,18 @@ async def test_with_the_real_store(tmp_path: Path) -> None:
             nursery.cancel_scope.cancel()
     store.close()
     assert state.sequence() == [(500, "queued"), (500, "proving"), (500, "proved")]
+
+
+async def test_bad_key_fails_the_row_and_is_never_logged() -> None:
+    secret = "wrong-key-do-not-log-me"
+    with structlog.testing.capture_logs() as logs:
+        async with run_standin_ethproofs() as (base_url, state), httpx.AsyncClient() as http:
+            outbox = MemoryOutbox()
+            notifier = CollectingNotifier()
+            reporter = Reporter(outbox, EthProofsClient(base_url, secret, http), notifier=notifier)
+            outbox.add(1, ReportKind.QUEUED, queued_payload(1, CLUSTER))
+            await reporter.drain(5.0)
+    assert outbox.statuses() == [ReportStatus.FAILED]
+    assert state.statuses() == [401]
+    assert any(entry["event"] == "report_rejected" for entry in logs)
+    assert secret not in repr(logs) + repr(notifier.events) + repr(outbox.rows)
