@@ -1,1 +1,1 @@
-"""http."""
+"""HTTP: health, metrics and admin endpoints (starlette under hypercorn's trio worker)."""

@@ -1,0 +1,268 @@
+"""Builds the supervision tree from ``Settings`` and runs it; nothing else.
+
+Children of the root supervisor (``rest_for_one``), started in this order and stopped in reverse
+(``../shared/docs/architecture.md`` "Shape"): store → notifier → reporter → prover → input
+generator → http (→ proof node API when ``PROOF_NODE_PORT`` is set). SIGTERM/SIGINT stop the tree
+gracefully (the running proof gets ``SHUTDOWN_TIMEOUT_SECONDS`` to finish, pending reports are
+drained within the same deadline); restart intensity exceeded → exit status 1.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import structlog
+import trio
+
+from ethproofs_daemon.chain.follower import FollowerConfig, InputGenerator
+from ethproofs_daemon.chain.input_source import RpcInputSource
+from ethproofs_daemon.chain.rpc import JsonRpcClient, RpcEndpoint
+from ethproofs_daemon.config import ProverBackendKind, Settings, ZiskAction
+from ethproofs_daemon.health import DaemonState
+from ethproofs_daemon.http.app import create_ops_app
+from ethproofs_daemon.http.server import serve_app
+from ethproofs_daemon.jobs import DEFAULT_PROOF_TYPE, RetryPolicy
+from ethproofs_daemon.metrics import DaemonMetrics
+from ethproofs_daemon.prover.actor import ProverActor, ProverConfig
+from ethproofs_daemon.prover.backend import ProverBackend
+from ethproofs_daemon.prover.driver import ZiskDriver
+from ethproofs_daemon.prover.simulated import SimulatedProver
+from ethproofs_daemon.reporting.ethproofs import EthProofsClient
+from ethproofs_daemon.reporting.host import host_info
+from ethproofs_daemon.reporting.outbox import ReportKind
+from ethproofs_daemon.reporting.payloads import build_payload
+from ethproofs_daemon.reporting.reporter import Reporter
+from ethproofs_daemon.reporting.slack import Notifier, NullNotifier, SlackNotifier
+from ethproofs_daemon.sdnotify import SystemdNotifier
+from ethproofs_daemon.store import Store
+from ethproofs_daemon.supervisor import ChildSpec, Strategy, Supervisor, SupervisorFailed
+
+log = structlog.get_logger(__name__)
+
+HEARTBEAT_S = 1.0
+
+
+@dataclass
+class Daemon:
+    """Everything one running daemon holds; built by ``build_daemon`` (tests reach in)."""
+
+    settings: Settings
+    store: Store
+    state: DaemonState
+    metrics: DaemonMetrics
+    http: httpx.AsyncClient
+    rpc: JsonRpcClient
+    backend: ProverBackend
+    notifier: Notifier
+    reporter: Reporter
+    prover: ProverActor
+    generator: InputGenerator
+    supervisor: Supervisor | None = None
+    bound_urls: list[str] = field(default_factory=list)
+    systemd: SystemdNotifier = field(default_factory=SystemdNotifier)
+
+
+def make_backend(settings: Settings) -> ProverBackend:
+    """The prover backend the settings ask for."""
+    if settings.prover_backend is ProverBackendKind.SIMULATED:
+        return SimulatedProver(delay_s=settings.simulated_proving_seconds)
+    assert settings.elf_path is not None
+    return ZiskDriver(settings.cargo_zisk, settings.elf_path)
+
+
+def build_daemon(settings: Settings, *, backend: ProverBackend | None = None,
+                 clock: Callable[[], float] = time.time) -> Daemon:
+    """Open the store and build every actor (nothing runs yet)."""
+    assert settings.eth_rpc_url is not None
+    store = Store(settings.database_path, clock=clock)
+    state = DaemonState(started_at=clock(), reporting_enabled=settings.ethproofs_enabled,
+                        store_open=True)
+    metrics = DaemonMetrics(store, state)
+    http = httpx.AsyncClient(timeout=settings.rpc_timeout_seconds)
+    rpc = JsonRpcClient(RpcEndpoint(settings.eth_rpc_url, settings.rpc_timeout_seconds), http)
+    notifier: Notifier = NullNotifier()
+    if settings.slack_webhook is not None:
+        notifier = SlackNotifier(settings.slack_webhook.get_secret_value(), http,
+                                 host=host_info())
+    retry = RetryPolicy(max_attempts=settings.max_attempts, base_s=settings.retry_base_seconds)
+    reporting = settings.ethproofs_enabled and settings.zisk_action is ZiskAction.PROVE
+    cluster_id = settings.ethproofs_cluster_id if reporting else None
+    client = None
+    if reporting:
+        assert settings.ethproofs_rpc_url and settings.ethproofs_api_key
+        client = EthProofsClient(settings.ethproofs_rpc_url,
+                                 settings.ethproofs_api_key.get_secret_value(), http)
+    reporter = Reporter(store, client, notifier=notifier, clock=clock)
+    store.on_change(lambda topic: reporter.wake() if topic == "outbox" else None)
+    backend = backend or make_backend(settings)
+    prover = ProverActor(
+        store=store, backend=backend, notifier=notifier, retry=retry, status=state.prover,
+        clock=clock,
+        config=ProverConfig(
+            output_dir=settings.output_dir, timeout_s=settings.proving_timeout_seconds,
+            grace_s=settings.shutdown_timeout_seconds, cluster_id=cluster_id,
+            execute=settings.zisk_action is ZiskAction.EXECUTE,
+        ),
+    )
+
+    def queued_report(block_number: int) -> tuple[ReportKind, str] | None:
+        if cluster_id is None:
+            return None
+        return ReportKind.QUEUED, build_payload(ReportKind.QUEUED, block_number, cluster_id)
+
+    generator = InputGenerator(
+        store=store, rpc=rpc, notifier=notifier, queued_report=queued_report, retry=retry,
+        status=state.follower, clock=clock,
+        source=RpcInputSource.from_settings(settings, rpc),
+        config=FollowerConfig(
+            proof_type=DEFAULT_PROOF_TYPE, block_interval=settings.block_interval,
+            lookback_blocks=settings.lookback_blocks,
+            poll_interval_s=settings.poll_interval_seconds, start_block=settings.start_block,
+            inputs_dir=settings.state_dir / "inputs", cluster_id=cluster_id,
+        ),
+    )
+    return Daemon(settings, store, state, metrics, http, rpc, backend, notifier, reporter,
+                  prover, generator)
+
+
+StartFn = Callable[..., Awaitable[None]]
+
+
+def _tracked(state: DaemonState, name: str, start: StartFn) -> StartFn:
+    """Wrap a child's start so ``/health`` knows whether it is up."""
+
+    async def run(*, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
+        class _Started:
+            def started(self, value: Any = None) -> None:
+                state.components_up[name] = True
+                task_status.started(value)
+
+        try:
+            await start(task_status=_Started())
+        finally:
+            state.components_up[name] = False
+
+    return run
+
+
+def build_tree(d: Daemon) -> Supervisor:
+    """The root supervisor over the daemon's actors (see the module docstring)."""
+    s = d.settings
+    app = create_ops_app(
+        store=d.store, state=d.state, metrics=d.metrics,
+        stuck_threshold_s=s.prover_stuck_threshold_seconds,
+        admin_token=s.admin_token.get_secret_value() if s.admin_token else None,
+    )
+
+    async def store_child(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+                          ) -> None:
+        d.state.store_open = True
+        task_status.started()
+        await trio.sleep_forever()
+
+    async def notifier_child(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+                             ) -> None:
+        if isinstance(d.notifier, SlackNotifier):
+            await d.notifier.run(task_status=task_status)
+        else:
+            task_status.started()
+            await trio.sleep_forever()
+
+    async def reporter_child(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+                             ) -> None:
+        try:
+            await d.reporter.run(task_status=task_status)
+        finally:
+            with trio.CancelScope(shield=True):
+                await d.reporter.drain(timeout_s=min(10.0, s.shutdown_timeout_seconds))
+
+    async def http_child(*, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED
+                         ) -> None:
+        def bound(urls: list[str]) -> None:
+            d.bound_urls[:] = urls
+            d.state.http_bound = True
+            log.info("http_listening", urls=urls)
+
+        try:
+            await serve_app(app, s.health_host, s.health_port, on_bound=bound,
+                            task_status=task_status)
+        finally:
+            d.state.http_bound = False
+
+    def restarted(supervisor: str, child: str, error: BaseException | None) -> None:
+        d.metrics.supervisor_restarts.labels(supervisor, child).inc()
+
+    grace = s.shutdown_timeout_seconds
+    children = [
+        ChildSpec("store", _tracked(d.state, "store", store_child)),
+        ChildSpec("notifier", _tracked(d.state, "notifier", notifier_child)),
+        ChildSpec("reporter", _tracked(d.state, "reporter", reporter_child),
+                  shutdown_s=grace + 5),
+        ChildSpec("prover", _tracked(d.state, "prover", d.prover.run), shutdown_s=grace + 15),
+        ChildSpec("input_generator", _tracked(d.state, "input_generator", d.generator.run)),
+        ChildSpec("http", _tracked(d.state, "http", http_child)),
+    ]
+    return Supervisor("root", children, strategy=Strategy.REST_FOR_ONE, on_restart=restarted)
+
+
+async def run_daemon(d: Daemon, *, task_status: trio.TaskStatus[Daemon] = trio.TASK_STATUS_IGNORED,
+                     handle_signals: bool = True) -> int:
+    """Run the tree until SIGTERM/SIGINT (or cancellation). Returns the exit status:
+    0 after a graceful stop, 1 when the tree failed (restart intensity exceeded, fatal error)."""
+    tree = d.supervisor = build_tree(d)
+    status = 0
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_heartbeat, d.state)
+            if handle_signals:
+                nursery.start_soon(_stop_on_signal, tree)
+            nursery.start_soon(d.systemd.watchdog_loop)
+
+            async def run_tree() -> None:
+                nonlocal status
+                try:
+                    await tree.run()
+                except SupervisorFailed as exc:
+                    log.critical("daemon_failed", error=str(exc))
+                    status = 1
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(run_tree)
+            with trio.fail_after(120):
+                while not (d.state.http_bound and all(
+                        d.state.components_up.get(c.id) for c in tree.children)):
+                    if status:
+                        break
+                    await trio.sleep(0.01)
+            if not status:
+                d.state.tree_up = True
+                d.systemd.notify("READY=1\nSTATUS=following the chain")
+                log.info("daemon_ready", urls=d.bound_urls)
+                task_status.started(d)
+    finally:
+        d.state.tree_up = False
+        d.systemd.notify("STOPPING=1")
+        with trio.CancelScope(shield=True):
+            await d.http.aclose()
+        d.store.close()
+        log.info("daemon_stopped", status=status)
+    return status
+
+
+async def _heartbeat(state: DaemonState) -> None:
+    while True:
+        state.heartbeat_at = time.time()
+        await trio.sleep(HEARTBEAT_S)
+
+
+async def _stop_on_signal(tree: Supervisor) -> None:
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for signum in signals:
+            log.info("stop_requested", signal=signal.Signals(signum).name)
+            tree.stop()
+            return

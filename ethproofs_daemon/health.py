@@ -1,0 +1,137 @@
+"""Health of the daemon (pure): the ``/health`` document and the readiness/liveness answers.
+
+Shape after the original client's README (``../shared/seeds/002_*`` "Health Endpoint"): ``status``
+``healthy`` (200) / ``degraded`` (503: the prover has run past ``PROVER_STUCK_THRESHOLD_SECONDS``,
+or a component warns, e.g. the node serves no execution witnesses) / ``unhealthy`` (503: a component
+is down), ``timestamp`` (RFC 3339 UTC), ``uptime_seconds``, ``components`` and ``system``.
+
+Liveness follows the event loop (a heartbeat task), not the prover: a slow proof is not a dead
+daemon. Readiness: the store is open, HTTP is bound and the supervision tree is up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from typing import Final
+
+import psutil
+
+from ethproofs_daemon.chain.follower import FollowerStatus
+from ethproofs_daemon.jobs import JobState
+from ethproofs_daemon.prover.actor import ProverStatus
+
+#: A heartbeat older than this (seconds) means the event loop is stuck.
+LIVENESS_MAX_AGE_S: Final = 10.0
+
+
+@dataclass
+class DaemonState:
+    """Shared, read-mostly state the HTTP layer reports. Times are Unix seconds."""
+
+    started_at: float
+    follower: FollowerStatus = field(default_factory=FollowerStatus)
+    prover: ProverStatus = field(default_factory=ProverStatus)
+    heartbeat_at: float = 0.0
+    store_open: bool = False
+    http_bound: bool = False
+    tree_up: bool = False
+    components_up: dict[str, bool] = field(default_factory=dict)
+    reporting_enabled: bool = False
+    proof_node: dict[str, object] = field(default_factory=dict)
+
+
+def iso(ts: float | None) -> str | None:
+    """Unix seconds → RFC 3339 UTC with ``Z`` (None stays None)."""
+    if ts is None:
+        return None
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def health_document(
+    state: DaemonState,
+    counts: dict[JobState, int],
+    queued_blocks: list[int],
+    pending_reports: int,
+    *,
+    now: float,
+    stuck_threshold_s: float,
+) -> tuple[int, dict[str, object]]:
+    """Build ``GET /health``: returns ``(http_status, document)``."""
+    prover = state.prover
+    proving_s = None if prover.proving_since is None else round(now - prover.proving_since, 1)
+    stuck = proving_s is not None and proving_s > stuck_threshold_s
+    prover_doc: dict[str, object] = {
+        "status": "up" if state.components_up.get("prover", False) else "down",
+        "state": f"proving_{prover.current_block}" if prover.current_block is not None
+        else "idle",
+        "version": prover.version,
+        "phase": prover.phase,
+        "queue_length": counts[JobState.QUEUED],
+        "queued_blocks": queued_blocks,
+        "proving_since": iso(prover.proving_since),
+        "proving_duration_seconds": proving_s,
+        "proved_count": prover.proved_count,
+        "failed_count": prover.failed_count,
+        "last_failure": prover.last_failure,
+    }
+    if stuck:
+        prover_doc["warning"] = "potentially_stuck"
+    f = state.follower
+    generator_doc: dict[str, object] = {
+        "status": "up" if state.components_up.get("input_generator", False) else "down",
+        "state": "fetching" if counts[JobState.FETCHING] else "idle",
+        "queue_length": counts[JobState.DETECTED],
+        "processed_count": f.prepared_count,
+        "head": f.head,
+        "head_seen_at": iso(f.head_seen_at),
+        "last_target_seen": f.last_target_seen,
+        "next_target": f.next_target,
+        "rpc": {"ok": f.rpc_ok, "failing_since": iso(f.rpc_failing_since),
+                "last_error": f.rpc_last_error},
+        "skipped_targets": f.skipped_targets,
+        "warnings": list(f.warnings),
+    }
+    components: dict[str, object] = {
+        "store": {"status": "up" if state.store_open else "down"},
+        "prover": prover_doc,
+        "input_generator": generator_doc,
+        "reporter": {
+            "status": "up" if state.components_up.get("reporter", False) else "down",
+            "enabled": state.reporting_enabled,
+            "pending_reports": pending_reports,
+        },
+        "jobs": {str(k): v for k, v in counts.items()},
+    }
+    if state.proof_node:
+        components["proof_node_api"] = dict(state.proof_node)
+    down = not state.store_open or any(
+        not state.components_up.get(name, False)
+        for name in ("prover", "input_generator", "reporter")
+    )
+    degraded = stuck or bool(f.warnings) or not f.rpc_ok
+    status = "unhealthy" if down else "degraded" if degraded else "healthy"
+    proc = psutil.Process(os.getpid())
+    doc: dict[str, object] = {
+        "status": status,
+        "timestamp": iso(now),
+        "uptime_seconds": int(now - state.started_at),
+        "components": components,
+        "system": {
+            "rss_memory_mb": round(proc.memory_info().rss / 2**20, 1),
+            "threads": proc.num_threads(),
+            "pid": proc.pid,
+        },
+    }
+    return (200 if status == "healthy" else 503), doc
+
+
+def is_ready(state: DaemonState) -> bool:
+    """Ready: store open, HTTP bound, supervision tree up."""
+    return state.store_open and state.http_bound and state.tree_up
+
+
+def is_live(state: DaemonState, now: float) -> bool:
+    """Live: the event loop's heartbeat is younger than ``LIVENESS_MAX_AGE_S``."""
+    return now - state.heartbeat_at <= LIVENESS_MAX_AGE_S
