@@ -28,6 +28,7 @@ increments it in ``defer_report``/``fail_report``); the backoff for the current 
 
 from __future__ import annotations
 
+import enum
 import math
 import random
 import time
@@ -39,6 +40,7 @@ import structlog
 import trio
 
 from ethproofs_daemon.reporting.ethproofs import (
+    HTTP_ALREADY_PROVED,
     EthProofsClient,
     EthProofsError,
     Rejected,
@@ -137,12 +139,35 @@ def next_step(
     return Failed(f"unexpected: {result}")
 
 
+class AttemptOutcome(enum.StrEnum):
+    """One delivery attempt, as a metrics label (``observer``)."""
+
+    DELIVERED = "delivered"
+    ALREADY_PROVED = "already_proved"
+    RATE_LIMITED = "rate_limited"
+    RETRY = "retry"
+    REJECTED = "rejected"
+
+
+def attempt_outcome(step: Step) -> AttemptOutcome:
+    """The metrics label of a ``next_step`` result."""
+    if isinstance(step, Delivered):
+        if step.http_status == HTTP_ALREADY_PROVED:
+            return AttemptOutcome.ALREADY_PROVED
+        return AttemptOutcome.DELIVERED
+    if isinstance(step, Deferred):
+        return AttemptOutcome.RATE_LIMITED if step.pause_all else AttemptOutcome.RETRY
+    return AttemptOutcome.REJECTED
+
+
 class Reporter:
     """Delivers outbox rows to EthProofs (see the module docstring).
 
     ``outbox`` is the store; ``client`` None disables reporting (rows stay pending); ``notifier``
     gets failures and successful ``proved`` deliveries; ``clock`` returns Unix seconds (the outbox
-    times); ``rng`` jitters the backoff; ``batch`` rows per pass; ``idle_poll_s`` the longest sleep.
+    times); ``rng`` jitters the backoff; ``batch`` rows per pass; ``idle_poll_s`` the longest sleep;
+    ``alert_after_attempts`` when a retrying row is worth a notification; ``observer`` is called
+    with each attempt's endpoint and outcome (metrics: requests by endpoint and outcome).
     """
 
     def __init__(
@@ -157,6 +182,7 @@ class Reporter:
         batch: int = DEFAULT_BATCH,
         idle_poll_s: float = DEFAULT_IDLE_POLL_S,
         alert_after_attempts: int = 5,
+        observer: Callable[[ReportKind, AttemptOutcome], None] | None = None,
     ) -> None:
         self.outbox = outbox
         self.client = client
@@ -167,6 +193,7 @@ class Reporter:
         self.batch = batch
         self.idle_poll_s = idle_poll_s
         self.alert_after_attempts = alert_after_attempts
+        self.observer = observer
         self._wakeup = trio.Event()
         self._paused_until = 0.0
         self.delivered = 0
@@ -179,7 +206,8 @@ class Reporter:
         return self.client is not None
 
     def wake(self) -> None:
-        """Look at the outbox now (call after writing a row). Safe from any trio task."""
+        """Look at the outbox now (call after writing a row). Call from the trio thread (e.g. a
+        ``Store.on_change`` listener); not thread-safe."""
         self._wakeup.set()
 
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -220,17 +248,22 @@ class Reporter:
         return handled
 
     async def drain(self, timeout_s: float) -> bool:
-        """Deliver what is due until nothing is due or ``timeout_s`` passes (shutdown).
+        """Deliver pending rows until none is pending or ``timeout_s`` passes (shutdown).
 
-        Returns True when nothing due was left behind.
+        Waits out backoffs and ``Retry-After`` pauses within the deadline. Returns True when no
+        row is left pending (always True without a client: nothing is ever sent then).
         """
         if self.client is None:
             return True
         with trio.move_on_after(timeout_s):
-            while await self.deliver_due():
-                pass
-            return True
-        return False
+            while True:
+                if await self.deliver_due():
+                    continue
+                due = self.outbox.next_report_due_at()
+                if due is None:
+                    return True
+                await trio.sleep(max(0.0, max(due, self._paused_until) - self.clock()))
+        return self.outbox.next_report_due_at() is None
 
     async def _sleep(self) -> None:
         now = self.clock()
@@ -257,6 +290,8 @@ class Reporter:
         step = next_step(
             row, result, now, self.backoff, self.rng, alert_after_attempts=self.alert_after_attempts
         )
+        if self.observer is not None:
+            self.observer(row.kind, attempt_outcome(step))
         if isinstance(step, Delivered):
             self.outbox.mark_report_delivered(row.id, step.http_status)
             self.delivered += 1

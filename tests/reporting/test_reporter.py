@@ -25,7 +25,7 @@ from ethproofs_daemon.reporting.payloads import (
     proving_payload,
     queued_payload,
 )
-from ethproofs_daemon.reporting.reporter import BackoffPolicy, Reporter
+from ethproofs_daemon.reporting.reporter import AttemptOutcome, BackoffPolicy, Reporter
 from ethproofs_daemon.reporting.slack import CollectingNotifier
 from ethproofs_daemon.store import Store
 
@@ -212,16 +212,40 @@ async def test_without_a_client_nothing_is_sent_and_rows_stay_pending() -> None:
     assert await reporter.drain(0.1) is True
 
 
-async def test_drain_delivers_what_is_due_within_the_deadline() -> None:
+async def test_drain_waits_out_backoff_within_the_deadline() -> None:
     async with run_standin_ethproofs() as (base_url, state), httpx.AsyncClient() as http:
+        state.fail_next_500 = 2
+        state.fail_next_429 = 1
+        state.retry_after = "1"
         outbox = MemoryOutbox()
-        reporter = Reporter(outbox, EthProofsClient(base_url, KEY, http))
+        seen: list[tuple[ReportKind, AttemptOutcome]] = []
+        reporter = Reporter(
+            outbox,
+            EthProofsClient(base_url, KEY, http),
+            backoff=FAST,
+            observer=lambda kind, outcome: seen.append((kind, outcome)),
+        )
         for block in (1, 2):
             outbox.add(block, ReportKind.QUEUED, queued_payload(block, CLUSTER))
             outbox.add(block, ReportKind.PROVING, proving_payload(block, CLUSTER))
-        assert await reporter.drain(5.0) is True
+        assert await reporter.drain(10.0) is True
     assert outbox.statuses() == [ReportStatus.DELIVERED] * 4
     assert len(state.accepted()) == 4
+    outcomes = [o for _, o in seen]
+    assert outcomes.count(AttemptOutcome.RETRY) == 2
+    assert outcomes.count(AttemptOutcome.RATE_LIMITED) == 1
+    assert outcomes.count(AttemptOutcome.DELIVERED) == 4
+
+
+async def test_drain_gives_up_at_the_deadline() -> None:
+    async with run_standin_ethproofs() as (base_url, state), httpx.AsyncClient() as http:
+        state.fail_next_500 = 10_000
+        outbox = MemoryOutbox()
+        reporter = Reporter(outbox, EthProofsClient(base_url, KEY, http), backoff=FAST)
+        outbox.add(1, ReportKind.QUEUED, queued_payload(1, CLUSTER))
+        with trio.fail_after(3.0):
+            assert await reporter.drain(0.5) is False
+    assert outbox.statuses() == [ReportStatus.PENDING]
 
 
 async def test_with_the_real_store(tmp_path: Path) -> None:
