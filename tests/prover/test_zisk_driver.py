@@ -183,10 +183,10 @@ async def test_sigkill_of_the_prover_reads_as_oom(standin: StandinZisk) -> None:
 async def test_hang_past_timeout_kills_the_whole_group(standin: StandinZisk) -> None:
     with pytest.raises(ProverFailed) as info:
         await standin.driver(STANDIN_ZISK_HANG="1").prove(
-            standin.request(timeout_s=2.5), on_spawn=standin.record
+            standin.request(timeout_s=3.5), on_spawn=standin.record
         )
     assert info.value.reason is FailureReason.PROVING_TIMEOUT
-    assert "2.5 s" in info.value.message
+    assert "3.5 s" in info.value.message
     leader, helper = standin.pids[0], standin.helper_pid()
     assert helper is not None
     assert not pid_alive(leader) and not pid_alive(helper)
@@ -195,7 +195,7 @@ async def test_hang_past_timeout_kills_the_whole_group(standin: StandinZisk) -> 
 async def test_timeout_escalates_to_sigkill_when_sigterm_is_ignored(standin: StandinZisk) -> None:
     with pytest.raises(ProverFailed) as info:
         await standin.driver(STANDIN_ZISK_HANG="1", STANDIN_ZISK_IGNORE_TERM="1").prove(
-            standin.request(timeout_s=2.5), on_spawn=standin.record
+            standin.request(timeout_s=3.5), on_spawn=standin.record
         )
     assert info.value.reason is FailureReason.PROVING_TIMEOUT
     assert info.value.exit_code == -9
