@@ -233,3 +233,13 @@ def _proof_id(reply: httpx.Response) -> int | None:
         return None
     value = doc.get("proof_id") if isinstance(doc, dict) else None
     return value if isinstance(value, int) else None
+
+
+def make_client(
+    base_url: str | None, api_key: str | None, http: httpx.AsyncClient
+) -> EthProofsClient | None:
+    """The client for ``ETHPROOFS_RPC_URL`` and ``ETHPROOFS_API_KEY``, or None when either is
+    unset or empty (reporting disabled: the reporter then leaves rows pending)."""
+    if not base_url or not api_key:
+        return None
+    return EthProofsClient(base_url, api_key, http)

@@ -339,3 +339,20 @@ class SlackNotifier(EventNotifier):
             retry_after = parse_retry_after(reply.headers.get("retry-after"), time.time())
             raise SlackRetryable(f"HTTP {reply.status_code}: {excerpt}", retry_after)
         raise SlackRejected(f"HTTP {reply.status_code}: {excerpt}")
+
+
+def make_notifier(
+    webhook_url: str | None,
+    http: httpx.AsyncClient,
+    *,
+    host: HostInfo,
+    rate: RateLimit | None = None,
+) -> SlackNotifier | NullNotifier:
+    """A ``SlackNotifier`` for ``SLACK_WEBHOOK``, or a ``NullNotifier`` when it is unset/empty.
+
+    Unlike the original client (§2(g)), Slack does not also require the ``ETHPROOFS_*`` settings:
+    failures are worth hearing about when reporting is off too.
+    """
+    if not webhook_url:
+        return NullNotifier()
+    return SlackNotifier(webhook_url, http, host=host, rate=rate)

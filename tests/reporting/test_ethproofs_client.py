@@ -10,7 +10,7 @@ import httpx
 import pytest
 from standins.ethproofs_api import EthProofsState, run_standin_ethproofs
 
-from ethproofs_daemon.reporting.ethproofs import EthProofsClient, Rejected, Retryable
+from ethproofs_daemon.reporting.ethproofs import EthProofsClient, Rejected, Retryable, make_client
 from ethproofs_daemon.reporting.outbox import ReportKind
 from ethproofs_daemon.reporting.payloads import (
     ProvedFields,
@@ -114,3 +114,13 @@ async def test_transport_failure_is_retryable() -> None:
             await client.post_status(ReportKind.QUEUED, queued_payload(1, CLUSTER))
     assert info.value.status is None
     assert KEY not in str(info.value)
+
+
+async def test_make_client_is_none_unless_url_and_key_are_set() -> None:
+    async with httpx.AsyncClient() as http:
+        assert make_client(None, KEY, http) is None
+        assert make_client("http://x/api/v0", "", http) is None
+        client = make_client("http://x/api/v0/", KEY, http)
+        assert client is not None and client.url_for(ReportKind.PROVED) == (
+            "http://x/api/v0/proofs/proved"
+        )

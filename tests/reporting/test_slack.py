@@ -15,7 +15,13 @@ from ethproofs_daemon.reporting.events import HostInfo
 from ethproofs_daemon.reporting.outbox import ReportKind
 from ethproofs_daemon.reporting.ratelimit import RateLimit
 from ethproofs_daemon.reporting.rpc_health import RpcDown, RpcRecovered
-from ethproofs_daemon.reporting.slack import Notifier, NullNotifier, SlackNotifier, SlackRetry
+from ethproofs_daemon.reporting.slack import (
+    Notifier,
+    NullNotifier,
+    SlackNotifier,
+    SlackRetry,
+    make_notifier,
+)
 
 HOST = HostInfo(hostname="box1", gpu="NVIDIA GeForce RTX 5090", cpu="AMD EPYC", ram="62.7 GiB")
 FAST_RETRY = SlackRetry(attempts=3, base_s=0.01, cap_s=0.05, timeout_s=5.0)
@@ -151,3 +157,10 @@ async def test_full_queue_drops_new_events_without_blocking() -> None:
 
 def test_null_notifier_accepts_every_event() -> None:
     send_every_kind(NullNotifier())
+
+
+async def test_make_notifier_is_null_without_a_webhook() -> None:
+    async with httpx.AsyncClient() as http:
+        assert isinstance(make_notifier(None, http, host=HOST), NullNotifier)
+        assert isinstance(make_notifier("", http, host=HOST), NullNotifier)
+        assert isinstance(make_notifier("http://127.0.0.1:9/x", http, host=HOST), SlackNotifier)
