@@ -277,8 +277,9 @@ class SlackNotifier(EventNotifier):
             if held:
                 await self._deliver(events.suppressed_summary(held))
                 continue
+            # (+1 ms so that float rounding cannot leave the token just short of 1.0)
             wait = (
-                self._bucket.seconds_until_token(self._clock())
+                self._bucket.seconds_until_token(self._clock()) + 0.001
                 if self._bucket.suppressed
                 else math.inf
             )
