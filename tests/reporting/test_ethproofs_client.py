@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from standins.ethproofs_api import EthProofsState, run_standin_ethproofs
 
 from ethproofs_daemon.reporting.ethproofs import EthProofsClient, Rejected, Retryable, make_client
 from ethproofs_daemon.reporting.outbox import ReportKind
@@ -18,6 +17,7 @@ from ethproofs_daemon.reporting.payloads import (
     proving_payload,
     queued_payload,
 )
+from tests.standins.ethproofs_api import EthProofsState, run_standin_ethproofs
 
 KEY = "test-key-0123456789abcdef"
 CLUSTER = 7

@@ -12,8 +12,6 @@ import httpx
 import pytest
 import structlog
 import trio
-from memory_outbox import MemoryOutbox
-from standins.ethproofs_api import EthProofsState, run_standin_ethproofs
 
 from ethproofs_daemon.jobs import DEFAULT_PROOF_TYPE, JobState
 from ethproofs_daemon.reporting.ethproofs import EthProofsClient
@@ -28,6 +26,8 @@ from ethproofs_daemon.reporting.payloads import (
 from ethproofs_daemon.reporting.reporter import AttemptOutcome, BackoffPolicy, Reporter
 from ethproofs_daemon.reporting.slack import CollectingNotifier
 from ethproofs_daemon.store import Store
+from tests.reporting.memory_outbox import MemoryOutbox
+from tests.standins.ethproofs_api import EthProofsState, run_standin_ethproofs
 
 KEY = "test-key-0123456789abcdef"
 CLUSTER = 7

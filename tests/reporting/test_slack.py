@@ -9,7 +9,6 @@ import httpx
 import pytest
 import structlog
 import trio
-from standins.slack import SlackState, run_standin_slack
 
 from ethproofs_daemon.reporting.events import HostInfo
 from ethproofs_daemon.reporting.outbox import ReportKind
@@ -22,6 +21,7 @@ from ethproofs_daemon.reporting.slack import (
     SlackRetry,
     make_notifier,
 )
+from tests.standins.slack import SlackState, run_standin_slack
 
 HOST = HostInfo(hostname="box1", gpu="NVIDIA GeForce RTX 5090", cpu="AMD EPYC", ram="62.7 GiB")
 FAST_RETRY = SlackRetry(attempts=3, base_s=0.01, cap_s=0.05, timeout_s=5.0)

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from standins.ethproofs_api import EthProofsState, run_standin_ethproofs
+
+from tests.standins.ethproofs_api import EthProofsState, run_standin_ethproofs
 
 KEY = "test-key-0123456789abcdef"
 
