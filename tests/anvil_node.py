@@ -2,7 +2,7 @@
 
 Register it as a fixture (pytest-trio runs async-generator fixtures)::
 
-    from anvil_node import anvil_node_fixture
+    from tests.anvil_node import anvil_node_fixture
     anvil = pytest.fixture(anvil_node_fixture)          # automine: one block per transaction
 
 or use ``running_anvil(block_time_s=0.5)`` directly in a test. Tests skip (saying how to install

@@ -258,6 +258,8 @@ def _walk(root: bytes, nodes: dict[bytes, bytes]) -> tuple[set[bytes], set[bytes
             if child is None:
                 continue
             if child.inline is not None:
+                # Some witnesses also list inline nodes; count them as reached.
+                reached.add(keccak(child.inline))
                 stack.append((child.inline, None, in_state, depth + step))
                 continue
             assert child.hash is not None

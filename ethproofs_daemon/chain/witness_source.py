@@ -1,0 +1,158 @@
+"""Where a block's execution witness comes from: the node's ``debug_executionWitness``, a witness
+synthesized from proofs (``witness_synthesis.py``), or ``auto`` (the first, falling back to the
+second when the node answers ``-32601 Method not found``, as anvil does).
+
+Whatever the source, the result is the reth wire form (``state``, ``codes``, ``keys``, RLP
+``headers``), which the ethrex 891528d input conversion requires
+(``../shared/docs/ethrex-input.md §3.3``). A geth-form answer (JSON headers, ``keys: null``) is
+completed: its headers are re-encoded to RLP by ``parse_witness`` and its keys are recovered from
+the block's prestate trace (``witness_synthesis.collect_touched``).
+
+Errors (what the daemon does with each):
+
+- ``WitnessUnavailable``: no witness can be had from this node for now (method missing in
+  ``debug`` mode, node error, synthesis impossible or incomplete): ``witness_unavailable``.
+- ``WitnessInvalid`` (from ``witness_format``): the node's witness is malformed: ``input_error``.
+- ``RpcTransportError``: the node is unreachable; retry.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import cast
+
+import structlog
+
+from ethproofs_daemon.chain.rpc import (
+    JsonRpcClient,
+    JsonValue,
+    RpcMalformedResponse,
+    RpcMethodNotFound,
+    RpcResponseError,
+)
+from ethproofs_daemon.chain.witness_format import ExecutionWitness, parse_witness
+from ethproofs_daemon.chain.witness_synthesis import (
+    SynthesisBlock,
+    WitnessSynthesisError,
+    collect_touched,
+    synthesize_witness,
+)
+
+log = structlog.get_logger(__name__)
+
+
+class WitnessSource(enum.StrEnum):
+    """The ``WITNESS_SOURCE`` setting."""
+
+    DEBUG = "debug"
+    SYNTHESIZE = "synthesize"
+    AUTO = "auto"
+
+
+class WitnessUnavailable(Exception):
+    """No witness for this block can be obtained from the node now (message says why)."""
+
+
+class WitnessIncomplete(WitnessUnavailable):
+    """A synthesized witness may lack a sibling node a branch collapse needs (see
+    ``witness_synthesis``, "Known limit"); ``risks`` lists them."""
+
+    def __init__(self, message: str, risks: tuple[object, ...]) -> None:
+        super().__init__(message)
+        self.risks = risks
+
+
+async def fetch_witness(
+    rpc: JsonRpcClient,
+    block_number: int,
+    block_json: Mapping[str, object],
+    mode: WitnessSource | str,
+    *,
+    allow_incomplete: bool = False,
+) -> dict[str, object]:
+    """The witness of block ``block_number`` in the reth wire form
+    (``{"state", "codes", "keys", "headers"}``: lists of 0x-hex strings).
+
+    Args:
+        block_json: ``eth_getBlockByNumber(block_number, true)`` (used by synthesis and key
+            recovery: fee recipient, withdrawals, fork fields, transactions).
+        mode: ``debug`` | ``synthesize`` | ``auto`` (a ``WitnessSource`` or its value).
+        allow_incomplete: return a synthesized witness even when a branch-collapse sibling could
+            not be fetched (otherwise ``WitnessIncomplete``).
+
+    Raises:
+        WitnessUnavailable (incl. ``WitnessIncomplete``), WitnessInvalid (malformed node witness),
+        RpcTransportError.
+    """
+    source = WitnessSource(mode)
+    block: JsonValue = cast(JsonValue, dict(block_json))
+    assert isinstance(block, dict)
+    if source is not WitnessSource.SYNTHESIZE:
+        try:
+            doc = await rpc.call("debug_executionWitness", [hex(block_number)])
+        except RpcMethodNotFound as exc:
+            if source is WitnessSource.DEBUG:
+                raise WitnessUnavailable(
+                    f"the node does not serve debug_executionWitness ({exc}); "
+                    "set WITNESS_SOURCE=auto or synthesize"
+                ) from exc
+            log.info("witness_method_missing", block_number=block_number, fallback="synthesize")
+        except (RpcResponseError, RpcMalformedResponse) as exc:
+            raise WitnessUnavailable(f"debug_executionWitness({block_number}): {exc}") from exc
+        else:
+            witness = parse_witness(doc)
+            if witness.keys is None:
+                witness = await complete_witness(rpc, block, witness)
+            return cast(dict[str, object], witness.to_json())
+    return await _synthesize(rpc, block_number, block, allow_incomplete=allow_incomplete)
+
+
+async def complete_witness(
+    rpc: JsonRpcClient, block_json: dict[str, JsonValue], witness: ExecutionWitness
+) -> ExecutionWitness:
+    """Fill in the ``keys`` of a geth-form witness from the block's prestate trace.
+
+    Raises:
+        WitnessUnavailable: the node cannot trace the block.
+    """
+    try:
+        block = SynthesisBlock.from_json(block_json)
+        touched = await collect_touched(rpc, block)
+    except RpcResponseError as exc:
+        raise WitnessUnavailable(
+            f"geth-form witness of block {block_json.get('number')} has no keys, and they cannot "
+            f"be recovered: debug_traceBlockByNumber failed ({exc})"
+        ) from exc
+    except WitnessSynthesisError as exc:
+        raise WitnessUnavailable(f"recovering witness keys: {exc}") from exc
+    log.info("witness_keys_recovered", block_number=block.number, keys=len(touched.keys()))
+    return ExecutionWitness(witness.state, witness.codes, touched.keys(), witness.headers)
+
+
+async def _synthesize(
+    rpc: JsonRpcClient, block_number: int, block: dict[str, JsonValue], *, allow_incomplete: bool
+) -> dict[str, object]:
+    number = block.get("number")
+    if number != hex(block_number):
+        raise WitnessUnavailable(f"block JSON is for block {number!r}, not {hex(block_number)}")
+    try:
+        result = await synthesize_witness(rpc, block)
+    except RpcMethodNotFound as exc:
+        raise WitnessUnavailable(
+            f"cannot synthesize a witness for block {block_number}: the node serves neither "
+            f"debug_executionWitness nor the methods synthesis needs ({exc})"
+        ) from exc
+    except RpcResponseError as exc:
+        raise WitnessUnavailable(f"synthesizing block {block_number}: {exc}") from exc
+    except WitnessSynthesisError as exc:
+        raise WitnessUnavailable(f"synthesizing block {block_number}: {exc}") from exc
+    if result.collapse_risks and not allow_incomplete:
+        first = result.collapse_risks[0]
+        raise WitnessIncomplete(
+            f"synthesized witness of block {block_number} may lack {len(result.collapse_risks)} "
+            f"node(s) a trie branch collapse needs (first: sibling 0x{first.sibling.hex()} at "
+            f"depth {first.depth}, account 0x{first.account.hex()})",
+            result.collapse_risks,
+        )
+    return cast(dict[str, object], result.witness.to_json())
