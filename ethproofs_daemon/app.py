@@ -97,12 +97,16 @@ def build_daemon(settings: Settings, *, backend: ProverBackend | None = None,
         assert settings.ethproofs_rpc_url and settings.ethproofs_api_key
         client = EthProofsClient(settings.ethproofs_rpc_url,
                                  settings.ethproofs_api_key.get_secret_value(), http)
-    reporter = Reporter(store, client, notifier=notifier, clock=clock)
+    reporter = Reporter(
+        store, client, notifier=notifier, clock=clock,
+        observer=lambda kind, outcome: metrics.ethproofs_requests.labels(
+            str(kind), str(outcome)).inc(),
+    )
     store.on_change(lambda topic: reporter.wake() if topic == "outbox" else None)
     backend = backend or make_backend(settings)
     prover = ProverActor(
         store=store, backend=backend, notifier=notifier, retry=retry, status=state.prover,
-        clock=clock,
+        clock=clock, metrics=metrics,
         config=ProverConfig(
             output_dir=settings.output_dir, timeout_s=settings.proving_timeout_seconds,
             grace_s=settings.shutdown_timeout_seconds, cluster_id=cluster_id,
@@ -117,7 +121,7 @@ def build_daemon(settings: Settings, *, backend: ProverBackend | None = None,
 
     generator = InputGenerator(
         store=store, rpc=rpc, notifier=notifier, queued_report=queued_report, retry=retry,
-        status=state.follower, clock=clock,
+        status=state.follower, clock=clock, metrics=metrics,
         source=RpcInputSource.from_settings(settings, rpc),
         config=FollowerConfig(
             proof_type=DEFAULT_PROOF_TYPE, block_interval=settings.block_interval,

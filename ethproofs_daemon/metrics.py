@@ -9,23 +9,25 @@ from the store and the actors' status objects, so they can never drift from the 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
-from ethproofs_daemon.health import DaemonState
 from ethproofs_daemon.jobs import DEFAULT_PROOF_TYPE
 from ethproofs_daemon.store import Store
+
+if TYPE_CHECKING:
+    from ethproofs_daemon.health import DaemonState
 
 PREFIX: Final = "ethproofs_daemon"
 
 _PROVING_BUCKETS: Final = (10, 30, 60, 120, 180, 300, 600, 900, 1200, 1800, 3600, 7200)
 _FAST_BUCKETS: Final = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 _SIZE_BUCKETS: Final = tuple(float(2**k) for k in range(10, 31, 2))
-_CYCLE_BUCKETS: Final = tuple(float(10**k) for k in range(6, 12)) + (3e11,)
+_CYCLE_BUCKETS: Final = (1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 3e11)
 
 
 class _StateCollector(Collector):

@@ -30,6 +30,7 @@ import trio
 from ethproofs_daemon.chain.rpc import JsonRpcClient, RpcError
 from ethproofs_daemon.chain.targets import first_target_at_or_after, select_targets
 from ethproofs_daemon.jobs import FailureReason, Job, JobState, RetryPolicy
+from ethproofs_daemon.metrics import DaemonMetrics
 from ethproofs_daemon.reporting.outbox import ReportKind
 from ethproofs_daemon.reporting.rpc_health import RpcHealthTracker
 from ethproofs_daemon.reporting.slack import Notifier
@@ -142,7 +143,9 @@ class InputGenerator:
         retry: RetryPolicy,
         status: FollowerStatus | None = None,
         clock: Callable[[], float],
+        metrics: DaemonMetrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.store = store
         self.rpc = rpc
         self.source = source
@@ -282,6 +285,9 @@ class InputGenerator:
             job.id, JobState.QUEUED, report=self.queued_report(job.block_number)
         )
         self.status.prepared_count += 1
+        if self.metrics is not None:
+            self.metrics.input_build_duration.observe(self.clock() - started)
+            self.metrics.input_size.observe(len(prepared.data))
         if self.status.witness_method_missing and self.status.warnings:
             self.status.witness_method_missing = False
             self.status.warnings.clear()
@@ -299,6 +305,10 @@ class InputGenerator:
             if warning not in self.status.warnings:
                 self.status.warnings.append(warning)
         self.store.fail(job.id, exc.reason, str(exc), retry_at=retry_at)
+        if self.metrics is not None:
+            self.metrics.job_failures.labels(str(exc.reason)).inc()
+            if retry_at is not None:
+                self.metrics.retries.labels(str(exc.reason)).inc()
         self.notifier.input_generation_failed(job.block_number, exc.step, str(exc))
         log.error("input_generation_failed", block_number=job.block_number, job_id=job.id,
                   reason=exc.reason, step=exc.step, error=exc.message, attempts=attempts,

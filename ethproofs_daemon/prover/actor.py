@@ -28,6 +28,7 @@ import structlog
 import trio
 
 from ethproofs_daemon.jobs import FailureReason, Job, JobState, RetryPolicy
+from ethproofs_daemon.metrics import DaemonMetrics
 from ethproofs_daemon.prover.backend import (
     ProofResult,
     ProverBackend,
@@ -98,7 +99,9 @@ class ProverActor:
         retry: RetryPolicy,
         status: ProverStatus | None = None,
         clock: Callable[[], float],
+        metrics: DaemonMetrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.store = store
         self.backend = backend
         self.config = config
@@ -286,6 +289,12 @@ class ProverActor:
             proof_path=str(result.proof_path), proof_id=result.proof_id,
         )
         self.status.proved_count += 1
+        if self.metrics is not None:
+            self.metrics.prover_exits.labels("ok").inc()
+            self.metrics.proving_duration.observe(result.proving_time_ms / 1000)
+            self.metrics.proof_size.observe(len(proof))
+            if result.cycles:
+                self.metrics.proving_cycles.observe(result.cycles)
         log.info("block_proved", block_number=job.block_number, job_id=job.id,
                  proving_time_ms=result.proving_time_ms, cycles=result.cycles,
                  proof_bytes=len(proof), proof_id=result.proof_id)
@@ -299,6 +308,11 @@ class ProverActor:
                                else "")
         self.store.fail(job.id, exc.reason, error, retry_at=retry_at)
         self.status.failed_count += 1
+        if self.metrics is not None:
+            self.metrics.prover_exits.labels(str(exc.reason)).inc()
+            self.metrics.job_failures.labels(str(exc.reason)).inc()
+            if retry_at is not None:
+                self.metrics.retries.labels(str(exc.reason)).inc()
         self.status.last_failure = f"block {job.block_number}: {exc.reason}: {exc.message}"
         if exc.reason is FailureReason.PROOF_DATA_UNREADABLE:
             self.notifier.proof_data_unreadable(job.block_number, exc.message)
