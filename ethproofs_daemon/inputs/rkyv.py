@@ -254,7 +254,7 @@ def _elements(elem: Archiver, items: Sequence[Any], rs: Sequence[Any] | None, po
 
 
 class Vec(Archiver):
-    """``Vec<T>``, ``Box<[T]>``: pointer + u32 length; all elements' data, then the element array."""
+    """``Vec<T>``, ``Box<[T]>``: pointer + u32 length; elements' data, then the element array."""
 
     size = 8
     has_deps = True
@@ -546,7 +546,7 @@ class Struct(Archiver):
                 return None
             pairs = [(g, p) for g, p in getters if p is not None]
             if len(pairs) == 1:
-                (g0, p0), = pairs
+                ((g0, p0),) = pairs
                 self._packer = lambda v: p0(g0(v))
             else:
                 self._packer = lambda v: b"".join([p(g(v)) for g, p in pairs])
@@ -611,11 +611,15 @@ class BTreeMap(Archiver):
         ks, vs, vo, to, e = key.size, value.size, self._vals_off, self._tail_off, self.E
         n = len(entries)
         parts = [b"\x01" if inner else b"\x00"]
-        parts += [key.inline(k, rk, pos + 1 + ks * i) for i, ((k, _, _), (rk, _)) in
-                  enumerate(zip(entries, rs, strict=True))]
+        parts += [
+            key.inline(k, rk, pos + 1 + ks * i)
+            for i, ((k, _, _), (rk, _)) in enumerate(zip(entries, rs, strict=True))
+        ]
         parts.append(bytes(ks * (e - n)))
-        parts += [value.inline(v, rv, pos + vo + vs * i) for i, ((_, v, _), (_, rv)) in
-                  enumerate(zip(entries, rs, strict=True))]
+        parts += [
+            value.inline(v, rv, pos + vo + vs * i)
+            for i, ((_, v, _), (_, rv)) in enumerate(zip(entries, rs, strict=True))
+        ]
         parts.append(bytes(vs * (e - n)))
         if inner:
             children = [entries[i][2] if i < n else None for i in range(e)] + [greater]

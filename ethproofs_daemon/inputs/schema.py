@@ -42,7 +42,7 @@ _KEY_COUNT: Final = struct.Struct("<Q")
 
 
 class AccessListItemBlob(ByteVec):
-    """``AccessListItemWrapper``: ``Vec<u8>`` = ``address(20) ‖ u64 LE key count ‖ keys (32 each)``."""
+    """``AccessListItemWrapper``: ``Vec<u8>`` = ``address ‖ u64 LE count ‖ 32-byte keys``."""
 
     name = "AccessListItem"
 
@@ -291,7 +291,7 @@ ROOTS: Final[dict[str, Archiver]] = {
 
 
 def encode_program_input(value: t.ProgramInput) -> bytes:
-    """``rkyv::to_bytes(&ProgramInput)``: raw bytes, the 521-byte root last. Raises ``InputError``."""
+    """``rkyv::to_bytes(&ProgramInput)``: raw bytes, 521-byte root last. Raises ``InputError``."""
     return to_bytes(PROGRAM_INPUT, value)
 
 

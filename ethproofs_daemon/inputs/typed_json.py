@@ -101,14 +101,14 @@ def from_json(arch: Archiver, obj: Any, path: str = "value") -> Any:
     if isinstance(arch, Enum):
         if not isinstance(obj, dict) or len(obj) != 1:
             raise InputError(path, f"expected a one-key {arch.name} variant object")
-        (name, payload), = obj.items()
+        ((name, payload),) = obj.items()
         for vname, _, parch in arch.variants:
             if vname == name:
                 return from_json(parch, payload, f"{path}.{name}")
         raise InputError(path, f"unknown {arch.name} variant {name!r}")
     if isinstance(arch, Struct):
         if arch.newtype:
-            (attr, farch), = arch.fields
+            ((attr, farch),) = arch.fields
             return arch.cls(from_json(farch, obj, path))
         if not isinstance(obj, dict):
             raise InputError(path, f"expected a {arch.name} object")

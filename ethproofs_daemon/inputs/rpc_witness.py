@@ -1,0 +1,123 @@
+"""``debug_executionWitness`` JSON → typed ``ExecutionWitness`` (the NIF's conversion).
+
+Source: lambdaclass/ethrex@891528d:crates/networking/rpc/debug/execution_witness.rs
+(``RpcExecutionWitness``, ``execution_witness_from_rpc_chain_config``);
+``../shared/docs/ethrex-input.md`` §3.3. Steps: parent state root from the RLP headers; node map
+``keccak(rlp) → node`` (``0x80`` skipped, duplicates collapse); embedded state trie; a storage trie
+for each 20-byte key whose account has a non-empty storage root present in the map; ``codes``,
+``headers`` and ``keys`` copied verbatim. Every failure is ``InputError`` naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from . import hexjson as hj
+from . import rlp
+from .errors import InputError
+from .rlp import EMPTY_TRIE_HASH, keccak
+from .trie import Embedder, decode_node, key_nibbles, lookup
+from .types import ChainConfig, ExecutionWitness, Node
+
+WITNESS_KEYS: Final = ("state", "keys", "codes", "headers")
+
+
+def _hex_list(value: object, key: str, field: str) -> list[bytes]:
+    f = f"{field}.{key}"
+    if value is None:
+        raise InputError(
+            f, "null, expected an array of hex strings (geth-form witness; the NIF rejects it)"
+        )
+    items = hj.array(value, f)
+    out = []
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            raise InputError(
+                f"{f}[{i}]",
+                "a JSON object, expected a hex string (geth-form header; the NIF wants RLP hex)",
+            )
+        out.append(hj.hex_item(item, f"{f}[{i}]"))
+    return out
+
+
+def parse_witness_lists(value: object, field: str = "witness") -> dict[str, list[bytes]]:
+    """The four byte-string arrays, checked in document order like serde does."""
+    o = hj.obj(value, field)
+    out: dict[str, list[bytes]] = {}
+    for key in [k for k in o if k in WITNESS_KEYS]:
+        out[key] = _hex_list(o[key], key, field)
+    for key in WITNESS_KEYS:
+        if key not in out:
+            raise InputError(f"{field}.{key}", "missing")
+    return out
+
+
+def parent_state_root(headers: list[bytes], block_number: int, field: str) -> bytes:
+    """State root of the header numbered ``block_number - 1`` (earlier headers must decode)."""
+    for i, raw in enumerate(headers):
+        number, state_root = rlp.header_number_and_state_root(raw, f"{field}.headers[{i}]")
+        if number == block_number - 1:
+            return state_root
+    raise InputError(f"{field}.headers", f"header for block {block_number - 1} not found")
+
+
+def node_map(state: list[bytes], field: str) -> dict[bytes, Node]:
+    """``keccak(rlp) → decoded node`` for every state entry except ``0x80``."""
+    nodes: dict[bytes, Node] = {}
+    for i, raw in enumerate(state):
+        if raw == rlp.EMPTY_STRING:
+            continue
+        h = keccak(raw)
+        if h not in nodes:
+            nodes[h] = decode_node(raw, f"{field}.state[{i}]")
+    return nodes
+
+
+def _storage_root(account_rlp: bytes, field: str) -> bytes:
+    items = rlp.list_items(rlp.decode_one(account_rlp, field), field)
+    if len(items) != 4:
+        raise InputError(field, f"account RLP has {len(items)} fields, expected 4")
+    return rlp.as_bytes(items[2], f"{field}.storage_root", 32)
+
+
+def witness_from_json(
+    value: object, *, block_number: int, chain_config: ChainConfig, field: str = "witness"
+) -> ExecutionWitness:
+    """Convert a witness (bare result object) for block ``block_number``.
+
+    Raises ``InputError``: geth form (``keys: null``, JSON headers), bad hex, undecodable nodes
+    or headers, missing parent header, missing state root node, a missing node on an account path.
+    """
+    lists = parse_witness_lists(value, field)
+    root_hash = parent_state_root(lists["headers"], block_number, field)
+    nodes = node_map(lists["state"], field)
+    embedder = Embedder(nodes)
+    if root_hash == EMPTY_TRIE_HASH:
+        state_root: Node | None = None
+    elif root_hash not in nodes:
+        raise InputError(
+            f"{field}.state", f"state root node 0x{root_hash.hex()} not found (RootNotFound)"
+        )
+    else:
+        state_root = embedder.embed_hash(root_hash)
+    storage: dict[bytes, Node] = {}
+    for i, key in enumerate(lists["keys"]):
+        if len(key) != 20:
+            continue
+        kf = f"{field}.keys[{i}]"
+        account = lookup(state_root, key_nibbles(keccak(key)), kf)
+        if account is None:
+            continue
+        sr = _storage_root(account, kf)
+        if sr == EMPTY_TRIE_HASH or sr not in nodes:
+            continue
+        storage[key] = embedder.embed_hash(sr)
+    return ExecutionWitness(
+        codes=tuple(lists["codes"]),
+        block_headers_bytes=tuple(lists["headers"]),
+        first_block_number=block_number,
+        chain_config=chain_config,
+        state_trie_root=state_root,
+        storage_trie_roots=storage,
+        keys=tuple(lists["keys"]),
+    )

@@ -1,0 +1,218 @@
+"""Merkle-Patricia trie helpers: ethrex node decoding, witness embedding, lookups and hashing.
+
+Sources: lambdaclass/ethrex@891528d:crates/common/trie/{node.rs,rlp.rs,trie.rs,node_hash.rs}
+(``Node::decode``, ``Trie::get_embedded_root``), ``../shared/docs/ethrex-input.md`` §3.3.
+Errors are ``InputError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+from . import rlp
+from .errors import InputError
+from .rlp import keccak
+from .types import (
+    EMPTY_REF,
+    BranchNode,
+    ExtensionNode,
+    Hashed,
+    InlineHash,
+    LeafNode,
+    Nibbles,
+    Node,
+    NodeRef,
+)
+
+LEAF_TERMINATOR: Final[int] = 16
+_NIBBLES: Final = [bytes((b >> 4, b & 15)) for b in range(256)]
+
+
+def _compact_to_nibbles(path: bytes, field: str) -> tuple[bytes, bool]:
+    if not path:
+        raise InputError(field, "empty compact path")
+    flag = path[0] >> 4
+    if flag > 3:
+        raise InputError(field, f"compact path flag {flag} is not 0-3")
+    head = bytes((path[0] & 15,)) if flag & 1 else b""
+    return head + b"".join([_NIBBLES[b] for b in path[1:]]), flag >= 2
+
+
+def _child(item: rlp.Item, field: str) -> NodeRef:
+    if not item.is_list:
+        p = item.payload
+        if len(p) == 32:
+            return Hashed(p)
+        if not p and item.end - item.raw_start == 1:
+            return EMPTY_REF
+    raw = item.raw
+    if len(raw) > 31:
+        raise InputError(field, f"child reference of {len(raw)} bytes is neither a hash nor inline")
+    return InlineHash(raw)
+
+
+def decode_node(raw: bytes, field: str = "node") -> Node:
+    """``Node::decode``: a 2-item (leaf/extension) or 17-item (branch) RLP list."""
+    items = rlp.list_items(rlp.decode_one(raw, field), field)
+    if len(items) == 17:
+        children = tuple(_child(it, field) for it in items[:16])
+        return BranchNode(children, rlp.as_bytes(items[16], field))
+    if len(items) != 2:
+        raise InputError(field, f"trie node RLP has {len(items)} items, expected 2 or 17")
+    nibbles, is_leaf = _compact_to_nibbles(rlp.as_bytes(items[0], field), field)
+    if is_leaf:
+        return LeafNode(Nibbles(nibbles + b"\x10"), rlp.as_bytes(items[1], field))
+    return ExtensionNode(Nibbles(nibbles), _child(items[1], field))
+
+
+def _ref_key(ref: Hashed | InlineHash) -> bytes:
+    return ref.hash if isinstance(ref, Hashed) else keccak(ref.rlp)
+
+
+class Embedder:
+    """``Trie::get_embedded_root`` over a witness node map (keccak → decoded node).
+
+    Children whose hash is in the map are replaced by the embedded node; others stay hashes.
+    Results are memoized by hash (equal subtrees are equal values; the writer never shares).
+    """
+
+    def __init__(self, nodes: Mapping[bytes, Node]) -> None:
+        self.nodes = nodes
+        self._memo: dict[bytes, Node] = {}
+
+    def embed_hash(self, h: bytes) -> Node:
+        """The embedded subtree rooted at ``nodes[h]`` (``h`` must be in the map)."""
+        got = self._memo.get(h)
+        if got is None:
+            got = self._embed(self.nodes[h])
+            self._memo[h] = got
+        return got
+
+    def _resolve(self, ref: NodeRef) -> NodeRef:
+        if isinstance(ref, Hashed | InlineHash):
+            key = _ref_key(ref)
+            if key in self.nodes:
+                return self.embed_hash(key)
+        return ref
+
+    def _embed(self, node: Node) -> Node:
+        if isinstance(node, BranchNode):
+            choices = tuple(
+                c if (isinstance(c, InlineHash) and not c.rlp) else self._resolve(c)
+                for c in node.choices
+            )
+            return BranchNode(choices, node.value)
+        if isinstance(node, ExtensionNode):
+            return ExtensionNode(node.prefix, self._resolve(node.child))
+        return node
+
+
+def lookup(root: Node | None, path: bytes, field: str) -> bytes | None:
+    """The value at nibble ``path`` in an embedded trie, or None when absent.
+
+    A non-embedded ``Hashed`` child on the path is an error (the witness lacks a node).
+    """
+    node: NodeRef | None = root
+    while node is not None:
+        if isinstance(node, InlineHash):
+            if not node.rlp:
+                return None
+            node = decode_node(node.rlp, field)
+            continue
+        if isinstance(node, Hashed):
+            raise InputError(field, f"trie node 0x{node.hash.hex()} on the path is missing")
+        if isinstance(node, LeafNode):
+            return node.value if node.partial.data[:-1] == path else None
+        if isinstance(node, ExtensionNode):
+            prefix = node.prefix.data
+            if path[: len(prefix)] != prefix:
+                return None
+            path = path[len(prefix) :]
+            node = node.child
+            continue
+        if not path:
+            return node.value or None
+        node = node.choices[path[0]]
+        path = path[1:]
+    return None
+
+
+def key_nibbles(key: bytes) -> bytes:
+    """The nibble path of a byte key."""
+    return b"".join([_NIBBLES[b] for b in key])
+
+
+# -- hashing -------------------------------------------------------------------------------------
+def _hex_prefix(nibbles: bytes, leaf: bool) -> bytes:
+    flag = 2 if leaf else 0
+    if len(nibbles) % 2:
+        out = bytearray([(flag + 1) << 4 | nibbles[0]])
+        rest = nibbles[1:]
+    else:
+        out = bytearray([flag << 4])
+        rest = nibbles
+    out += bytes(rest[i] << 4 | rest[i + 1] for i in range(0, len(rest), 2))
+    return bytes(out)
+
+
+def node_rlp(node: Node) -> bytes:
+    """The RLP of a (possibly embedded) node, children referenced by hash or inline."""
+    if isinstance(node, LeafNode):
+        data = node.partial.data
+        if data[-1:] == b"\x10":
+            data = data[:-1]
+        return rlp.enc_list([rlp.enc_bytes(_hex_prefix(data, True)), rlp.enc_bytes(node.value)])
+    if isinstance(node, ExtensionNode):
+        return rlp.enc_list(
+            [rlp.enc_bytes(_hex_prefix(node.prefix.data, False)), _ref_rlp(node.child)]
+        )
+    return rlp.enc_list([*(_ref_rlp(c) for c in node.choices), rlp.enc_bytes(node.value)])
+
+
+def _ref_rlp(ref: NodeRef) -> bytes:
+    if isinstance(ref, Hashed):
+        return b"\xa0" + ref.hash
+    if isinstance(ref, InlineHash):
+        return ref.rlp or rlp.EMPTY_STRING
+    enc = node_rlp(ref)
+    return enc if len(enc) < 32 else b"\xa0" + keccak(enc)
+
+
+def node_hash(node: Node | None) -> bytes:
+    """The root hash of an embedded trie (``EMPTY_TRIE_HASH`` for None)."""
+    return rlp.EMPTY_TRIE_HASH if node is None else keccak(node_rlp(node))
+
+
+def ordered_trie_root(values: Sequence[bytes]) -> bytes:
+    """Root of the trie ``rlp(index) → value`` (transactions root, withdrawals root)."""
+    pairs = sorted((key_nibbles(rlp.enc_uint(i)), v) for i, v in enumerate(values))
+    if not pairs:
+        return rlp.EMPTY_TRIE_HASH
+    return keccak(_build(pairs, 0))
+
+
+def _build(pairs: list[tuple[bytes, bytes]], depth: int) -> bytes:
+    if len(pairs) == 1:
+        key, value = pairs[0]
+        return rlp.enc_list([rlp.enc_bytes(_hex_prefix(key[depth:], True)), rlp.enc_bytes(value)])
+    first, last = pairs[0][0], pairs[-1][0]
+    common = depth
+    while common < len(first) and common < len(last) and first[common] == last[common]:
+        common += 1
+    if common > depth:
+        child = _build(pairs, common)
+        return rlp.enc_list([rlp.enc_bytes(_hex_prefix(first[depth:common], False)), _ref(child)])
+    groups: list[list[tuple[bytes, bytes]]] = [[] for _ in range(16)]
+    value = b""
+    for key, v in pairs:
+        if len(key) == depth:
+            value = v
+        else:
+            groups[key[depth]].append((key, v))
+    refs = [_ref(_build(g, depth + 1)) if g else rlp.EMPTY_STRING for g in groups]
+    return rlp.enc_list([*refs, rlp.enc_bytes(value)])
+
+
+def _ref(enc: bytes) -> bytes:
+    return enc if len(enc) < 32 else b"\xa0" + keccak(enc)
