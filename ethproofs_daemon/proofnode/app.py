@@ -203,7 +203,10 @@ def create_proof_node_app(service: ProofNodeService) -> Starlette:
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         message = "route not found" if exc.status_code == 404 else str(exc.detail)
-        return error_response(exc.status_code, message)
+        reply = error_response(exc.status_code, message)
+        if exc.headers:  # e.g. ``Allow`` on 405 (RFC 9110 §15.5.6)
+            reply.headers.update(exc.headers)
+        return reply
 
     async def on_disconnect(request: Request, exc: Exception) -> Response:
         return error_response(400, "client disconnected while sending the body")
@@ -212,9 +215,13 @@ def create_proof_node_app(service: ProofNodeService) -> Starlette:
         log.error("proof_node_request_failed", path=request.url.path, error=repr(exc))
         return error_response(500, "internal error")
 
-    routes = [
-        Route("/v1/execution_proof_requests", post_requests, methods=["POST"]),
-        Route("/v1/execution_proof_requests", get_requests, methods=["GET"]),
+    async def requests_endpoint(request: Request) -> Response:
+        if request.method == "POST":
+            return await post_requests(request)
+        return await get_requests(request)
+
+    routes = [  # one Route per path, so a 405 lists every allowed method
+        Route("/v1/execution_proof_requests", requests_endpoint, methods=["GET", "POST"]),
         Route("/v1/execution_proofs/{root}/{proof_type}", get_proof, methods=["GET"]),
         Route("/v1/execution_proof_verifications", post_verification, methods=["POST"]),
         Route("/v1/proof_types", get_proof_types, methods=["GET"]),

@@ -10,35 +10,24 @@ import json
 from pathlib import Path
 
 import trio
-from conftest import FakeNode, Node, start_node, witness_for_tests
-from sse_client import next_event, subscribe
-from standin_backend import StandinProver
 
 from ethproofs_daemon.jobs import FailureReason
 from ethproofs_daemon.proofnode.backend import ProvingFailed
 from ethproofs_daemon.proofnode.settings import ProofNodeSettings
 
-ZKBOOST_ROOT = "0x2b1cf251b5b8cabf41828761b5105b307544c6280b5c8e66fd30170f7fe7ddbf"
-ZKBOOST_BLOCK_HASH = "0xd476edae3156bde084857720103e5d5b58fbe2e0e23fa5e65e95888cdfd7e3c6"
-REQUESTS = "/v1/execution_proof_requests"
-
-
-def zkboost_body(shared: Path) -> bytes:
-    return (shared / "ssz" / "zkboost_new_payload_request.ssz").read_bytes()
-
-
-async def post(
-    node: Node, body: bytes, proof_types: str | None = "ethrex-zisk"
-) -> tuple[int, dict]:
-    params = {} if proof_types is None else {"proof_types": proof_types}
-    reply = await node.client.post(REQUESTS, params=params, content=body)
-    return reply.status_code, reply.json()
-
-
-async def wait_until(predicate, timeout_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    with trio.fail_after(timeout_s):
-        while not predicate():
-            await trio.sleep(0.02)
+from .harness import (
+    ZKBOOST_BLOCK_HASH,
+    ZKBOOST_ROOT,
+    FakeNode,
+    Node,
+    post,
+    start_node,
+    wait_until,
+    witness_for_tests,
+    zkboost_body,
+)
+from .sse_client import next_event, subscribe
+from .standin_backend import StandinProver
 
 
 async def test_end_to_end_request_event_download_verify(node: Node, shared_fixtures: Path) -> None:

@@ -9,13 +9,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import trio
-from conftest import Node, start_node, witness_for_tests
-from sse_client import next_event, subscribe
-from test_api import ZKBOOST_BLOCK_HASH, ZKBOOST_ROOT, post, wait_until, zkboost_body
 
 from ethproofs_daemon.jobs import FailureReason
 from ethproofs_daemon.proofnode.events import ProofEvent
 from ethproofs_daemon.proofnode.settings import ProofNodeSettings
+
+from .harness import (
+    ZKBOOST_BLOCK_HASH,
+    ZKBOOST_ROOT,
+    Node,
+    post,
+    start_node,
+    wait_until,
+    witness_for_tests,
+    zkboost_body,
+)
+from .sse_client import next_event, subscribe
 
 OTHER_ROOT = "0x" + "ab" * 32
 

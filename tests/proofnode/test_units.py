@@ -22,6 +22,8 @@ from ethproofs_daemon.proofnode.guest_input import (
 from ethproofs_daemon.proofnode.settings import ProofNodeSettings, SettingsError
 from ethproofs_daemon.ssz import decode_new_payload_request
 
+from .harness import json_witness_encoder
+
 ROOT = "0x" + "11" * 32
 
 
@@ -158,7 +160,6 @@ def test_cache_refuses_keys_that_are_not_roots(tmp_path: Path) -> None:
 async def test_service_run_ends_subscriber_streams_when_cancelled(
     tmp_path: Path, shared_fixtures: Path
 ) -> None:
-    from conftest import json_witness_encoder
 
     from ethproofs_daemon.proofnode.service import ProofNodeService, ServiceNotRunning
     from ethproofs_daemon.proofnode.witness import RpcWitnessProvider
