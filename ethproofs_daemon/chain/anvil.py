@@ -48,6 +48,25 @@ ANVIL_DEV_KEYS: Final = (
     "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
 )
 
+#: anvil's chain as an ethrex/geth genesis ``config`` object, for the guest input's chain config
+#: (``CHAIN=<file>``; ``ethproofs_daemon.inputs.chain_config.chain_config_from_genesis``): chain id
+#: 31337, every fork active from genesis up to anvil 1.7.1's default hardfork, Bpo1
+#: (``anvil_nodeInfo``; ../shared/docs/real-data.md §1). Blob schedules are left to the defaults.
+ANVIL_GENESIS_CONFIG: Final = {
+    "chainId": ANVIL_CHAIN_ID,
+    **{
+        f"{fork}Block": 0
+        for fork in (
+            "homestead", "eip150", "eip155", "eip158", "byzantium", "constantinople",
+            "petersburg", "istanbul", "muirGlacier", "berlin", "london", "arrowGlacier",
+            "grayGlacier", "mergeNetsplit",
+        )
+    },
+    "terminalTotalDifficulty": 0,
+    "terminalTotalDifficultyPassed": True,
+    **{f"{fork}Time": 0 for fork in ("shanghai", "cancun", "prague", "osaka", "bpo1")},
+}  # fmt: skip
+
 _POLL_INTERVAL_S: Final = 0.02
 _STOP_GRACE_S: Final = 5.0
 _PORT_ATTEMPTS: Final = 3
