@@ -19,9 +19,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from ethproofs_daemon.chain.rpc import JsonRpcClient, JsonValue, RpcEndpoint
+from ethproofs_daemon.proofnode.app import hypercorn_config, serve_proof_node
 from ethproofs_daemon.proofnode.cache import PROOF_CACHE_SCHEMA, ProofCache
 from ethproofs_daemon.proofnode.guest_input import Eip8025InputBuilder
-from ethproofs_daemon.proofnode.server import hypercorn_config, serve_proof_node
 from ethproofs_daemon.proofnode.service import ProofNodeService
 from ethproofs_daemon.proofnode.settings import ProofNodeSettings
 from ethproofs_daemon.proofnode.witness import RpcWitnessProvider

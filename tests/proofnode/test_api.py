@@ -238,3 +238,16 @@ async def test_cached_proofs_survive_a_restart(
         await second.client.aclose()
         await second.rpc.aclose()
         second.conn.close()
+
+
+async def test_a_large_body_is_decoded_off_the_event_loop(node: Node) -> None:
+    from ethproofs_daemon.ssz import Fork, decode_new_payload_request, encode_new_payload_request
+
+    payload = (
+        b"\x01" * 32, b"\x02" * 20, b"\x03" * 32, b"\x04" * 32, b"\x00" * 256, b"\x05" * 32,
+        9, 30_000_000, 21_000, 1_700_000_000, b"", 7, b"\x06" * 32, (b"\x02" * 200_000,) * 2,
+    )  # fmt: skip
+    body = encode_new_payload_request((payload,), Fork.BELLATRIX)
+    status, doc = await post(node, body)
+    assert status == 200
+    assert doc == {"new_payload_request_root": decode_new_payload_request(body).root_hex}

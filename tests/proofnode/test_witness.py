@@ -8,7 +8,7 @@ import trio
 from hypercorn.trio import serve
 
 from ethproofs_daemon.chain.rpc import JsonRpcClient, JsonValue, RpcEndpoint
-from ethproofs_daemon.proofnode.server import hypercorn_config
+from ethproofs_daemon.proofnode.app import hypercorn_config
 from ethproofs_daemon.proofnode.witness import RpcWitnessProvider, WitnessTimeout
 
 from .harness import FakeNode
