@@ -47,7 +47,13 @@ def _u64(value: object, field: str, limit: int = 2**64 - 1) -> int:
 
 def _ttd(value: object, field: str) -> int:
     if isinstance(value, str):
-        n = hj.u256(value, field) if value.startswith("0x") else int(value) if value.isdigit() else -1
+        n = (
+            hj.u256(value, field)
+            if value.startswith("0x")
+            else int(value)
+            if value.isdigit()
+            else -1
+        )
         value = n
     return _u64(value, field, 2**128 - 1)
 
@@ -91,7 +97,16 @@ def chain_config_from_genesis(doc: object, field: str = "genesis") -> ChainConfi
         if ttd is None
         else _ttd(ttd, f"{field}.terminalTotalDifficulty"),
         terminal_total_difficulty_passed=bool(o.get("terminalTotalDifficultyPassed", False)),
-        blob_schedule=BlobSchedule(**blobs, **opt_blobs),
+        blob_schedule=BlobSchedule(
+            cancun=blobs["cancun"],
+            prague=blobs["prague"],
+            osaka=blobs["osaka"],
+            bpo1=blobs["bpo1"],
+            bpo2=blobs["bpo2"],
+            bpo3=opt_blobs["bpo3"],
+            bpo4=opt_blobs["bpo4"],
+            bpo5=opt_blobs["bpo5"],
+        ),
         deposit_contract_address=bytes(20)
         if deposit is None
         else hj.address(deposit, f"{field}.depositContractAddress"),

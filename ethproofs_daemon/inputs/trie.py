@@ -39,31 +39,36 @@ def _compact_to_nibbles(path: bytes, field: str) -> tuple[bytes, bool]:
     return head + b"".join([_NIBBLES[b] for b in path[1:]]), flag >= 2
 
 
-def _child(item: rlp.Item, field: str) -> NodeRef:
-    if not item.is_list:
-        p = item.payload
-        if len(p) == 32:
-            return Hashed(p)
-        if not p and item.end - item.raw_start == 1:
+def _child(raw: bytes, item: tuple[bool, int, int, int], field: str) -> NodeRef:
+    is_list, raw_start, start, end = item
+    if not is_list:
+        if end - start == 32:
+            return Hashed(raw[start:end])
+        if end == raw_start + 1 and raw[raw_start] == 0x80:
             return EMPTY_REF
-    raw = item.raw
-    if len(raw) > 31:
-        raise InputError(field, f"child reference of {len(raw)} bytes is neither a hash nor inline")
-    return InlineHash(raw)
+    if end - raw_start > 31:
+        raise InputError(field, f"child reference of {end - raw_start} bytes is not a hash/inline")
+    return InlineHash(raw[raw_start:end])
+
+
+def _string(raw: bytes, item: tuple[bool, int, int, int], field: str) -> bytes:
+    if item[0]:
+        raise InputError(field, "expected an RLP string, got a list")
+    return raw[item[2] : item[3]]
 
 
 def decode_node(raw: bytes, field: str = "node") -> Node:
     """``Node::decode``: a 2-item (leaf/extension) or 17-item (branch) RLP list."""
-    items = rlp.list_items(rlp.decode_one(raw, field), field)
+    items = rlp.scan_list(raw, field)
     if len(items) == 17:
-        children = tuple(_child(it, field) for it in items[:16])
-        return BranchNode(children, rlp.as_bytes(items[16], field))
+        children = tuple([_child(raw, it, field) for it in items[:16]])
+        return BranchNode(children, _string(raw, items[16], field))
     if len(items) != 2:
         raise InputError(field, f"trie node RLP has {len(items)} items, expected 2 or 17")
-    nibbles, is_leaf = _compact_to_nibbles(rlp.as_bytes(items[0], field), field)
+    nibbles, is_leaf = _compact_to_nibbles(_string(raw, items[0], field), field)
     if is_leaf:
-        return LeafNode(Nibbles(nibbles + b"\x10"), rlp.as_bytes(items[1], field))
-    return ExtensionNode(Nibbles(nibbles), _child(items[1], field))
+        return LeafNode(Nibbles(nibbles + b"\x10"), _string(raw, items[1], field))
+    return ExtensionNode(Nibbles(nibbles), _child(raw, items[1], field))
 
 
 def _ref_key(ref: Hashed | InlineHash) -> bytes:
@@ -98,11 +103,16 @@ class Embedder:
 
     def _embed(self, node: Node) -> Node:
         if isinstance(node, BranchNode):
-            choices = tuple(
-                c if (isinstance(c, InlineHash) and not c.rlp) else self._resolve(c)
-                for c in node.choices
-            )
-            return BranchNode(choices, node.value)
+            nodes = self.nodes
+            choices: list[NodeRef] = []
+            for c in node.choices:
+                if type(c) is Hashed:
+                    choices.append(self.embed_hash(c.hash) if c.hash in nodes else c)
+                elif type(c) is InlineHash and not c.rlp:
+                    choices.append(c)
+                else:
+                    choices.append(self._resolve(c))
+            return BranchNode(tuple(choices), node.value)
         if isinstance(node, ExtensionNode):
             return ExtensionNode(node.prefix, self._resolve(node.child))
         return node

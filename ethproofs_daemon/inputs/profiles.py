@@ -1,0 +1,170 @@
+"""Guest profiles: which input codec and framing a guest ELF needs, and the ELF check at start.
+
+The manifest (``guest_elfs/manifest.json`` in the repository) names each known guest: ELF file
+name, the ethrex revision whose ``ProgramInput`` it reads, ZisK version, codec, framing and the
+ELF's sha256 where known. ``DEFAULT_PROFILE_NAME`` is the ZisK 0.14.0 guest the original client
+uses. Framing (``../shared/docs/zisk.md`` §6): ``raw`` for ZisK 0.14/0.15; ``zisk-stdin`` for ZisK
+≥ 0.16 = ``u64 LE length | data | zero padding to a multiple of 8``.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from . import hexjson as hj
+from .errors import ProfileError, ProfileMismatch
+
+DEFAULT_PROFILE_NAME: Final[str] = "ethrex-24d4b6404-zisk-0.14.0"
+MANIFEST_ENV: Final[str] = "ETHPROOFS_GUEST_MANIFEST"
+_ELF_MAGIC: Final = b"\x7fELF"
+_FRAME_LEN: Final = struct.Struct("<Q")
+
+
+class Codec(enum.StrEnum):
+    """How the input bytes are produced."""
+
+    ETHREX_891528D_RKYV = "ethrex-891528d-rkyv"  # built-in encoder (schema.py)
+    EXTERNAL = "external"  # a configured command (external.py)
+
+
+class Framing(enum.StrEnum):
+    """How the codec's bytes are wrapped in the input file."""
+
+    RAW = "raw"  # ZisK 0.14/0.15: the file is the bytes
+    ZISK_STDIN = "zisk-stdin"  # ZisK >= 0.16: u64 LE len | data | zero pad to 8
+
+
+@dataclass(frozen=True, slots=True)
+class GuestProfile:
+    """One known guest. ``sha256`` is lowercase hex of the ELF file, or None when unknown."""
+
+    name: str
+    elf_file_name: str
+    ethrex_revision: str
+    zisk_version: str
+    codec: Codec
+    framing: Framing
+    sha256: str | None
+    source: str = ""
+    notes: str = ""
+
+
+def manifest_path() -> Path:
+    """Where the manifest is: ``$ETHPROOFS_GUEST_MANIFEST``, else the repository's
+    ``guest_elfs/manifest.json`` (next to the package), else ``<sys.prefix>/guest_elfs``."""
+    env = os.environ.get(MANIFEST_ENV)
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[2] / "guest_elfs" / "manifest.json"
+    if repo.is_file():
+        return repo
+    import sys
+
+    return Path(sys.prefix) / "guest_elfs" / "manifest.json"
+
+
+def _profile(name: str, value: object) -> GuestProfile:
+    field = f"profiles.{name}"
+    o = hj.obj(value, field)
+
+    def s(key: str) -> str:
+        v = o.get(key)
+        if not isinstance(v, str) or not v:
+            raise ProfileError(f"{field}.{key}", "expected a non-empty string")
+        return v
+
+    sha = o.get("sha256")
+    if sha is not None and (not isinstance(sha, str) or len(sha) != 64):
+        raise ProfileError(f"{field}.sha256", "expected 64 hex digits or null")
+    try:
+        codec, framing = Codec(s("codec")), Framing(s("framing"))
+    except ValueError as exc:
+        raise ProfileError(field, str(exc)) from None
+    return GuestProfile(
+        name=name,
+        elf_file_name=s("elf_file_name"),
+        ethrex_revision=s("ethrex_revision"),
+        zisk_version=s("zisk_version"),
+        codec=codec,
+        framing=framing,
+        sha256=None if sha is None else sha.lower(),
+        source=str(o.get("source", "")),
+        notes=str(o.get("notes", "")),
+    )
+
+
+def load_profiles(path: Path | None = None) -> dict[str, GuestProfile]:
+    """All profiles of the manifest (default: ``manifest_path()``). Raises ``ProfileError``."""
+    path = path or manifest_path()
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ProfileError("manifest", f"cannot read {path}: {exc}") from None
+    profiles = hj.obj(hj.obj(doc, "manifest").get("profiles"), "profiles")
+    return {name: _profile(name, value) for name, value in profiles.items()}
+
+
+def get_profile(name: str | None = None, path: Path | None = None) -> GuestProfile:
+    """The named profile (default ``DEFAULT_PROFILE_NAME``). Raises ``ProfileError``."""
+    profiles = load_profiles(path)
+    name = name or DEFAULT_PROFILE_NAME
+    if name not in profiles:
+        raise ProfileError("profile", f"unknown guest profile {name!r}; known: {sorted(profiles)}")
+    return profiles[name]
+
+
+def check_elf(profile: GuestProfile, elf_path: Path, allow_unknown: bool) -> list[str]:
+    """Check ``elf_path`` against ``profile``; return warnings.
+
+    Refuses (``ProfileMismatch``) a missing or non-ELF file, and, unless ``allow_unknown``, a file
+    name or sha256 that differs from the profile's (with ``allow_unknown`` these become warnings).
+    """
+    if not elf_path.is_file():
+        raise ProfileMismatch("elf_path", f"{elf_path} does not exist or is not a file")
+    with elf_path.open("rb") as f:
+        if f.read(4) != _ELF_MAGIC:
+            raise ProfileMismatch("elf_path", f"{elf_path} is not an ELF file")
+    problems: list[str] = []
+    warnings: list[str] = []
+    if elf_path.name != profile.elf_file_name:
+        problems.append(
+            f"ELF file name {elf_path.name!r} is not the profile's {profile.elf_file_name!r}"
+        )
+    if profile.sha256 is not None:
+        digest = hashlib.sha256(elf_path.read_bytes()).hexdigest()
+        if digest != profile.sha256:
+            problems.append(f"ELF sha256 {digest} is not the profile's {profile.sha256}")
+    else:
+        warnings.append(f"profile {profile.name} records no sha256; only the file name is checked")
+    if problems and not allow_unknown:
+        raise ProfileMismatch(
+            "elf_path",
+            "; ".join(problems) + f" (profile {profile.name}; set ALLOW_UNKNOWN_ELF=1 to override)",
+        )
+    return [*(f"{p} (allowed: unknown ELF)" for p in problems), *warnings]
+
+
+def frame(data: bytes, framing: Framing) -> bytes:
+    """Wrap codec bytes for the guest: raw, or ``u64 LE len | data | zero pad to 8``."""
+    if framing is Framing.RAW:
+        return data
+    return _FRAME_LEN.pack(len(data)) + data + bytes(-len(data) % 8)
+
+
+def unframe(data: bytes, framing: Framing) -> bytes:
+    """Inverse of ``frame`` (checks the length and padding). Raises ``ProfileError``."""
+    if framing is Framing.RAW:
+        return data
+    if len(data) < 8 or len(data) % 8:
+        raise ProfileError("input", f"{len(data)} bytes is not a ZisK stdin frame (multiple of 8)")
+    (n,) = _FRAME_LEN.unpack_from(data)
+    if 8 + n > len(data) or len(data) != 8 + n + (-n % 8) or any(data[8 + n :]):
+        raise ProfileError("input", f"frame length {n} does not match the {len(data)}-byte file")
+    return data[8 : 8 + n]
