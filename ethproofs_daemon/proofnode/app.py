@@ -164,7 +164,7 @@ def create_proof_node_app(service: ProofNodeService) -> Starlette:
         raw = request.query_params.get("new_payload_request_root")
         root = None if raw is None else "0x" + parse_root(raw).hex()
         return EventSourceResponse(
-            _stream(service, root),
+            proof_event_stream(service, root),
             ping=settings.keepalive_s,
             sep="\n",
             ping_message_factory=lambda: ServerSentEvent(comment="", sep="\n"),
@@ -244,7 +244,9 @@ def create_proof_node_app(service: ProofNodeService) -> Starlette:
     )
 
 
-async def _stream(service: ProofNodeService, root: str | None) -> AsyncIterator[ServerSentEvent]:
+async def proof_event_stream(
+    service: ProofNodeService, root: str | None
+) -> AsyncIterator[ServerSentEvent]:
     """Subscribe, then catch up (root given), then live events; ends when the service stops.
 
     Subscribing before the snapshot leaves no gap; a live event equal to one the catch-up already

@@ -175,6 +175,7 @@ class ProofNodeService:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Accept and run jobs until cancelled; then cancel jobs and end SSE streams."""
         self.cache.directory.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self._work_dir, ignore_errors=True)  # leftovers of a previous run
         self._work_dir.mkdir(parents=True, exist_ok=True)
         dropped = self.cache.reconcile()
         if dropped:

@@ -81,17 +81,27 @@ async def test_subscriber_before_completion_receives_it_live_without_duplicates(
         }
 
 
-def test_catch_up_then_live_sends_an_event_once() -> None:
-    """An event published between subscribing and the snapshot is in both; it is sent once."""
-    from ethproofs_daemon.proofnode.events import EventHub
+async def test_catch_up_then_live_sends_an_event_once(node: Node, tmp_path: Path) -> None:
+    """An event published after subscribing that the catch-up already sent is skipped once."""
+    from contextlib import aclosing
 
-    hub = EventHub()
-    event = ProofEvent.complete(ZKBOOST_ROOT, "ethrex-zisk")
-    with hub.subscribe(ZKBOOST_ROOT) as sub:
-        hub.publish(event)  # arrives live while the snapshot also holds it
-        sent = {event}
-        live = sub.receive.receive_nowait()
-        assert live in sent  # the stream skips it (see app._stream)
+    from ethproofs_daemon.proofnode.app import proof_event_stream
+
+    proof = tmp_path / "proof.bin"
+    proof.write_bytes(b"p")
+    node.service.cache.put(ZKBOOST_ROOT, "ethrex-zisk", proof)
+    async with aclosing(proof_event_stream(node.service, ZKBOOST_ROOT)) as stream:
+        first = await anext(stream)  # the catch-up; the subscription exists from here on
+        assert (first.event, node.service.subscriber_count) == ("proof_complete", 1)
+        node.service.hub.publish(ProofEvent.complete(ZKBOOST_ROOT, "ethrex-zisk"))  # duplicate
+        failure = ProofEvent.failure(ZKBOOST_ROOT, "reth-zisk", FailureReason.PROVING_ERROR, "e")
+        node.service.hub.publish(failure)
+        node.service.hub.publish(ProofEvent.complete(ZKBOOST_ROOT, "ethrex-zisk"))  # new again
+        assert [(await anext(stream)).event for _ in range(2)] == [
+            "proof_failure",
+            "proof_complete",
+        ]
+    assert node.service.subscriber_count == 0
 
 
 async def test_keepalive_comments_arrive_on_an_idle_stream(
