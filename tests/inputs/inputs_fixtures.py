@@ -1,20 +1,16 @@
 """Helpers for the inputs tests: golden-vector manifests in ``../shared/fixtures`` (read in place).
 
-Parametrization needs the case list at collection time, so the folder is located the way
-``tests/conftest.py`` does; the tests themselves take the ``shared_fixtures`` fixture, which skips
-when the folder is absent.
+Parametrization needs the case list at collection time (``tests.conftest.SHARED_FIXTURES``); the
+tests themselves take the ``shared_fixtures`` fixture, which skips when the folder is absent.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
-FIXTURES = Path(
-    os.environ.get("SHARED_FIXTURES", Path(__file__).resolve().parents[3] / "shared" / "fixtures")
-)
+from tests.conftest import SHARED_FIXTURES as FIXTURES
+
 FOLDERS = ("ethrex-input", "ethrex-input-extra")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from inputs_fixtures import case_id, typed_cases
+from tests.inputs.inputs_fixtures import case_id, typed_cases
 
 from ethproofs_daemon.inputs.errors import ArchiveError
 from ethproofs_daemon.inputs.rkyv import from_bytes, to_bytes
