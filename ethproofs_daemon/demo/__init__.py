@@ -117,6 +117,7 @@ def handle(args: argparse.Namespace) -> int:
         "it proves nothing.[/bold red] Node, transactions, witnesses, inputs and HTTP reports "
         f"are real.\nwork directory: {paths.workdir} (logs: {paths.daemon_log})",
         highlight=False,
+        soft_wrap=True,
     )
     log_file = route_logs_to_file(paths.daemon_log, [])
     try:
