@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.inputs.inputs_fixtures import case_id, manifest_cases
 
 from ethproofs_daemon.inputs.build import build_input, chain_config_by_name, convert
 from ethproofs_daemon.inputs.chain_config import MAINNET
@@ -20,6 +19,7 @@ from ethproofs_daemon.inputs.rpc_block import block_from_json, header_from_json
 from ethproofs_daemon.inputs.schema import encode_program_input
 from ethproofs_daemon.inputs.typed_json import root_from_json
 from ethproofs_daemon.inputs.types import ExecutionWitness, ProgramInput
+from tests.inputs.inputs_fixtures import case_id, manifest_cases
 
 PRIMARY = manifest_cases("ethrex-input")
 EXTRA = manifest_cases("ethrex-input-extra")

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.inputs.inputs_fixtures import case_id, typed_cases
 
 from ethproofs_daemon.inputs.errors import ArchiveError
 from ethproofs_daemon.inputs.rkyv import from_bytes, to_bytes
 from ethproofs_daemon.inputs.schema import PROGRAM_INPUT
 from ethproofs_daemon.inputs.typed_json import root_from_json
+from tests.inputs.inputs_fixtures import case_id, typed_cases
 
 CASES = typed_cases()
 
