@@ -1,4 +1,4 @@
-"""External input builder: a real subprocess, its output framed per profile, failures and timeout."""
+"""External input builder: a real subprocess, output framed per profile, failures, timeout."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ async def test_timeout_kills_the_builder(tmp_path: Path, pid_file: Path) -> None
             [sys.executable, "-c", code], block_number=1, rpc_url="u",
             output_path=tmp_path / "o", timeout_s=1.0, profile=get_profile(),
         )  # fmt: skip
-    pid = int(pid_file.read_text())
+    pid = int(await trio.Path(pid_file).read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
 
