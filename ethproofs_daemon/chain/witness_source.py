@@ -55,8 +55,9 @@ class WitnessUnavailable(Exception):
 
 
 class WitnessIncomplete(WitnessUnavailable):
-    """A synthesized witness may lack a sibling node a branch collapse needs (see
-    ``witness_synthesis``, "Known limit"); ``risks`` lists them."""
+    """A synthesized witness may lack a sibling node a branch collapse needs (``risks`` lists
+    them; ``witness_synthesis``, "Known limit"), or re-applying the block's writes to it does not
+    give the block's ``stateRoot`` (``witness_synthesis``, "Post-state check")."""
 
     def __init__(self, message: str, risks: tuple[object, ...]) -> None:
         super().__init__(message)
@@ -153,6 +154,12 @@ async def _synthesize(
             f"synthesized witness of block {block_number} may lack {len(result.collapse_risks)} "
             f"node(s) a trie branch collapse needs (first: sibling 0x{first.sibling.hex()} at "
             f"depth {first.depth}, account 0x{first.account.hex()})",
+            result.collapse_risks,
+        )
+    if result.post_state_error is not None and not allow_incomplete:
+        raise WitnessIncomplete(
+            f"synthesized witness of block {block_number} does not reproduce the block's state "
+            f"root: {result.post_state_error}",
             result.collapse_risks,
         )
     return cast(dict[str, object], result.witness.to_json())

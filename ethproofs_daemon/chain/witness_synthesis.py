@@ -22,6 +22,13 @@ For block N (``../shared/docs/real-data.md §1``, "A fallback witness built from
    ``eth_getBlockByNumber`` and are RLP-encoded (each must hash to its ``hash``).
 5. **Keys.** Each touched address followed by its slots (20 and 32 bytes), as reth writes them.
 
+**Post-state check.** Finally the block's writes (values from ``eth_getProof`` at N) are
+re-applied to the witness tries (``trie_update.PartialTrie``) and the root compared with block N's
+``stateRoot``: a match shows the witness holds every node the state-root update needs and that
+no write escaped the trace. anvil 1.7.1 fails it for any block with an ``SSTORE`` of zero: it
+keeps the slot as a leaf with value ``0x80`` instead of deleting it, so its ``stateRoot`` is not
+what a conforming client computes and no guest can prove that block (reported as such).
+
 **Known limit: branch collapse.** When the block deletes a key (a storage slot set to zero, an
 account removed) and the branch node above it is left with one child, the trie update must read
 that remaining sibling to merge it, and no pre-state proof contains the sibling (only its hash).
@@ -41,6 +48,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+import rlp
 import structlog
 import trio
 
@@ -55,11 +63,13 @@ from ethproofs_daemon.chain.trie import (
     EMPTY_TRIE_ROOT,
     NodeKind,
     TrieError,
+    decode_account,
     decode_node,
     keccak,
     lookup,
     nibbles,
 )
+from ethproofs_daemon.chain.trie_update import MissingNode, PartialTrie
 from ethproofs_daemon.chain.witness_format import (
     ExecutionWitness,
     WitnessFormatError,
@@ -116,12 +126,14 @@ class CollapseRisk:
 @dataclass(frozen=True, slots=True)
 class SynthesizedWitness:
     """The result: ``witness`` (reth form, keys filled), ``blockhash_numbers`` (the block numbers
-    read by ``BLOCKHASH``, or None when they were not traced) and ``collapse_risks`` left
-    unresolved (empty when the witness is known to cover every deletion)."""
+    read by ``BLOCKHASH``, or None when they were not traced), ``collapse_risks`` left
+    unresolved, and ``post_state_error``: None when re-applying the block's writes to the witness
+    reproduces the block's ``stateRoot`` (the witness suffices), else why it did not."""
 
     witness: ExecutionWitness
     blockhash_numbers: tuple[int, ...] | None
     collapse_risks: tuple[CollapseRisk, ...]
+    post_state_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +146,7 @@ class SynthesisBlock:
 
     number: int
     parent_hash: bytes
+    state_root: bytes
     miner: bytes
     timestamp: int
     cancun: bool
@@ -159,6 +172,7 @@ class SynthesisBlock:
             return cls(
                 number=facts.number,
                 parent_hash=facts.parent_hash,
+                state_root=hex_bytes(block.get("stateRoot"), "block.stateRoot"),
                 miner=hex_bytes(block.get("miner"), "block.miner"),
                 timestamp=int(timestamp, 16),
                 cancun=block.get("parentBeaconBlockRoot") is not None,
@@ -463,7 +477,17 @@ async def synthesize_witness(
         await fetch_headers(rpc, oldest, parent - 1) if oldest < parent else ()
     ) + parent_header
 
-    risks = await _resolve_collapses(rpc, block.number, touched, proofs, nodes, parent_state_root)
+    post = await _get_proofs(rpc, {a: tuple(s) for a, s in touched.slots.items()}, block.number)
+    risks = await _resolve_collapses(
+        rpc, block.number, touched, proofs, post, nodes, parent_state_root
+    )
+    post_state_error = check_post_state(
+        touched, proofs, post, nodes, parent_state_root, block.state_root
+    )
+    if post_state_error is not None:
+        log.warning(
+            "witness_post_state_check_failed", block_number=block.number, error=post_state_error
+        )
     # Proofs may list inline nodes (< 32 bytes) too; they live inside their parents. Roots stay.
     roots = {parent_state_root} | {p.storage_hash for p in proofs.values()}
     state = tuple(raw for h, raw in nodes.items() if len(raw) >= 32 or h in roots)
@@ -484,7 +508,7 @@ async def synthesize_witness(
         headers=len(headers),
         collapse_risks=len(risks),
     )
-    return SynthesizedWitness(witness, blockhash_numbers, tuple(risks))
+    return SynthesizedWitness(witness, blockhash_numbers, tuple(risks), post_state_error)
 
 
 def _state_root(raw_header: bytes) -> bytes:
@@ -581,12 +605,12 @@ async def _resolve_collapses(
     block_number: int,
     touched: Touched,
     pre: Mapping[bytes, _AccountProof],
+    post: Mapping[bytes, _AccountProof],
     nodes: dict[bytes, bytes],
     state_root: bytes,
 ) -> list[CollapseRisk]:
     """Find deletions that may need a missing sibling, fetch those siblings where possible
     (adding them to ``nodes``) and return the risks left unresolved."""
-    post = await _get_proofs(rpc, {a: tuple(s) for a, s in touched.slots.items()}, block_number)
     risks: list[tuple[CollapseRisk, bytes]] = []  # (risk, root of the trie it is in)
     for address, proof in pre.items():
         path = nibbles(keccak(address))
@@ -623,6 +647,82 @@ async def _resolve_collapses(
             depth=risk.depth,
         )
     return unresolved
+
+
+def check_post_state(
+    touched: Touched,
+    pre: Mapping[bytes, _AccountProof],
+    post: Mapping[bytes, _AccountProof],
+    nodes: Mapping[bytes, bytes],
+    parent_state_root: bytes,
+    expected_root: bytes,
+) -> str | None:
+    """Re-apply the block's writes (post-state values from ``eth_getProof`` at N) to the witness
+    tries and compare with block N's ``stateRoot``. None when they match; else the reason: a node
+    the update needs is missing (e.g. a branch-collapse sibling), a storage root differs (a write
+    outside the touched slots) or the state root differs (a write outside the touched accounts).
+    """
+    store = dict(nodes)
+    state = PartialTrie(parent_state_root, store)
+    try:
+        for address in touched.slots:
+            path = nibbles(keccak(address))
+            after = _account_after(post[address], path)
+            if after is None:
+                state.delete(path)
+                continue
+            account = decode_account(after)
+            kept = _zero_slot_kept(post[address], account.storage_root, touched.slots[address])
+            if kept is not None:
+                return (
+                    f"the node keeps storage slot {_hex(kept)} of {_hex(address)} in its trie with "
+                    "value zero (anvil 1.7.1 does this for every SSTORE of 0), so the block's "
+                    "stateRoot is not the one a conforming client (the guest) computes"
+                )
+            storage = PartialTrie(pre[address].storage_hash, store)
+            for slot in touched.slots[address]:
+                value = post[address].slot_values.get(slot, 0)
+                if value:
+                    storage.put(nibbles(keccak(slot)), rlp.encode(value))
+                else:
+                    storage.delete(nibbles(keccak(slot)))
+            if storage.root_hash() != account.storage_root:
+                return (
+                    f"storage root of {_hex(address)} recomputes to {_hex(storage.root_hash())}, "
+                    f"not {_hex(account.storage_root)} (a write outside the traced slots?)"
+                )
+            state.put(path, after)
+    except MissingNode as exc:
+        return f"the update needs a node the witness lacks: {exc}"
+    except TrieError as exc:
+        return f"a witness node does not decode: {exc}"
+    if state.root_hash() != expected_root:
+        return (
+            f"state root recomputes to {_hex(state.root_hash())}, not the block's "
+            f"{_hex(expected_root)} (a write outside the traced accounts?)"
+        )
+    return None
+
+
+def _zero_slot_kept(
+    post: _AccountProof, storage_root: bytes, slots: Mapping[bytes, None]
+) -> bytes | None:
+    """A touched slot whose post value is 0 but which the post-state trie still holds."""
+    post_nodes = {keccak(raw): raw for raw in post.nodes}
+    for slot in slots:
+        if post.slot_values.get(slot, 0) == 0:
+            value = lookup(storage_root, nibbles(keccak(slot)), post_nodes).value
+            if value is not None:
+                return slot
+    return None
+
+
+def _account_after(post: _AccountProof, path: tuple[int, ...]) -> bytes | None:
+    """The account's RLP in the post-state, read from its own (post) proof; None if absent."""
+    if not post.nodes:
+        return None
+    post_nodes = {keccak(raw): raw for raw in post.nodes}
+    return lookup(keccak(post.nodes[0]), path, post_nodes).value
 
 
 def _exists_after(post: _AccountProof, path: tuple[int, ...]) -> bool:

@@ -116,6 +116,23 @@ async def test_storage_deletion_without_collapse_verifies(chain: Chain) -> None:
     result = await synthesize_witness(chain.rpc, block)
     assert result.collapse_risks == ()
     verify_witness_json(result.witness.to_json(), block)  # type: ignore[arg-type]
+    # anvil keeps the zeroed slot as a 0x80 leaf: its stateRoot is not a conforming client's.
+    assert result.post_state_error is not None
+    assert "keeps storage slot 0x" + word(1).hex() in result.post_state_error
+    with pytest.raises(WitnessIncomplete, match="value zero"):
+        await fetch_witness(chain.rpc, block_number(block), block, WitnessSource.SYNTHESIZE)
+
+
+async def test_writes_reproduce_the_blocks_state_root(chain: Chain) -> None:
+    address, deployed = await chain.deploy(STORE_RUNTIME)
+    receipt = await chain.send(2, to=address, data=word(1) + word(7))
+    for number in (deployed, int(receipt["blockNumber"], 16)):
+        result = await synthesize_witness(chain.rpc, await chain.block(number))
+        assert result.post_state_error is None
+
+
+def block_number(block: dict[str, Any]) -> int:
+    return int(block["number"], 16)
 
 
 async def test_deletion_that_collapses_a_branch_gets_the_sibling_node(chain: Chain) -> None:
@@ -133,6 +150,8 @@ async def test_deletion_that_collapses_a_branch_gets_the_sibling_node(chain: Cha
     assert result.collapse_risks == ()
     assert sibling_leaf in result.witness.state
     verify_witness_json(result.witness.to_json(), block)  # type: ignore[arg-type]
+    # With the sibling, the collapse itself computes; only anvil's zero leaf differs.
+    assert result.post_state_error is not None and "value zero" in result.post_state_error
 
 
 async def test_unfetchable_collapse_sibling_is_reported(
@@ -269,3 +288,25 @@ def test_collapse_detection_on_a_two_leaf_trie() -> None:
     nodes[keccak(leaf_b)] = leaf_b
     assert find_collapse_sibling(root, nibbles(keccak(a)), nodes) is None
     assert find_collapse_sibling(EMPTY_TRIE_ROOT, nibbles(keccak(a)), {}) is None
+
+
+def test_partial_trie_updates_are_order_independent_and_deletes_undo_puts() -> None:
+    from ethproofs_daemon.chain.trie_update import MissingNode, PartialTrie
+
+    keys = [nibbles(keccak(word(i))) for i in range(40)]
+    forward, backward, subset = ({} for _ in range(3))
+    a, b = PartialTrie(EMPTY_TRIE_ROOT, forward), PartialTrie(EMPTY_TRIE_ROOT, backward)
+    for i, key in enumerate(keys):
+        a.put(key, rlp.encode(i + 1))
+    for i, key in reversed(list(enumerate(keys))):
+        b.put(key, rlp.encode(i + 1))
+    assert a.root_hash() == b.root_hash() != EMPTY_TRIE_ROOT
+    for key in keys[10:]:
+        a.delete(key)
+    c = PartialTrie(EMPTY_TRIE_ROOT, subset)
+    for i, key in enumerate(keys[:10]):
+        c.put(key, rlp.encode(i + 1))
+    assert a.root_hash() == c.root_hash()
+    # A trie known only by its root hash: any update needs the root node.
+    with pytest.raises(MissingNode):
+        PartialTrie(c.root_hash(), {}).delete(keys[0])
