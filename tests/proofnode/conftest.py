@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from .harness import Node, start_node
+from .harness import Node, start_node, stop_node
 
 
 @pytest.fixture
@@ -18,6 +18,4 @@ async def node(nursery: trio.Nursery, tmp_path: Path) -> AsyncIterator[Node]:
     try:
         yield started
     finally:
-        await started.client.aclose()
-        await started.rpc.aclose()
-        started.conn.close()
+        await stop_node(started)

@@ -142,3 +142,19 @@ async def wait_until(predicate: Callable[[], bool], timeout_s: float = 10.0) -> 
     with trio.fail_after(timeout_s):
         while not predicate():
             await trio.sleep(0.02)
+
+
+async def stop_node(node: Node, *, settle_s: float = 5.0) -> None:
+    """Let jobs in flight finish (bounded: ``settle_s``), then close clients and the store.
+
+    Cancelling a job in the middle of an httpx request leaves httpx's request-body generator
+    half-read (a ResourceWarning, an error under ``filterwarnings = error``), so tests end idle.
+    """
+    if node.prover.gate is not None:
+        node.prover.gate.set()
+    with trio.move_on_after(settle_s):
+        while node.service.queue_length:
+            await trio.sleep(0.02)
+    await node.client.aclose()
+    await node.rpc.aclose()
+    node.conn.close()

@@ -22,6 +22,7 @@ from .harness import (
     Node,
     post,
     start_node,
+    stop_node,
     wait_until,
     witness_for_tests,
     zkboost_body,
@@ -120,8 +121,7 @@ async def test_oversized_body_is_refused_before_decoding(
         assert status == 400
         assert "exceeds 100 bytes" in doc["message"]
     finally:
-        await node.client.aclose()
-        await node.rpc.aclose()
+        await stop_node(node)
 
 
 async def test_witness_timeout_is_a_proof_failure_replayed_to_late_subscribers(
@@ -140,8 +140,7 @@ async def test_witness_timeout_is_a_proof_failure_replayed_to_late_subscribers(
         assert item.data["error"].startswith(f"witness timeout for block {ZKBOOST_BLOCK_HASH}")
         assert node.service.failed_total[FailureReason.WITNESS_TIMEOUT] == 1
     finally:
-        await node.client.aclose()
-        await node.rpc.aclose()
+        await stop_node(node)
 
 
 async def test_prover_failures_become_events_and_a_retry_proves_again(
@@ -174,8 +173,7 @@ async def test_proving_timeout_from_the_backend(
         (event,) = node.service.hub.failures_for(ZKBOOST_ROOT)
         assert json.loads(event.data_json())["error"] == "proving timed out after 0.20 seconds"
     finally:
-        await node.client.aclose()
-        await node.rpc.aclose()
+        await stop_node(node)
 
 
 async def test_unknown_proof_and_unknown_route_are_404(node: Node) -> None:
@@ -225,9 +223,7 @@ async def test_cached_proofs_survive_a_restart(
     await post(first, zkboost_body(shared_fixtures))
     await wait_until(lambda: first.service.cache_size == 1)
     proof = (await first.client.get(f"/v1/execution_proofs/{ZKBOOST_ROOT}/ethrex-zisk")).content
-    await first.client.aclose()
-    await first.rpc.aclose()
-    first.conn.close()
+    await stop_node(first)
     second = await start_node(nursery, tmp_path / "a")  # same store file, same proof folder
     try:
         again = await second.client.get(f"/v1/execution_proofs/{ZKBOOST_ROOT}/ethrex-zisk")
@@ -235,9 +231,7 @@ async def test_cached_proofs_survive_a_restart(
         assert (await post(second, zkboost_body(shared_fixtures)))[0] == 200
         assert second.prover.calls == []  # cached: not proved again
     finally:
-        await second.client.aclose()
-        await second.rpc.aclose()
-        second.conn.close()
+        await stop_node(second)
 
 
 async def test_a_large_body_is_decoded_off_the_event_loop(node: Node) -> None:
@@ -248,6 +242,8 @@ async def test_a_large_body_is_decoded_off_the_event_loop(node: Node) -> None:
         9, 30_000_000, 21_000, 1_700_000_000, b"", 7, b"\x06" * 32, (b"\x02" * 200_000,) * 2,
     )  # fmt: skip
     body = encode_new_payload_request((payload,), Fork.BELLATRIX)
+    node.fake_el.witnesses["0x" + "06" * 32] = {"state": [], "codes": [], "headers": []}
     status, doc = await post(node, body)
     assert status == 200
     assert doc == {"new_payload_request_root": decode_new_payload_request(body).root_hex}
+    await wait_until(lambda: node.service.cache_size == 1)  # the stand-in guest read it too

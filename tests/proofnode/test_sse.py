@@ -20,6 +20,7 @@ from .harness import (
     Node,
     post,
     start_node,
+    stop_node,
     wait_until,
     witness_for_tests,
     zkboost_body,
@@ -119,8 +120,7 @@ async def test_keepalive_comments_arrive_on_an_idle_stream(
                         break
             assert comments == 3
     finally:
-        await node.client.aclose()
-        await node.rpc.aclose()
+        await stop_node(node)
 
 
 async def test_a_disconnecting_client_leaves_no_task(node: Node) -> None:
