@@ -10,7 +10,8 @@ Work directory: ``--workdir`` (default ``./demo-output/<UTC date-time>/``, a new
 afterwards so its files can be read). An existing non-empty directory is refused.
 
 Exit statuses: 0 the wanted blocks were proved and reported; 1 they were not (timeout, failure);
-2 bad usage or anvil missing (nothing started); 130 interrupted.
+2 bad usage or anvil missing (nothing started); 130 interrupted (SIGINT or SIGTERM: the daemon is
+stopped gracefully and anvil ended; a second signal cancels at once, anvil still ended by pid).
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def handle(args: argparse.Namespace) -> int:
                           block_interval=args.block_interval, proving_s=args.proving_seconds)
     console.print(
         f"[bold]ethproofs-daemon demo[/bold]: anvil ({anvil}) on 127.0.0.1, "
-        f"{options.blocks} blocks (every {options.block_interval}th from block 2), "
+        f"{options.blocks} blocks (block 2 and every {options.block_interval} after), "
         f"timeout {options.timeout_s:g} s\n"
         "[bold red]The prover is SIMULATED: it sleeps and writes a placeholder proof; "
         "it proves nothing.[/bold red] Node, transactions, witnesses, inputs and HTTP reports "
@@ -131,4 +132,6 @@ def handle(args: argparse.Namespace) -> int:
     finally:
         log_file.flush()
     print_summary(console, result)
+    if result.interrupted:
+        return EXIT_INTERRUPTED
     return EXIT_OK if result.ok else EXIT_FAILED

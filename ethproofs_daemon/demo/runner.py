@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -120,6 +121,7 @@ class DemoResult:
 
     ok: bool
     reason: str
+    interrupted: bool
     wanted: int
     proved: tuple[ProvedBlock, ...]
     failed: tuple[BlockRow, ...]
@@ -219,6 +221,7 @@ class _Run:
     traffic: Traffic | None = None
     head: int = 0
     jobs: list[Job] = field(default_factory=list)
+    interrupted: str | None = None
     shown: dict[int, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
 
@@ -233,15 +236,18 @@ async def run_demo(options: DemoOptions, paths: DemoPaths, console: Console) -> 
     run = _Run(options, paths, console)
     reason = ""
     deadline = trio.current_time() + options.timeout_s
-    async with start_anvil(extra_args=["--no-mining"]) as node:
-        run.node = node
-        async with JsonRpcClient(RpcEndpoint(node.url, timeout_s=10.0)) as rpc:
-            try:
-                reason = await _with_daemon(run, rpc, deadline)
-            except TrafficError as exc:
-                reason = f"the node refused a demo transaction: {exc}"
-            except RpcError as exc:
-                reason = f"the node failed: {exc}"
+    async with trio.open_nursery() as outer:
+        outer.start_soon(_on_signals, run, outer.cancel_scope)
+        async with start_anvil(extra_args=["--no-mining"]) as node:
+            run.node = node
+            async with JsonRpcClient(RpcEndpoint(node.url, timeout_s=10.0)) as rpc:
+                try:
+                    reason = await _with_daemon(run, rpc, deadline)
+                except TrafficError as exc:
+                    reason = f"the node refused a demo transaction: {exc}"
+                except RpcError as exc:
+                    reason = f"the node failed: {exc}"
+        outer.cancel_scope.cancel()
     return _result(run, reason)
 
 
@@ -327,6 +333,8 @@ async def _watch(run: _Run, deadline: float, traffic_failure: list[BaseException
                 _print_changes(run, rows)
             if len(done_blocks(run.jobs, run.endpoint)) >= run.options.blocks:
                 return ""
+            if run.interrupted is not None:
+                return run.interrupted
             if traffic_failure:
                 return f"transactions stopped: {traffic_failure[0]}"
             if run.daemon_status is not None:
@@ -338,6 +346,19 @@ async def _watch(run: _Run, deadline: float, traffic_failure: list[BaseException
         if live is not None:
             live.update(_view(run, _rows(run)))
             live.stop()
+
+
+async def _on_signals(run: _Run, everything: trio.CancelScope) -> None:
+    """SIGINT/SIGTERM: stop gracefully (daemon, endpoint, anvil); a second one: cancel all
+    at once (anvil is still ended by its pid on the way out)."""
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            name = signal.Signals(signum).name
+            if run.interrupted is None:
+                run.interrupted = f"interrupted by {name}"
+                log.info("demo_stop_requested", signal=name)
+            else:
+                everything.cancel()
 
 
 def _rows(run: _Run) -> list[BlockRow]:
@@ -382,7 +403,8 @@ def _result(run: _Run, reason: str) -> DemoResult:
     if not ok and not reason:
         reason = f"only {len(proved)} of {run.options.blocks} blocks proved and reported"
     return DemoResult(
-        ok=ok, reason=reason, wanted=run.options.blocks, proved=tuple(proved), failed=failed,
+        ok=ok, reason=reason, interrupted=run.interrupted is not None,
+        wanted=run.options.blocks, proved=tuple(proved), failed=failed,
         wall_s=time.monotonic() - run.started, head=run.head,
         anvil_pid=run.node.pid if run.node else None,
         anvil_url=run.node.url if run.node else None, endpoint_url=run.endpoint_url,

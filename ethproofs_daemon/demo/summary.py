@@ -11,11 +11,12 @@ from ethproofs_daemon.demo.runner import DemoResult
 def summary_lines(result: DemoResult) -> list[str]:
     """Plain-text lines: outcome, timings, transactions sent, processes, where the files are."""
     p = result.paths
+    status = "stopped" if result.interrupted else "FAILED"
     outcome = (
         f"demo OK: {len(result.proved)} blocks proved (SIMULATED) and reported "
         f"in {result.wall_s:.1f} s"
         if result.ok
-        else f"demo FAILED: {result.reason} ({len(result.proved)}/{result.wanted} blocks "
+        else f"demo {status}: {result.reason} ({len(result.proved)}/{result.wanted} blocks "
         f"proved and reported, {result.wall_s:.1f} s)"
     )
     lines = [outcome]
@@ -46,13 +47,14 @@ def summary_lines(result: DemoResult) -> list[str]:
 def print_summary(console: Console, result: DemoResult) -> None:
     """Print the per-block table and the summary lines."""
     if result.proved:
-        table = Table("block", "txs", "gas used", "detected → proved s", "simulated proving ms",
-                      "proof_id", "reports", title="proved (SIMULATED) and reported")
+        table = Table("block", "txs", "gas used", "detected→\nproved s",
+                      "simulated\nproving ms", "proof\nid", "EthProofs reports",
+                      title="proved (SIMULATED) and reported")
         for b in result.proved:
             table.add_row(str(b.block_number), str(b.tx_count or 0),
                           f"{b.gas_used or 0:,}", f"{b.seconds_to_proved:.1f}",
                           str(b.proving_time_ms or ""), str(b.proof_id or ""),
-                          " → ".join(b.reports))
+                          "→".join(b.reports))
         console.print(table)
     for row in result.failed:
         console.print(f"block {row.block_number} failed: {row.failure}", highlight=False)
