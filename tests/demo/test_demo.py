@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 from collections import defaultdict
@@ -149,3 +150,37 @@ def test_mining_continues_until_enough_live_targets_exist() -> None:
     assert targets_still_needed(6, dead, wanted=3, interval=2)
     retrying = [_job(4, JobState.FAILED, next_attempt_at=1.0)]
     assert not targets_still_needed(6, retrying, wanted=3, interval=2)
+
+
+async def test_sigterm_stops_the_demo_and_ends_anvil(tmp_path: Path) -> None:
+    _anvil_or_skip()
+    argv = [sys.executable, "-m", "ethproofs_daemon", "demo", "--blocks", "50",
+            "--workdir", str(tmp_path / "demo")]
+    process = await trio.lowlevel.open_process(argv, stdout=subprocess.PIPE,
+                                               stderr=subprocess.STDOUT, cwd=tmp_path)
+    anvil_pids: list[int] = []
+    seen = b""
+    try:
+        assert process.stdout is not None
+        with trio.fail_after(90):
+            while b"proved (reports: queued" not in seen:
+                chunk = await process.stdout.receive_some(4096)
+                assert chunk, seen.decode()
+                seen += chunk
+                if not anvil_pids:
+                    anvil_pids = [c.pid for c in psutil.Process(process.pid).children()
+                                  if "anvil" in c.name()]
+        assert anvil_pids, "the demo's anvil was not its child"
+        process.send_signal(signal.SIGTERM)
+        with trio.fail_after(60):
+            while chunk := await process.stdout.receive_some(4096):
+                seen += chunk
+            await process.wait()
+        out = " ".join(seen.decode().split())
+        assert process.returncode == 130, out
+        assert "demo stopped: interrupted by SIGTERM" in out
+        assert not _is_anvil(anvil_pids[0])
+    finally:
+        end_pids([*anvil_pids, process.pid])
+        with trio.move_on_after(5):
+            await process.wait()
