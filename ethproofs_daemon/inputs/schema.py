@@ -37,6 +37,7 @@ from .rkyv import (
     from_bytes,
     to_bytes,
 )
+from .trie_archive import NodeEnum
 
 _KEY_COUNT: Final = struct.Struct("<Q")
 
@@ -241,7 +242,7 @@ NODE_HASH: Final = Enum(
 )
 _NODE_CLASSES = (t.BranchNode, t.ExtensionNode, t.LeafNode)
 # Node and NodeRef refer to each other: declare Node, build NodeRef, then define Node's variants.
-NODE: Final = Enum("Node")
+NODE: Final = NodeEnum("Node")
 NODE_REF: Final = Enum(
     "NodeRef",
     [("Node", _NODE_CLASSES, Arc(NODE)), ("Hash", (t.Hashed, t.InlineHash), NODE_HASH)],
