@@ -42,7 +42,12 @@ from rich.console import Console, Group
 from rich.live import Live
 
 from ethproofs_daemon.app import Daemon, build_daemon, run_daemon
-from ethproofs_daemon.chain.anvil import ANVIL_GENESIS_CONFIG, AnvilNode, start_anvil
+from ethproofs_daemon.chain.anvil import (
+    ANVIL_GENESIS_CONFIG,
+    AnvilError,
+    AnvilNode,
+    start_anvil,
+)
 from ethproofs_daemon.chain.rpc import JsonRpcClient, RpcEndpoint, RpcError
 from ethproofs_daemon.config import load_settings
 from ethproofs_daemon.demo.endpoint import API_PREFIX, LocalEthProofs, build_endpoint_app
@@ -236,18 +241,24 @@ async def run_demo(options: DemoOptions, paths: DemoPaths, console: Console) -> 
     run = _Run(options, paths, console)
     reason = ""
     deadline = trio.current_time() + options.timeout_s
+    anvil_error: AnvilError | None = None
     async with trio.open_nursery() as outer:
         outer.start_soon(_on_signals, run, outer.cancel_scope)
-        async with start_anvil(extra_args=["--no-mining"]) as node:
-            run.node = node
-            async with JsonRpcClient(RpcEndpoint(node.url, timeout_s=10.0)) as rpc:
-                try:
-                    reason = await _with_daemon(run, rpc, deadline)
-                except TrafficError as exc:
-                    reason = f"the node refused a demo transaction: {exc}"
-                except RpcError as exc:
-                    reason = f"the node failed: {exc}"
+        try:
+            async with start_anvil(extra_args=["--no-mining"]) as node:
+                run.node = node
+                async with JsonRpcClient(RpcEndpoint(node.url, timeout_s=10.0)) as rpc:
+                    try:
+                        reason = await _with_daemon(run, rpc, deadline)
+                    except TrafficError as exc:
+                        reason = f"the node refused a demo transaction: {exc}"
+                    except RpcError as exc:
+                        reason = f"the node failed: {exc}"
+        except AnvilError as exc:  # raised here, not from the nursery: no exception group
+            anvil_error = exc
         outer.cancel_scope.cancel()
+    if anvil_error is not None:
+        raise anvil_error
     return _result(run, reason)
 
 
