@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import statistics
+import struct
 import subprocess
 import tempfile
 import time
@@ -37,11 +38,13 @@ WATCHDOG_USEC = 1_000_000
 #: Margin the unit's TimeoutStopSec must leave above SHUTDOWN_TIMEOUT_SECONDS: the prover child's
 #: extra shutdown allowance in the supervision tree (``app.build_tree``: grace + 15 s) and more.
 STOP_MARGIN_S = 30
+#: socket(7) SO_TIMESTAMP; the value on Linux (asm-generic/socket.h), which Python does not export.
+SO_TIMESTAMP: int = getattr(socket, "SO_TIMESTAMP", 29)
 
 
 @dataclass
 class Datagram:
-    at: float  # time.monotonic() when drained (±poll period)
+    at: float  # Unix time the kernel received it (SO_TIMESTAMP), else when it was read
     lines: list[str]
 
 
@@ -66,6 +69,7 @@ def notify_socket() -> Iterator[tuple[socket.socket, str]]:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:
         sock.bind(path)
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMP, 1)
         sock.setblocking(False)
         yield sock, path
     finally:
@@ -74,13 +78,21 @@ def notify_socket() -> Iterator[tuple[socket.socket, str]]:
 
 
 def drain(sock: socket.socket, log: NotifyLog) -> None:
-    """Read every datagram waiting on ``sock`` (non-blocking) into ``log``."""
+    """Read every datagram waiting on ``sock`` (non-blocking) into ``log``, with the kernel's
+    receive time (socket(7) ``SO_TIMESTAMP``: a ``struct timeval``), so our polling period and
+    scheduling delays do not distort the watchdog intervals."""
+    tv = struct.Struct("@ll")
     while True:
         try:
-            data = sock.recv(4096)
+            data, ancillary, _, _ = sock.recvmsg(4096, socket.CMSG_SPACE(tv.size))
         except BlockingIOError:
             return
-        log.datagrams.append(Datagram(time.monotonic(), data.decode().split("\n")))
+        at = time.time()
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMP:
+                sec, usec = tv.unpack(payload[: tv.size])
+                at = sec + usec / 1e6
+        log.datagrams.append(Datagram(at, data.decode().split("\n")))
 
 
 async def watch(sock: socket.socket, url: str, log: NotifyLog, period_s: float = 0.02) -> None:
@@ -98,7 +110,7 @@ async def watch(sock: socket.socket, url: str, log: NotifyLog, period_s: float =
                 drain(sock, log)
                 assert log.times("READY=1"), "/health/ready answered 200 before READY=1 was sent"
                 if log.ready_seen_at is None:
-                    log.ready_seen_at = time.monotonic()
+                    log.ready_seen_at = time.time()
             elif ready_before:
                 log.not_ready_after_ready.append(code)
             await trio.sleep(period_s)
@@ -133,7 +145,7 @@ async def test_ready_watchdog_and_stopping_reach_a_real_notify_socket(tmp_path: 
                             await trio.sleep(0.05)
                     watch_scope.cancel()
                     drain(sock, log)
-                    stop_sent = time.monotonic()
+                    stop_sent = time.time()
                     code = await daemon.stop(signal.SIGTERM, timeout_s=30)
                     logs = daemon.logs()
             drain(sock, log)
