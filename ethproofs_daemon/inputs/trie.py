@@ -26,6 +26,17 @@ from .types import (
 )
 
 LEAF_TERMINATOR: Final[int] = 16
+_new = object.__new__
+_set_hash = Hashed.__dict__["hash"].__set__  # slot descriptor: a frozen Hashed without __init__
+
+
+def _hashed(h: bytes) -> Hashed:
+    """``Hashed(h)`` built with C-level calls only (hot path: one per child of each branch)."""
+    obj: Hashed = _new(Hashed)
+    _set_hash(obj, h)
+    return obj
+
+
 _NIBBLES: Final = [bytes((b >> 4, b & 15)) for b in range(256)]
 
 
@@ -57,8 +68,42 @@ def _string(raw: bytes, item: tuple[bool, int, int, int], field: str) -> bytes:
     return raw[item[2] : item[3]]
 
 
+def _fast_branch(raw: bytes) -> BranchNode | None:
+    """The common branch shape (children all 32-byte hashes or empty) without generic parsing.
+
+    Returns None for anything else (the generic decoder then decides, errors included).
+    """
+    n = len(raw)
+    if n < 56 or raw[0] < 0xF8:
+        return None
+    k = raw[0] - 0xF7
+    if k > 4 or raw[1] == 0 or 1 + k + int.from_bytes(raw[1 : 1 + k], "big") != n:
+        return None
+    pos = 1 + k
+    children: list[NodeRef] = []
+    add = children.append
+    for _ in range(16):
+        if pos >= n:
+            return None
+        b = raw[pos]
+        if b == 0xA0 and pos + 33 <= n:
+            add(_hashed(raw[pos + 1 : pos + 33]))
+            pos += 33
+        elif b == 0x80:
+            add(EMPTY_REF)
+            pos += 1
+        else:
+            return None
+    if pos < n and raw[pos] == 0x80 and pos + 1 == n:
+        return BranchNode(tuple(children), b"")
+    return None
+
+
 def decode_node(raw: bytes, field: str = "node") -> Node:
     """``Node::decode``: a 2-item (leaf/extension) or 17-item (branch) RLP list."""
+    fast = _fast_branch(raw)
+    if fast is not None:
+        return fast
     items = rlp.scan_list(raw, field)
     if len(items) == 17:
         children = tuple([_child(raw, it, field) for it in items[:16]])
