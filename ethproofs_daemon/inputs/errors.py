@@ -19,13 +19,6 @@ class InputError(Exception):
         self.field = field
         self.reason = reason
 
-    def within(self, prefix: str) -> InputError:
-        """The same error with ``prefix`` prepended to ``field`` (keeps the subclass)."""
-        sep = "" if not self.field or self.field.startswith("[") else "."
-        err = type(self).__new__(type(self))
-        InputError.__init__(err, f"{prefix}{sep}{self.field}", self.reason)
-        return err
-
 
 class ArchiveError(InputError):
     """Bytes are not a valid rkyv archive of the expected type (bytecheck rules)."""

@@ -12,6 +12,7 @@ Rules (lambdaclass/ethrex@891528d:crates/common/serde_utils.rs, impl-serde for h
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Final
 
@@ -19,6 +20,15 @@ from .errors import InputError
 
 U64_MAX: Final[int] = 2**64 - 1
 _HEX_DIGITS: Final = frozenset("0123456789abcdefABCDEF")
+_WHITESPACE: Final = re.compile(r"\s")
+
+
+def _fromhex(s: str) -> bytes:
+    """``bytes.fromhex`` without its tolerance for whitespace (Rust's hex decoders reject it)."""
+    if _WHITESPACE.search(s):
+        raise ValueError("whitespace in hex")
+    return bytes.fromhex(s)
+
 
 JsonObject = Mapping[str, object]
 
@@ -68,7 +78,7 @@ def fixed(value: object, n: int, field: str) -> bytes:
     if len(s) != 2 * n:
         raise InputError(field, f"expected {n} bytes ({2 * n} hex digits), got {len(s)} digits")
     try:
-        return bytes.fromhex(s)
+        return _fromhex(s)
     except ValueError:
         raise InputError(field, f"invalid hex {value!r:.80}") from None
 
@@ -136,7 +146,7 @@ def bytes_trimmed(value: object, field: str) -> bytes:
     """``extraData``-style bytes: all leading ``0x`` dropped, then an even number of hex digits."""
     s = _trim_0x(_str(value, field))
     try:
-        return bytes.fromhex(s)
+        return _fromhex(s)
     except ValueError:
         raise InputError(field, f"invalid hex bytes {value!r:.80}") from None
 
@@ -147,7 +157,7 @@ def bytes_0x(value: object, field: str) -> bytes:
     if not s.startswith("0x"):
         raise InputError(field, "expected a 0x-prefixed hex string")
     try:
-        return bytes.fromhex(s[2:])
+        return _fromhex(s[2:])
     except ValueError:
         raise InputError(field, f"invalid hex bytes {value!r:.80}") from None
 
@@ -156,6 +166,6 @@ def hex_item(value: object, field: str) -> bytes:
     """A witness byte string: optional ``0x``, even number of hex digits."""
     s = _str(value, field)
     try:
-        return bytes.fromhex(s[2:] if s.startswith("0x") else s)
+        return _fromhex(s[2:] if s.startswith("0x") else s)
     except ValueError:
         raise InputError(field, f"invalid hex (odd length or bad digit) {value!r:.60}") from None

@@ -299,3 +299,11 @@ def encode_program_input(value: t.ProgramInput) -> bytes:
 def decode_program_input(data: bytes) -> t.ProgramInput:
     """Validating read of raw (unframed) ``ProgramInput`` bytes. Raises ``ArchiveError``."""
     return cast(t.ProgramInput, from_bytes(PROGRAM_INPUT, data))
+
+
+def encode_execution_witness(value: t.ExecutionWitness) -> bytes:
+    """``rkyv::to_bytes(&ExecutionWitness)`` (ethrex@891528d layout, 496-byte root last).
+
+    For guests that read a bare witness after other data; raises ``InputError``.
+    """
+    return to_bytes(WITNESS, value)
