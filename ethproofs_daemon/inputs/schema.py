@@ -24,7 +24,6 @@ from .rkyv import (
     BigInt,
     Bool,
     Box,
-    BTreeMap,
     ByteVec,
     Enum,
     FixedBytes,
@@ -37,6 +36,7 @@ from .rkyv import (
     from_bytes,
     to_bytes,
 )
+from .rkyv_btree import BTreeMap
 from .trie_archive import NodeEnum
 
 _KEY_COUNT: Final = struct.Struct("<Q")

@@ -20,7 +20,6 @@ from .rkyv import (
     BigInt,
     Bool,
     Box,
-    BTreeMap,
     ByteVec,
     Enum,
     FixedBytes,
@@ -30,6 +29,7 @@ from .rkyv import (
     Struct,
     Vec,
 )
+from .rkyv_btree import BTreeMap
 from .schema import ROOTS, AccessListItemBlob, InlineBytes
 
 
