@@ -6,8 +6,7 @@ target), what its inline bytes are once their position is known (``inline``), an
 back with rkyv's bytecheck rules (``read``). Dependency-free types also offer a precomputed
 ``packer`` (value → inline bytes) used as a fast path. Schemas are built by combining archivers
 (``Struct``, ``Vec``, ``Box``, ``Arc``, ``Option``, ``Enum``, scalars; ``BTreeMap`` in
-``rkyv_btree``), see
-``schema.py``.
+``rkyv_btree``), see ``schema.py``.
 
 Rules implemented (``../shared/docs/ethrex-input.md`` §1, rkyv@0.8.12 ``rel_ptr.rs``, ``vec.rs``,
 ``boxed.rs``, ``option.rs``, ``collections/btree/map/mod.rs``, ``validation/archive/validator.rs``):
