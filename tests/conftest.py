@@ -19,3 +19,9 @@ def shared_fixtures() -> Path:
     if not SHARED_FIXTURES.is_dir():
         pytest.skip(f"shared fixtures not found at {SHARED_FIXTURES} (set SHARED_FIXTURES)")
     return SHARED_FIXTURES
+
+
+from tests.anvil_node import anvil_node_fixture  # noqa: E402
+
+#: A running, automining anvil on 127.0.0.1 (skips, saying how to install it, when absent).
+anvil = pytest.fixture(anvil_node_fixture)

@@ -167,6 +167,7 @@ async def test_hung_prover_is_killed_with_its_group_and_retried_within_budget(
     helper_pidfile = tmp_path / "helper.pid"
     env = _env(tmp_path, "http://127.0.0.1:9/", None, STANDIN_ZISK_HANG="1",
                PROVING_TIMEOUT_SECONDS="1.5", MAX_ATTEMPTS="2", BLOCK_INTERVAL="1000000")
+    hive.head = hive.max_head
     async with run_replay_node(hive) as rpc_url:
         env["ETH_RPC_URL"] = rpc_url
         async with daemon_process(env, tmp_path) as daemon:
@@ -175,13 +176,15 @@ async def test_hung_prover_is_killed_with_its_group_and_retried_within_budget(
                 lambda d: (j := daemon.job(d, 0x2D)) is not None and j["state"] == "failed"
                 and j["attempts"] == 2 and j["next_attempt_at"] is None, timeout_s=60)
             job = daemon.job(doc, 0x2D)
-            assert job is not None and job["failure_reason"] == "proving_timeout"
+            assert job is not None and job["failure_reason"] == "proving_timeout", job["error"]
             helper = read_pid(helper_pidfile)
             try:
                 assert helper is not None and not pid_alive(helper)
             finally:
                 end_pids([helper] if helper else [])
-            assert daemon.logs().count('"proving_failed"') == 2
+            failures = [line for line in daemon.logs().splitlines()
+                        if '"proving_failed"' in line and "prover.actor" in line]
+            assert len(failures) == 2
             assert await daemon.stop() == 0
 
 

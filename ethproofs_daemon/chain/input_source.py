@@ -10,9 +10,9 @@
 4. the input: the built-in ethrex codec (``inputs.build.build_input``, run in a worker thread:
    it is CPU-bound) or the operator's external builder.
 
-Errors are mapped to the job lifecycle: a node that does not answer → ``NodeUnavailable`` (no
-attempt counted); a node without the witness method → ``witness_unavailable``; a witness fetch
-that times out → ``witness_timeout``; bad block/witness data → ``input_error``.
+Errors are mapped to the job lifecycle: a node that does not answer, or has not got the block
+yet (``null``) → ``NodeUnavailable`` (no attempt counted, the job waits); a node without the
+witness method → ``witness_unavailable``; a witness fetch that times out → ``witness_timeout``; bad block/witness data → ``input_error``.
 """
 
 from __future__ import annotations
@@ -104,12 +104,15 @@ class RpcInputSource:
             raise NodeUnavailable(str(exc)) from exc
         except (RpcResponseError, RpcMalformedResponse) as exc:
             raise InputPreparationFailed(FailureReason.INPUT_ERROR, "block", str(exc)) from exc
+        if block is None:
+            # The node has not got the block (yet): wait for it, no attempt counted.
+            raise NodeUnavailable(f"the node has no block {block_number} yet")
         if not isinstance(block, dict):
             raise InputPreparationFailed(
                 FailureReason.INPUT_ERROR,
                 "block",
                 f"eth_getBlockByNumber({block_number}) returned {type(block).__name__}, "
-                "not a block (is the node synced to this block?)",
+                "not a block object",
             )
         return block
 
