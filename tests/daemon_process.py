@@ -98,7 +98,7 @@ async def daemon_process(env: Mapping[str, str], tmp_path: Path, name: str = "da
     full.setdefault("HEALTH_PORT", str(free_port()))
     full.setdefault("HEALTH_HOST", "127.0.0.1")
     log_path = tmp_path / f"{name}.log"
-    log_file = open(log_path, "ab")  # noqa: SIM115 - closed in finally
+    log_file = log_path.open("ab")  # closed in finally
     process = await trio.lowlevel.open_process(
         [sys.executable, "-m", "ethproofs_daemon", "run"],
         env=full, stdout=log_file, stderr=subprocess.STDOUT, cwd=tmp_path,

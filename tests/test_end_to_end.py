@@ -150,12 +150,15 @@ async def test_reports_survive_api_500_and_429_and_arrive_in_order(
     tmp_path: Path, hive: ReplayState
 ) -> None:
     state = EthProofsState(fail_next_500=4, fail_next_429=2, retry_after="1")
-    async with run_replay_node(hive) as rpc_url, run_standin_ethproofs(state) as (api_url, api):
-        async with daemon_process(_env(tmp_path, rpc_url, api_url), tmp_path) as daemon:
-            await _enqueue(daemon.url, 0x1)
-            await daemon.wait_for(lambda d: _proved(d, HIVE_BLOCKS), timeout_s=90)
-            await _wait_reports(api, HIVE_BLOCKS, timeout_s=120)
-            assert await daemon.stop() == 0
+    async with (
+        run_replay_node(hive) as rpc_url,
+        run_standin_ethproofs(state) as (api_url, api),
+        daemon_process(_env(tmp_path, rpc_url, api_url), tmp_path) as daemon,
+    ):
+        await _enqueue(daemon.url, 0x1)
+        await daemon.wait_for(lambda d: _proved(d, HIVE_BLOCKS), timeout_s=90)
+        await _wait_reports(api, HIVE_BLOCKS, timeout_s=120)
+        assert await daemon.stop() == 0
     assert 500 in api.statuses() and 429 in api.statuses()
     for block in HIVE_BLOCKS:
         assert [k for (b, k) in api.sequence() if b == block] == ["queued", "proving", "proved"]
@@ -191,12 +194,14 @@ async def test_hung_prover_is_killed_with_its_group_and_retried_within_budget(
 async def test_no_ethproofs_settings_proves_and_reports_nothing(
     tmp_path: Path, hive: ReplayState
 ) -> None:
-    async with run_replay_node(hive) as rpc_url:
-        async with daemon_process(_env(tmp_path, rpc_url, None), tmp_path) as daemon:
-            await daemon.wait_for(lambda d: _proved(d, (0x2D,)), timeout_s=60)
-            health = (await daemon.get("/health")).json()
-            assert health["components"]["reporter"]["enabled"] is False
-            assert await daemon.stop() == 0
+    async with (
+        run_replay_node(hive) as rpc_url,
+        daemon_process(_env(tmp_path, rpc_url, None), tmp_path) as daemon,
+    ):
+        await daemon.wait_for(lambda d: _proved(d, (0x2D,)), timeout_s=60)
+        health = (await daemon.get("/health")).json()
+        assert health["components"]["reporter"]["enabled"] is False
+        assert await daemon.stop() == 0
     assert '"level": "error"' not in daemon.logs()
 
 

@@ -12,7 +12,8 @@
 
 Errors are mapped to the job lifecycle: a node that does not answer, or has not got the block
 yet (``null``) → ``NodeUnavailable`` (no attempt counted, the job waits); a node without the
-witness method → ``witness_unavailable``; a witness fetch that times out → ``witness_timeout``; bad block/witness data → ``input_error``.
+witness method → ``witness_unavailable``; a witness fetch that times out → ``witness_timeout``;
+bad block/witness data → ``input_error``.
 """
 
 from __future__ import annotations
