@@ -28,6 +28,9 @@ from ethproofs_daemon.http.app import create_ops_app
 from ethproofs_daemon.http.server import serve_app
 from ethproofs_daemon.jobs import DEFAULT_PROOF_TYPE, RetryPolicy
 from ethproofs_daemon.metrics import DaemonMetrics
+from ethproofs_daemon.proof_node import build_proof_node
+from ethproofs_daemon.proofnode.app import serve_proof_node
+from ethproofs_daemon.proofnode.service import ProofNodeService
 from ethproofs_daemon.prover.actor import ProverActor, ProverConfig
 from ethproofs_daemon.prover.backend import ProverBackend
 from ethproofs_daemon.prover.driver import ZiskDriver
@@ -62,6 +65,7 @@ class Daemon:
     reporter: Reporter
     prover: ProverActor
     generator: InputGenerator
+    proof_node: ProofNodeService | None = None
     supervisor: Supervisor | None = None
     bound_urls: list[str] = field(default_factory=list)
     systemd: SystemdNotifier = field(default_factory=SystemdNotifier)
@@ -130,8 +134,11 @@ def build_daemon(settings: Settings, *, backend: ProverBackend | None = None,
             inputs_dir=settings.state_dir / "inputs", cluster_id=cluster_id,
         ),
     )
+    proof_node = None
+    if settings.proof_node_port is not None:
+        proof_node = build_proof_node(settings, store, rpc, prover, backend)
     return Daemon(settings, store, state, metrics, http, rpc, backend, notifier, reporter,
-                  prover, generator)
+                  prover, generator, proof_node)
 
 
 StartFn = Callable[..., Awaitable[None]]
@@ -211,6 +218,18 @@ def build_tree(d: Daemon) -> Supervisor:
         ChildSpec("input_generator", _tracked(d.state, "input_generator", d.generator.run)),
         ChildSpec("http", _tracked(d.state, "http", http_child)),
     ]
+    if d.proof_node is not None:
+        node = d.proof_node
+
+        async def proof_node_http(
+            *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED
+        ) -> None:
+            await serve_proof_node(node, host=s.health_host, task_status=task_status)
+
+        children += [
+            ChildSpec("proof_node", _tracked(d.state, "proof_node", node.run)),
+            ChildSpec("proof_node_http", _tracked(d.state, "proof_node_http", proof_node_http)),
+        ]
     return Supervisor("root", children, strategy=Strategy.REST_FOR_ONE, on_restart=restarted)
 
 
@@ -222,7 +241,7 @@ async def run_daemon(d: Daemon, *, task_status: trio.TaskStatus[Daemon] = trio.T
     status = 0
     try:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_heartbeat, d.state)
+            nursery.start_soon(_heartbeat, d)
             if handle_signals:
                 nursery.start_soon(_stop_on_signal, tree)
             nursery.start_soon(d.systemd.watchdog_loop)
@@ -258,9 +277,18 @@ async def run_daemon(d: Daemon, *, task_status: trio.TaskStatus[Daemon] = trio.T
     return status
 
 
-async def _heartbeat(state: DaemonState) -> None:
+async def _heartbeat(d: Daemon) -> None:
+    """Liveness: stamp the event loop's heartbeat; refresh the Proof Node API's numbers."""
     while True:
-        state.heartbeat_at = time.time()
+        d.state.heartbeat_at = time.time()
+        node = d.proof_node
+        if node is not None:
+            d.state.proof_node = {
+                "queue_length": node.queue_length, "proving": node.proving_count,
+                "cache_size": node.cache_size, "sse_subscribers": node.subscriber_count,
+                "completed_total": node.completed_total,
+                "gpu_queue_length": d.prover.external_queue_length,
+            }
         await trio.sleep(HEARTBEAT_S)
 
 

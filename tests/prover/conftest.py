@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from standins.zisk import StandinZisk, end_pids, make_standin_cargo_zisk
+
+from tests.standins.zisk import StandinZisk, end_pids, make_standin_cargo_zisk
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-from standins.zisk import StandinZisk, pid_alive
+from tests.standins.zisk import StandinZisk, pid_alive
 
 
 def run(standin: StandinZisk, *args: str, **switches: str) -> subprocess.CompletedProcess[str]:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import trio
-from standins.zisk import StandinZisk, pid_alive
 
 from ethproofs_daemon.jobs import FailureReason
 from ethproofs_daemon.prover import (
@@ -17,6 +16,7 @@ from ethproofs_daemon.prover import (
     UnsupportedZiskVersion,
     ZiskDriver,
 )
+from tests.standins.zisk import StandinZisk, pid_alive
 
 # ------------------------------------------------------------------ version
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import trio
-from standins.zisk import StandinZisk, end_pids, pid_alive, read_pid
 
 from ethproofs_daemon.prover.process import (
     LineSplitter,
@@ -20,6 +19,7 @@ from ethproofs_daemon.prover.process import (
     live_group_members,
     run_in_own_session,
 )
+from tests.standins.zisk import StandinZisk, end_pids, pid_alive, read_pid
 
 # ------------------------------------------------------------------ pure helpers
 

@@ -1,0 +1,138 @@
+"""Wiring of the Proof Node API (``proofnode/``) to the daemon's prover, store and witnesses.
+
+- ``SharedProver``: the proof node's ``ProvingBackend`` and ``VerifyingBackend`` over the one GPU:
+  requests wait in the prover actor's queue with the operator's priority
+  (``PROOF_NODE_PRIORITY`` against EthProofs work at 0), and verification runs the backend's
+  ``verify`` (``cargo-zisk verify`` for ``ethrex-zisk``).
+- ``encode_witness``: the execution witness as the EIP-8025 ethrex guest reads it (rkyv
+  ``ExecutionWitness``, ethrex@891528d layout; ``../shared/docs/zisk.md`` §6.3).
+- ``SynthesizedWitnessSource``: the daemon's own witness sources (``chain/witness_source.py``)
+  as a fallback when the node has no ``debug_executionWitnessByBlockHash``.
+- ``build_proof_node``: the ``ProofNodeService`` from ``Settings``.
+
+Left open (see the closing notes): the proof's public values are not yet compared with the
+request root; ``verify`` checks the proof itself.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+import trio
+
+from ethproofs_daemon.chain.rpc import JsonRpcClient, JsonValue, RpcError
+from ethproofs_daemon.chain.witness_source import WitnessSource as ChainWitnessMode
+from ethproofs_daemon.chain.witness_source import WitnessUnavailable, fetch_witness
+from ethproofs_daemon.config import Settings
+from ethproofs_daemon.inputs.build import chain_config_by_name
+from ethproofs_daemon.inputs.errors import InputError
+from ethproofs_daemon.inputs.rpc_witness import witness_from_json
+from ethproofs_daemon.inputs.schema import encode_execution_witness
+from ethproofs_daemon.jobs import FailureReason
+from ethproofs_daemon.proofnode.backend import ProvedArtifact, ProvingFailed, VerificationError
+from ethproofs_daemon.proofnode.cache import PROOF_CACHE_SCHEMA, ProofCache
+from ethproofs_daemon.proofnode.guest_input import Eip8025InputBuilder
+from ethproofs_daemon.proofnode.service import ProofNodeService
+from ethproofs_daemon.proofnode.settings import ProofNodeSettings
+from ethproofs_daemon.proofnode.witness import RpcWitnessProvider
+from ethproofs_daemon.prover.actor import ProverActor
+from ethproofs_daemon.prover.backend import ProverBackend, ProveRequest, ProverFailed
+from ethproofs_daemon.ssz.new_payload_request import DecodedNewPayloadRequest
+from ethproofs_daemon.store import Store
+
+
+@dataclass
+class SharedProver:
+    """``ProvingBackend`` + ``VerifyingBackend`` for the proof node over the daemon's prover."""
+
+    actor: ProverActor
+    backend: ProverBackend
+
+    async def prove(self, *, proof_type: str, input_path: Path, output_dir: Path,
+                    priority: int, timeout_s: float) -> ProvedArtifact:
+        """Wait for the GPU (``priority``), prove, return the proof file. Raises
+        ``ProvingFailed`` with the prover's failure reason."""
+        await trio.Path(output_dir).mkdir(parents=True, exist_ok=True)
+        request = ProveRequest(0, input_path, output_dir, timeout_s)
+        try:
+            result = await self.actor.submit(request, priority=priority)
+        except ProverFailed as exc:
+            reason = exc.reason if exc.reason in {
+                FailureReason.PROVING_TIMEOUT, FailureReason.PROVING_ERROR,
+            } else FailureReason.INTERNAL_ERROR
+            raise ProvingFailed(reason, exc.message) from exc
+        return ProvedArtifact(result.proof_path, result.proving_time_ms, result.cycles)
+
+    async def verify(self, *, proof_type: str, proof: bytes,
+                     new_payload_request_root: bytes) -> bool:
+        """True when the prover's verifier accepts ``proof``. Raises ``VerificationError``
+        when the verifier cannot run."""
+        with tempfile.TemporaryDirectory(prefix="ethproofs-verify-") as tmp:
+            path = Path(tmp) / "proof.bin"
+            path.write_bytes(proof)
+            try:
+                return await self.backend.verify(path)
+            except ProverFailed as exc:
+                raise VerificationError(exc.message) from exc
+
+
+def make_witness_encoder(chain: str) -> object:
+    """``WitnessEncoder`` for the EIP-8025 guest: witness JSON (reth form) → rkyv bytes."""
+    config = chain_config_by_name(chain)
+
+    def encode(witness: JsonValue, request: DecodedNewPayloadRequest) -> bytes:
+        try:
+            typed = witness_from_json(witness, block_number=request.block_number,
+                                      chain_config=config)
+            return encode_execution_witness(typed)
+        except InputError as exc:
+            raise ValueError(str(exc)) from exc
+
+    return encode
+
+
+@dataclass
+class SynthesizedWitnessSource:
+    """Fallback witness source: the block by hash, then the daemon's configured witness source
+    (``debug_executionWitness`` by number, or synthesis). None when it has nothing yet."""
+
+    rpc: JsonRpcClient
+    mode: ChainWitnessMode
+
+    async def witness(self, *, block_hash: str, block_number: int) -> JsonValue | None:
+        try:
+            block = await self.rpc.call("eth_getBlockByHash", [block_hash, True])
+            if not isinstance(block, dict):
+                return None
+            found = await fetch_witness(self.rpc, block_number, block, self.mode)
+            return cast(JsonValue, found)
+        except (WitnessUnavailable, RpcError):
+            return None
+
+
+def build_proof_node(settings: Settings, store: Store, rpc: JsonRpcClient, actor: ProverActor,
+                     backend: ProverBackend) -> ProofNodeService:
+    """The Proof Node service for ``PROOF_NODE_*`` settings, sharing the store and the GPU."""
+    assert settings.proof_node_port is not None
+    node_settings = ProofNodeSettings(
+        port=settings.proof_node_port,
+        proof_types=tuple(t.strip() for t in settings.proof_node_proof_types.split(",")
+                          if t.strip()),
+        witness_timeout_s=min(settings.witness_timeout_seconds, 600.0),
+        proving_timeout_s=settings.proving_timeout_seconds,
+        priority=settings.proof_node_priority,
+    )
+    store.apply_schema(PROOF_CACHE_SCHEMA)
+    directory = settings.state_dir / "proof-node"
+    cache = ProofCache(store.conn, directory / "cache", node_settings.cache_entries)
+    shared = SharedProver(actor, backend)
+    witness = RpcWitnessProvider(
+        rpc, fallbacks=[SynthesizedWitnessSource(rpc, ChainWitnessMode(settings.witness_source))],
+        retry_interval_s=node_settings.witness_retry_interval_s,
+    )
+    builder = Eip8025InputBuilder(make_witness_encoder(settings.chain))  # type: ignore[arg-type]
+    return ProofNodeService(settings=node_settings, cache=cache, prover=shared, verifier=shared,
+                            witness=witness, input_builder=builder, work_dir=directory / "work")
