@@ -26,6 +26,7 @@ from ethproofs_daemon.config import ProverBackendKind, Settings, ZiskAction
 from ethproofs_daemon.health import DaemonState
 from ethproofs_daemon.http.app import create_ops_app
 from ethproofs_daemon.http.server import serve_app
+from ethproofs_daemon.inputs.profiles import check_elf, get_profile
 from ethproofs_daemon.jobs import DEFAULT_PROOF_TYPE, RetryPolicy
 from ethproofs_daemon.metrics import DaemonMetrics
 from ethproofs_daemon.proof_node import build_proof_node
@@ -69,6 +70,15 @@ class Daemon:
     supervisor: Supervisor | None = None
     bound_urls: list[str] = field(default_factory=list)
     systemd: SystemdNotifier = field(default_factory=SystemdNotifier)
+
+
+def startup_warnings(settings: Settings) -> list[str]:
+    """What the operator should know but that does not stop the daemon (an ELF accepted with
+    ``ALLOW_UNKNOWN_ELF``, a profile without a recorded sha256)."""
+    if settings.prover_backend is not ProverBackendKind.ZISK or settings.elf_path is None:
+        return []
+    profile = get_profile(settings.guest_profile)
+    return check_elf(profile, settings.elf_path, settings.allow_unknown_elf)
 
 
 def make_backend(settings: Settings) -> ProverBackend:

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import httpx
+import structlog
 import trio
 
 from ethproofs_daemon.config import (
@@ -66,7 +67,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     secrets = [s.get_secret_value() for s in (settings.ethproofs_api_key,
                                               settings.slack_webhook, settings.admin_token) if s]
     configure_logging(settings.log_level, settings.log_format, secrets=secrets)
-    from ethproofs_daemon.app import build_daemon, run_daemon
+    from ethproofs_daemon.app import build_daemon, run_daemon, startup_warnings
+
+    for warning in startup_warnings(settings):
+        structlog.get_logger("ethproofs_daemon").warning("startup_warning", warning=warning)
 
     daemon = build_daemon(settings)
     return trio.run(run_daemon, daemon)

@@ -313,6 +313,8 @@ def cross_field_problems(raw: Mapping[str, object], *, for_run: bool) -> list[st
             problems.append("ELF_PATH: required with PROVER_BACKEND=zisk")
         elif not Path(str(elf)).is_file():
             problems.append(f"ELF_PATH: no such file: {elf}")
+        else:
+            problems += guest_problems(raw)
         cargo_zisk = str(raw.get("CARGO_ZISK", "cargo-zisk"))
         if shutil.which(cargo_zisk) is None:
             problems.append(f"CARGO_ZISK: {cargo_zisk!r} is not an executable on PATH")
@@ -320,6 +322,25 @@ def cross_field_problems(raw: Mapping[str, object], *, for_run: bool) -> list[st
     if node_port is not None and str(node_port) == str(health_port) and str(node_port) != "0":
         problems.append("PROOF_NODE_PORT: must differ from HEALTH_PORT")
     return problems
+
+
+def guest_problems(raw: Mapping[str, object]) -> list[str]:
+    """``GUEST_PROFILE`` names a known profile and ``ELF_PATH`` matches it (file name, sha256
+    where recorded), unless ``ALLOW_UNKNOWN_ELF`` (``inputs/profiles.py``)."""
+    from ethproofs_daemon.inputs.errors import InputError
+    from ethproofs_daemon.inputs.profiles import check_elf, get_profile
+
+    name = raw.get("GUEST_PROFILE")
+    try:
+        profile = get_profile(None if name is None else str(name))
+    except InputError as exc:
+        return [f"GUEST_PROFILE: {exc.reason}"]
+    allow = str(raw.get("ALLOW_UNKNOWN_ELF", "")).lower() in {"1", "true", "yes", "on"}
+    try:
+        check_elf(profile, Path(str(raw["ELF_PATH"])), allow)
+    except InputError as exc:
+        return [f"ELF_PATH: {exc.reason} (set ALLOW_UNKNOWN_ELF=1 to accept it)"]
+    return []
 
 
 def load_settings(

@@ -65,3 +65,22 @@ def test_secrets_are_not_shown_in_repr() -> None:
     assert s.ethproofs_enabled
     assert s.ethproofs_rpc_url == "https://api.example/api/v0"
     assert "k-123" not in repr(s)
+
+
+def test_elf_that_does_not_match_the_guest_profile_is_refused(tmp_path: Path) -> None:
+    elf = tmp_path / "some-other-guest.elf"
+    elf.write_bytes(b"\x7fELF not the profile's guest")
+    env = {"ETH_RPC_URL": "http://127.0.0.1:8545", "ELF_PATH": str(elf), "CARGO_ZISK": "sh"}
+    with pytest.raises(ConfigError, match="ELF_PATH: .*ALLOW_UNKNOWN_ELF"):
+        load_settings(env, for_run=True)
+    accepted = load_settings({**env, "ALLOW_UNKNOWN_ELF": "1"}, for_run=True)
+    assert accepted.allow_unknown_elf
+
+
+def test_unknown_guest_profile_is_refused(tmp_path: Path) -> None:
+    elf = tmp_path / "g.elf"
+    elf.write_bytes(b"\x7fELF")
+    env = {"ETH_RPC_URL": "http://127.0.0.1:8545", "ELF_PATH": str(elf), "CARGO_ZISK": "sh",
+           "GUEST_PROFILE": "no-such-guest"}
+    with pytest.raises(ConfigError, match="GUEST_PROFILE: unknown guest profile"):
+        load_settings(env, for_run=True)
