@@ -71,7 +71,7 @@ def test_elf_that_does_not_match_the_guest_profile_is_refused(tmp_path: Path) ->
     elf = tmp_path / "some-other-guest.elf"
     elf.write_bytes(b"\x7fELF not the profile's guest")
     env = {"ETH_RPC_URL": "http://127.0.0.1:8545", "ELF_PATH": str(elf), "CARGO_ZISK": "sh"}
-    with pytest.raises(ConfigError, match="ELF_PATH: .*ALLOW_UNKNOWN_ELF"):
+    with pytest.raises(ConfigError, match=r"ELF_PATH: .*ALLOW_UNKNOWN_ELF"):
         load_settings(env, for_run=True)
     accepted = load_settings({**env, "ALLOW_UNKNOWN_ELF": "1"}, for_run=True)
     assert accepted.allow_unknown_elf

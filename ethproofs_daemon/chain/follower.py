@@ -261,13 +261,18 @@ class InputGenerator:
 
     async def prepare_job(self, job: Job) -> None:
         """Fetch, build and queue one ``detected`` job, recording the outcome in the store."""
-        log_ = log.bind(block_number=job.block_number, job_id=job.id, proof_type=job.proof_type)
+        with structlog.contextvars.bound_contextvars(
+            block_number=job.block_number, job_id=job.id, proof_type=job.proof_type
+        ):
+            await self._prepare_job(job)
+
+    async def _prepare_job(self, job: Job) -> None:
         self.store.transition(job.id, JobState.FETCHING)
         started = self.clock()
         try:
             prepared = await self.source.prepare(job.block_number)
         except NodeUnavailable as exc:
-            log_.warning("input_node_unavailable", error=str(exc))
+            log.warning("input_node_unavailable", error=str(exc))
             self.store.transition(job.id, JobState.DETECTED)
             await trio.sleep(self.config.poll_interval_s)
             return
@@ -291,7 +296,7 @@ class InputGenerator:
         if self.status.witness_method_missing and self.status.warnings:
             self.status.witness_method_missing = False
             self.status.warnings.clear()
-        log_.info("input_ready", input_bytes=len(prepared.data),
+        log.info("input_ready", input_bytes=len(prepared.data),
                   build_ms=int((self.clock() - started) * 1000), path=str(path))
 
     def _record_failure(self, job: Job, exc: InputPreparationFailed) -> None:

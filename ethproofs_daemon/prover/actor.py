@@ -182,6 +182,8 @@ class ProverActor:
 
     async def _loop(self) -> None:
         while True:
+            # The proof itself runs shielded (see _grace_on_cancel): this is where a stop lands.
+            await trio.lowlevel.checkpoint_if_cancelled()
             self._work = trio.Event()
             work = self._pick()
             if work is None:
@@ -226,7 +228,12 @@ class ProverActor:
 
     async def prove_job(self, job: Job) -> None:
         """Prove (or execute) one ``queued`` job and record the outcome."""
-        log_ = log.bind(block_number=job.block_number, job_id=job.id, proof_type=job.proof_type)
+        with structlog.contextvars.bound_contextvars(
+            block_number=job.block_number, job_id=job.id, proof_type=job.proof_type
+        ):
+            await self._prove_job(job)
+
+    async def _prove_job(self, job: Job) -> None:
         assert job.input_path is not None, "a queued job has an input"
         out_dir = self.config.output_dir / str(job.block_number)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -237,7 +244,7 @@ class ProverActor:
             proving_started_at=self.clock(),
         )
         self._begin(job.id, job.block_number, "execute" if self.config.execute else "prove")
-        log_.info("proving_started", input_path=job.input_path)
+        log.info("proving_started", input_path=job.input_path)
         scope = self._proof_scope = trio.CancelScope(shield=True)
         try:
             with scope:
@@ -252,7 +259,7 @@ class ProverActor:
             if scope.cancelled_caught:
                 # Shutdown outlasted the grace period: the group was killed; resume next start.
                 self.store.transition(job.id, JobState.QUEUED, pid=None, proving_started_at=None)
-                log_.warning("proving_interrupted_by_shutdown")
+                log.warning("proving_interrupted_by_shutdown")
         except ProverFailed as exc:
             self._record_failure(job, exc)
         finally:
