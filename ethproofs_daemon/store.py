@@ -348,6 +348,16 @@ class Store:
         ).fetchone()
         return None if row is None or row[0] is None else float(row[0])
 
+    def expired_inputs(self, before: float, limit: int = 100) -> list[Job]:
+        """Finished jobs (proved, or failed for good) last changed before ``before`` (Unix s)
+        whose input file is still recorded: candidates for deletion."""
+        rows = self.conn.execute(
+            "SELECT * FROM jobs WHERE input_path IS NOT NULL AND updated_at < ? AND "
+            "(state = ? OR (state = ? AND next_attempt_at IS NULL)) LIMIT ?",
+            (before, JobState.PROVED, JobState.FAILED, limit),
+        ).fetchall()
+        return [_job(r) for r in rows]
+
     def in_flight(self) -> list[Job]:
         """Jobs a dead daemon left in ``fetching`` or ``proving`` (to resume on start)."""
         return self.jobs_in(IN_FLIGHT_STATES)

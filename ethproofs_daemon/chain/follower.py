@@ -111,6 +111,7 @@ class FollowerConfig:
     max_prepared: int = 2
     cluster_id: int | None = None
     follow_head: bool = True
+    input_retention_s: float = 14 * 86400.0
 
 
 def retry_state(job: Job) -> JobState:
@@ -157,6 +158,7 @@ class InputGenerator:
         self.clock = clock
         self._rpc_health = RpcHealthTracker(rpc.endpoint.url)
         self._work = trio.Event()
+        self._next_cleanup_at = 0.0
         store.on_change(self._on_store_change)
 
     def _on_store_change(self, topic: str) -> None:
@@ -244,9 +246,25 @@ class InputGenerator:
             log.info("job_retry", block_number=job.block_number, job_id=job.id,
                      attempts=job.attempts, state=target)
 
+    def remove_expired_inputs(self) -> int:
+        """Delete the input files of jobs finished more than ``input_retention_s`` ago (the
+        original client's cron deletes inputs older than 14 days); returns how many."""
+        removed = 0
+        for job in self.store.expired_inputs(self.clock() - self.config.input_retention_s):
+            assert job.input_path is not None
+            Path(job.input_path).unlink(missing_ok=True)
+            self.store.update_job(job.id, input_path=None)
+            removed += 1
+        if removed:
+            log.info("inputs_removed", count=removed)
+        return removed
+
     async def _prepare_loop(self) -> None:
         while True:
             self._work = trio.Event()
+            if self.clock() >= self._next_cleanup_at:
+                self._next_cleanup_at = self.clock() + 60.0
+                self.remove_expired_inputs()
             self._requeue_due_retries()
             job = self.store.next_job(JobState.DETECTED)
             if job is not None and self._prepared_ahead() < self.config.max_prepared:
