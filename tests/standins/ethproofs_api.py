@@ -38,12 +38,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import trio
-from hypercorn.config import Config
-from hypercorn.trio import serve
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+
+from tests.standins.serve import start_on_loopback
 
 KINDS = ("queued", "proving", "proved")
 
@@ -401,10 +401,4 @@ async def start_standin_ethproofs(nursery: trio.Nursery, state: EthProofsState) 
 
     Returns the base URL ``http://127.0.0.1:<port>/api/v0``.
     """
-    config = Config()
-    config.bind = ["127.0.0.1:0"]
-    config.accesslog = None
-    config.errorlog = None
-    config.graceful_timeout = 0.5
-    binds: list[str] = await nursery.start(serve, build_app(state), config)
-    return binds[0].rstrip("/") + "/api/v0"
+    return await start_on_loopback(nursery, build_app(state)) + "/api/v0"

@@ -25,13 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import trio
-from hypercorn.config import Config
-from hypercorn.trio import serve
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.standins.serve import serving_on_loopback
 
 
 @dataclass
@@ -109,14 +108,5 @@ def build_app(state: ReplayState) -> Starlette:
 @asynccontextmanager
 async def run_replay_node(state: ReplayState) -> AsyncIterator[str]:
     """Serve the node on 127.0.0.1 (port 0) for the ``async with`` body; yields its URL."""
-    config = Config()
-    config.bind = ["127.0.0.1:0"]
-    config.accesslog = None
-    config.errorlog = None
-    config.graceful_timeout = 0.5
-    async with trio.open_nursery() as nursery:
-        binds: list[str] = await nursery.start(serve, build_app(state), config)
-        try:
-            yield binds[0].rstrip("/") + "/"
-        finally:
-            nursery.cancel_scope.cancel()
+    async with serving_on_loopback(build_app(state)) as base:
+        yield base + "/"

@@ -15,13 +15,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import trio
-from hypercorn.config import Config
-from hypercorn.trio import serve
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+
+from tests.standins.serve import serving_on_loopback
 
 WEBHOOK_PATH = "/services/T000/B000/secretwebhooktoken"
 
@@ -92,14 +91,5 @@ async def run_standin_slack(
 ) -> AsyncIterator[tuple[str, SlackState]]:
     """Serve the stand-in on 127.0.0.1 (port 0); yields ``(webhook_url, state)``."""
     state = state or SlackState()
-    config = Config()
-    config.bind = ["127.0.0.1:0"]
-    config.accesslog = None
-    config.errorlog = None
-    config.graceful_timeout = 0.5
-    async with trio.open_nursery() as nursery:
-        binds: list[str] = await nursery.start(serve, build_app(state), config)
-        try:
-            yield binds[0].rstrip("/") + WEBHOOK_PATH, state
-        finally:
-            nursery.cancel_scope.cancel()
+    async with serving_on_loopback(build_app(state)) as base:
+        yield base + WEBHOOK_PATH, state
