@@ -122,3 +122,26 @@ async def test_sigterm_lets_a_short_proof_finish_and_drains_its_report(
             await daemon.wait_for(lambda d: d["current"] is not None, timeout_s=60)
             assert await daemon.stop(timeout_s=40) == 0
     assert [k for (b, k) in api.sequence() if b == BLOCK] == ["queued", "proving", "proved"]
+
+
+async def test_child_that_cannot_start_fails_the_tree_with_exit_1(tmp_path: Path) -> None:
+    """The HTTP port is taken: the supervisor cannot start its http child and the daemon exits
+    1 (not 0, not a hang) so that systemd or Kubernetes restarts it."""
+    import os
+    import socket
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ETH", "ZISK"))}
+        env.update({"ETH_RPC_URL": "http://127.0.0.1:9/", "PROVER_BACKEND": "simulated",
+                    "HEALTH_HOST": "127.0.0.1", "HEALTH_PORT": str(port), "LOG_FORMAT": "json",
+                    "STATE_DIR": str(tmp_path / "state"), "OUTPUT_DIR": str(tmp_path / "out")})
+        with trio.fail_after(60):
+            result = await trio.run_process(
+                [sys.executable, "-m", "ethproofs_daemon", "run"], env=env, check=False,
+                capture_stdout=True, capture_stderr=True, cwd=tmp_path)
+    assert result.returncode == 1
+    assert b"child_start_failed" in result.stderr and b"daemon_failed" in result.stderr
