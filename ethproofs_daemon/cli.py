@@ -3,7 +3,7 @@
 - ``run``: the daemon (every setting as a flag, overriding the environment).
 - ``enqueue BLOCK...`` / ``status [--json]``: talk to a running daemon's admin API.
 - ``build-input`` / ``inspect-input``: the guest input codec (``inputs/commands.py``).
-- ``demo``: the whole main job on this machine (``demo.py``).
+- ``demo``: the whole main job on this machine (``demo/``).
 - ``config``: the settings table (``--markdown`` for the README).
 
 Exit statuses: 0 ok, 1 failure, 2 bad usage or invalid configuration (nothing started).
