@@ -79,7 +79,10 @@ class ZiskDriver:
         return found
 
     def _env(self) -> dict[str, str]:
-        env = dict(os.environ)
+        # systemd's notification variables are the daemon's alone (sd_notify(3)): a child that
+        # inherited them could report readiness or pet the watchdog for us.
+        env = {k: v for k, v in os.environ.items()
+               if k not in {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"}}
         env.update(self._env_overrides)
         env["NO_COLOR"] = "1"
         return env
