@@ -25,12 +25,13 @@ from ethproofs_daemon.chain.rpc import JsonRpcClient, RpcEndpoint
 from ethproofs_daemon.config import ProverBackendKind, Settings, ZiskAction
 from ethproofs_daemon.health import DaemonState
 from ethproofs_daemon.http.app import create_ops_app
+from ethproofs_daemon.http.request_metrics import CountRequests
 from ethproofs_daemon.http.server import serve_app
 from ethproofs_daemon.inputs.profiles import check_elf, get_profile
 from ethproofs_daemon.jobs import DEFAULT_PROOF_TYPE, RetryPolicy
 from ethproofs_daemon.metrics import DaemonMetrics
 from ethproofs_daemon.proof_node import build_proof_node
-from ethproofs_daemon.proofnode.app import serve_proof_node
+from ethproofs_daemon.proofnode.app import create_proof_node_app
 from ethproofs_daemon.proofnode.service import ProofNodeService
 from ethproofs_daemon.prover.actor import ProverActor, ProverConfig
 from ethproofs_daemon.prover.backend import ProverBackend
@@ -49,6 +50,12 @@ from ethproofs_daemon.supervisor import ChildSpec, Strategy, Supervisor, Supervi
 log = structlog.get_logger(__name__)
 
 HEARTBEAT_S = 1.0
+
+#: Route templates of the Proof Node API, for request metrics (spec paths).
+PROOF_NODE_ROUTES = (
+    "/v1/execution_proof_requests", "/v1/execution_proofs", "/v1/execution_proof_verifications",
+    "/v1/proof_types",
+)
 
 
 @dataclass
@@ -232,10 +239,13 @@ def build_tree(d: Daemon) -> Supervisor:
     if d.proof_node is not None:
         node = d.proof_node
 
+        node_app = CountRequests(create_proof_node_app(node), d.metrics.proof_node_requests,
+                                 PROOF_NODE_ROUTES)
+
         async def proof_node_http(
             *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED
         ) -> None:
-            await serve_proof_node(node, host=s.health_host, task_status=task_status)
+            await serve_app(node_app, s.health_host, node.settings.port, task_status=task_status)
 
         children += [
             ChildSpec("proof_node", _tracked(d.state, "proof_node", node.run)),

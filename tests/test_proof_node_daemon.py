@@ -67,6 +67,11 @@ async def test_daemon_serves_proof_node_api_and_reports_witness_timeout(
                 text = await _read_sse(port, f"/v1/execution_proof_requests"
                                        f"?new_payload_request_root={root}", "witness_timeout")
             assert "proof_failure" in text and "witness_timeout" in text
+            metrics = (await daemon.get("/metrics")).text
+            assert ('ethproofs_daemon_proof_node_requests_total{route="/v1/proof_types",'
+                    'status="200"} 1.0') in metrics
+            assert ('ethproofs_daemon_proof_node_requests_total{'
+                    'route="/v1/execution_proof_requests",status="400"} 1.0') in metrics
             health = (await daemon.get("/health")).json()
             assert "proof_node_api" in health["components"]
             assert await daemon.stop() == 0

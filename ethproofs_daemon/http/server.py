@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
-from starlette.applications import Starlette
 
 
 def hypercorn_config(host: str, port: int) -> Config:
@@ -22,8 +22,12 @@ def hypercorn_config(host: str, port: int) -> Config:
     return config
 
 
+#: An ASGI 3 application (starlette apps and plain ASGI wrappers alike).
+ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
+
+
 async def serve_app(
-    app: Starlette,
+    app: ASGIApp,
     host: str,
     port: int,
     *,
@@ -32,7 +36,9 @@ async def serve_app(
 ) -> None:
     """Serve ``app`` until cancelled; ``task_status.started(urls)`` once the socket is bound."""
     async with trio.open_nursery() as nursery:
-        binds: list[str] = await nursery.start(serve, app, hypercorn_config(host, port))
+        binds: list[str] = await nursery.start(
+            serve, app, hypercorn_config(host, port)  # hypercorn's Framework is the same protocol
+        )
         if on_bound is not None:
             on_bound(binds)
         task_status.started(binds)
