@@ -140,10 +140,12 @@ def build_daemon(settings: Settings, *, backend: ProverBackend | None = None,
             return None
         return ReportKind.QUEUED, build_payload(ReportKind.QUEUED, block_number, cluster_id)
 
+    source = RpcInputSource.from_settings(settings, rpc)
+    source.observe_witness_s = metrics.witness_fetch_duration.observe
     generator = InputGenerator(
         store=store, rpc=rpc, notifier=notifier, queued_report=queued_report, retry=retry,
         status=state.follower, clock=clock, metrics=metrics,
-        source=RpcInputSource.from_settings(settings, rpc),
+        source=source,
         config=FollowerConfig(
             proof_type=DEFAULT_PROOF_TYPE, block_interval=settings.block_interval,
             lookback_blocks=settings.lookback_blocks,

@@ -110,6 +110,10 @@ class DaemonMetrics:
         self.input_build_duration = Histogram(
             f"{PREFIX}_input_build_duration_seconds",
             "Fetch + verify + build of one guest input.", buckets=_FAST_BUCKETS, registry=r)
+        self.witness_fetch_duration = Histogram(
+            f"{PREFIX}_witness_fetch_duration_seconds",
+            "Fetching (or synthesizing) one execution witness.", buckets=_FAST_BUCKETS,
+            registry=r)
         self.input_size = Histogram(
             f"{PREFIX}_input_size_bytes", "Guest input size.", buckets=_SIZE_BUCKETS, registry=r)
         self.proof_size = Histogram(

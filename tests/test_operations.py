@@ -63,6 +63,7 @@ async def test_metrics_logs_and_slack_after_a_proved_block(
     assert value("ethproofs_daemon_proof_size_bytes_sum") > 0
     assert value("ethproofs_daemon_input_size_bytes_sum") > 1000
     assert value("ethproofs_daemon_input_build_duration_seconds_count") == 1
+    assert value("ethproofs_daemon_witness_fetch_duration_seconds_count") == 1
     assert value("ethproofs_daemon_ethproofs_requests_total", endpoint="proved",
                  outcome="delivered") == 1
     assert value("ethproofs_daemon_prover_exits_total", reason="ok") == 1

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import shlex
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +56,8 @@ class RpcInputSource:
     witness_timeout_s: float
     external_builder: list[str] | None = None
     external_timeout_s: float = 600.0
+    #: Called with the seconds each successful witness fetch took (metrics).
+    observe_witness_s: Callable[[float], None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, rpc: JsonRpcClient) -> RpcInputSource:
@@ -86,7 +88,10 @@ class RpcInputSource:
         if self.external_builder is not None:
             data = await self._external(block_number)
             return PreparedInput(data, block_hash, gas_used, tx_count)
+        started = trio.current_time()
         witness = await self._fetch_witness(block_number, block)
+        if self.observe_witness_s is not None:
+            self.observe_witness_s(trio.current_time() - started)
         try:
             verify_witness_json(witness, block)  # type: ignore[arg-type]
         except WitnessInvalid as exc:
