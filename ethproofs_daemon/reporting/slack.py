@@ -17,6 +17,7 @@ The webhook URL is a secret: it never appears in a log line or ``repr``.
 
 from __future__ import annotations
 
+import abc
 import math
 import time
 from collections import OrderedDict
@@ -113,7 +114,7 @@ class NullNotifier:
         """Does nothing."""
 
 
-class EventNotifier:
+class EventNotifier(abc.ABC):
     """A ``Notifier`` that turns each call into an ``events.Event`` (with block facts and host
     info added) and hands it to ``emit``. Subclasses implement ``emit``."""
 
@@ -121,9 +122,9 @@ class EventNotifier:
         self.host = host
         self._facts: OrderedDict[int, BlockFacts] = OrderedDict()
 
+    @abc.abstractmethod
     def emit(self, event: Event) -> None:
         """Deliver one complete event (non-blocking)."""
-        raise NotImplementedError
 
     def facts(self, block_number: int) -> BlockFacts | None:
         """The cached facts of ``block_number``, if ``note_block`` saw it recently."""
