@@ -196,8 +196,7 @@ async def test_wake_delivers_a_new_row_without_waiting_for_the_poll(rig: Rig) ->
     rig.reporter.idle_poll_s = 60.0
     await trio.sleep(0.1)  # the reporter is asleep on an empty outbox
     rig.add_block(100)
-    with trio.fail_after(3.0):
-        await wait_until(all_delivered(rig.outbox))
+    await wait_until(all_delivered(rig.outbox), timeout_s=10.0)  # bound, not a timing claim
 
 
 async def test_without_a_client_nothing_is_sent_and_rows_stay_pending() -> None:
@@ -243,7 +242,7 @@ async def test_drain_gives_up_at_the_deadline() -> None:
         outbox = MemoryOutbox()
         reporter = Reporter(outbox, EthProofsClient(base_url, KEY, http), backoff=FAST)
         outbox.add(1, ReportKind.QUEUED, queued_payload(1, CLUSTER))
-        with trio.fail_after(3.0):
+        with trio.fail_after(10.0):  # a bound for a loaded machine; drain's own deadline is 0.5
             assert await reporter.drain(0.5) is False
     assert outbox.statuses() == [ReportStatus.PENDING]
 
