@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Final, TypeAlias
 
 import rlp
-from eth_hash.auto import keccak as _keccak
+
+from ethproofs_daemon.hashing import keccak as keccak
 
 #: An RLP item as the ``rlp`` package decodes it: bytes or a list of items.
 RlpItem: TypeAlias = "bytes | list[RlpItem]"
@@ -27,12 +28,6 @@ EMPTY_TRIE_ROOT: Final = bytes.fromhex(
 EMPTY_CODE_HASH: Final = bytes.fromhex(
     "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
 )
-
-
-def keccak(data: bytes) -> bytes:
-    """keccak-256 of ``data`` (32 bytes)."""
-    digest: bytes = _keccak(data)
-    return digest
 
 
 class TrieError(ValueError):

@@ -20,8 +20,8 @@ from ethproofs_daemon.chain.trie import (
     NodeKind,
     decode_node,
     encode_hex_prefix,
-    keccak,
 )
+from ethproofs_daemon.hashing import keccak
 
 
 class MissingNode(LookupError):

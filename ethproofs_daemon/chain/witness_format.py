@@ -23,7 +23,7 @@ from typing import Final
 import rlp
 
 from ethproofs_daemon.chain.rpc import JsonValue
-from ethproofs_daemon.chain.trie import keccak
+from ethproofs_daemon.hashing import keccak
 
 
 class WitnessInvalid(Exception):

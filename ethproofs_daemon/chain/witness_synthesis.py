@@ -65,7 +65,6 @@ from ethproofs_daemon.chain.trie import (
     TrieError,
     decode_account,
     decode_node,
-    keccak,
     lookup,
     nibbles,
 )
@@ -78,6 +77,7 @@ from ethproofs_daemon.chain.witness_format import (
     hex_bytes,
 )
 from ethproofs_daemon.chain.witness_verify import BlockFacts, WitnessInvalid, verify_witness
+from ethproofs_daemon.hashing import keccak
 
 log = structlog.get_logger(__name__)
 

@@ -41,7 +41,6 @@ from ethproofs_daemon.chain.trie import (
     TrieError,
     decode_account,
     decode_node,
-    keccak,
 )
 from ethproofs_daemon.chain.witness_format import (
     ExecutionWitness,
@@ -52,6 +51,7 @@ from ethproofs_daemon.chain.witness_format import (
     hex_bytes,
     parse_witness,
 )
+from ethproofs_daemon.hashing import keccak
 
 __all__ = [
     "BlockFacts",

@@ -23,11 +23,11 @@ import rlp
 import structlog
 import trio
 from eth_account import Account
-from eth_hash.auto import keccak
 from eth_utils.address import to_checksum_address
 
 from ethproofs_daemon.chain.anvil import ANVIL_CHAIN_ID, ANVIL_DEV_KEYS
 from ethproofs_daemon.chain.rpc import JsonRpcClient, RpcResponseError
+from ethproofs_daemon.hashing import keccak
 
 log = structlog.get_logger(__name__)
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ethproofs_daemon.hashing import keccak
+
 from . import rlp
 from .errors import CheckFailed
-from .rlp import enc_bytes, enc_list, enc_uint, keccak
+from .rlp import enc_bytes, enc_list, enc_uint
 from .rpc_witness import parent_state_root
 from .trie import node_hash, ordered_trie_root
 from .types import (

@@ -9,40 +9,15 @@ Also: the ethrex ``BlockHeader`` RLP decoding used to find the parent state root
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Final
 
-from Crypto.Hash import keccak as _keccak
+from ethproofs_daemon.hashing import keccak as keccak
 
 from .errors import InputError
 from .types import BlockHeader
 
 EMPTY_STRING: Final[bytes] = b"\x80"
-
-
-def _pycryptodome_keccak(data: bytes) -> bytes:
-    return _keccak.new(data=data, digest_bits=256).digest()
-
-
-def _fast_keccak() -> Callable[[bytes], bytes]:
-    """safe-pysha3's C keccak when installed (≈10× faster per call), else pycryptodome."""
-    try:
-        sha3 = importlib.import_module("sha3")
-    except ImportError:
-        return _pycryptodome_keccak
-    k256 = sha3.keccak_256
-
-    def keccak(data: bytes) -> bytes:
-        return k256(data).digest()  # type: ignore[no-any-return]
-
-    return keccak
-
-
-#: keccak-256 (32 bytes).
-keccak: Final = _fast_keccak()
-
-
 EMPTY_TRIE_HASH: Final[bytes] = keccak(EMPTY_STRING)
 
 

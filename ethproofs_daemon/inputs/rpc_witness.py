@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from typing import Final
 
+from ethproofs_daemon.hashing import keccak
+
 from . import hexjson as hj
 from . import rlp
 from .errors import InputError
-from .rlp import EMPTY_TRIE_HASH, keccak
+from .rlp import EMPTY_TRIE_HASH
 from .trie import Embedder, decode_node, key_nibbles, lookup
 from .types import ChainConfig, ExecutionWitness, Node
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Final
 
+from ethproofs_daemon.hashing import keccak
+
 from . import rlp
 from .errors import InputError
-from .rlp import keccak
 from .types import (
     EMPTY_REF,
     BranchNode,
