@@ -16,14 +16,13 @@ from typing import Final, TypeAlias
 import rlp
 
 from ethproofs_daemon.hashing import keccak as keccak
+from ethproofs_daemon.mpt import EMPTY_TRIE_ROOT as EMPTY_TRIE_ROOT
+from ethproofs_daemon.mpt import encode_hex_prefix as encode_hex_prefix
+from ethproofs_daemon.mpt import hex_prefix_nibbles, key_nibbles
 
 #: An RLP item as the ``rlp`` package decodes it: bytes or a list of items.
 RlpItem: TypeAlias = "bytes | list[RlpItem]"
 
-#: keccak(rlp(b"")): the root of an empty trie.
-EMPTY_TRIE_ROOT: Final = bytes.fromhex(
-    "56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421"
-)
 #: keccak(b""): the code hash of an account without code.
 EMPTY_CODE_HASH: Final = bytes.fromhex(
     "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
@@ -77,11 +76,7 @@ class Account:
 
 def nibbles(data: bytes) -> tuple[int, ...]:
     """The nibbles of ``data``, high nibble first (a 32-byte key gives 64 nibbles)."""
-    out: list[int] = []
-    for byte in data:
-        out.append(byte >> 4)
-        out.append(byte & 0x0F)
-    return tuple(out)
+    return tuple(key_nibbles(data))
 
 
 def decode_hex_prefix(encoded: bytes) -> tuple[tuple[int, ...], bool]:
@@ -95,23 +90,10 @@ def decode_hex_prefix(encoded: bytes) -> tuple[tuple[int, ...], bool]:
     flag = encoded[0] >> 4
     if flag > 3:
         raise TrieError(f"hex-prefix flag nibble {flag} is not 0-3")
-    odd = flag & 1
-    if not odd and encoded[0] & 0x0F:
+    if not flag & 1 and encoded[0] & 0x0F:
         raise TrieError("hex-prefix pad nibble is not zero")
-    path = ((encoded[0] & 0x0F,) if odd else ()) + nibbles(encoded[1:])
-    return path, flag >= 2
-
-
-def encode_hex_prefix(path: tuple[int, ...], *, leaf: bool) -> bytes:
-    """Hex-prefix encode ``path`` (the inverse of ``decode_hex_prefix``)."""
-    flag = 2 if leaf else 0
-    if len(path) % 2:
-        head = bytes([((flag + 1) << 4) | path[0]])
-        rest = path[1:]
-    else:
-        head = bytes([flag << 4])
-        rest = path
-    return head + bytes((rest[i] << 4) | rest[i + 1] for i in range(0, len(rest), 2))
+    path, is_leaf = hex_prefix_nibbles(encoded)
+    return tuple(path), is_leaf
 
 
 def _child_ref(item: RlpItem, where: str) -> ChildRef | None:

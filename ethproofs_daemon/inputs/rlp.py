@@ -13,12 +13,14 @@ from collections.abc import Sequence
 from typing import Final
 
 from ethproofs_daemon.hashing import keccak as keccak
+from ethproofs_daemon.mpt import EMPTY_TRIE_ROOT
 
 from .errors import InputError
 from .types import BlockHeader
 
 EMPTY_STRING: Final[bytes] = b"\x80"
-EMPTY_TRIE_HASH: Final[bytes] = keccak(EMPTY_STRING)
+#: keccak(rlp(b"")): the root of an empty trie.
+EMPTY_TRIE_HASH: Final[bytes] = EMPTY_TRIE_ROOT
 
 
 class Item:

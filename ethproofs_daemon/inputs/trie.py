@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 from ethproofs_daemon.hashing import keccak
+from ethproofs_daemon.mpt import encode_hex_prefix, hex_prefix_nibbles
+from ethproofs_daemon.mpt import key_nibbles as key_nibbles
 
 from . import rlp
 from .errors import InputError
@@ -38,17 +40,13 @@ def _hashed(h: bytes) -> Hashed:
     return obj
 
 
-_NIBBLES: Final = [bytes((b >> 4, b & 15)) for b in range(256)]
-
-
 def _compact_to_nibbles(path: bytes, field: str) -> tuple[bytes, bool]:
     if not path:
         raise InputError(field, "empty compact path")
     flag = path[0] >> 4
     if flag > 3:
         raise InputError(field, f"compact path flag {flag} is not 0-3")
-    head = bytes((path[0] & 15,)) if flag & 1 else b""
-    return head + b"".join([_NIBBLES[b] for b in path[1:]]), flag >= 2
+    return hex_prefix_nibbles(path)
 
 
 def _child(raw: bytes, item: tuple[bool, int, int, int], field: str) -> NodeRef:
@@ -194,34 +192,18 @@ def lookup(root: Node | None, path: bytes, field: str) -> bytes | None:
     return None
 
 
-def key_nibbles(key: bytes) -> bytes:
-    """The nibble path of a byte key."""
-    return b"".join([_NIBBLES[b] for b in key])
-
-
 # -- hashing -------------------------------------------------------------------------------------
-def _hex_prefix(nibbles: bytes, leaf: bool) -> bytes:
-    flag = 2 if leaf else 0
-    if len(nibbles) % 2:
-        out = bytearray([(flag + 1) << 4 | nibbles[0]])
-        rest = nibbles[1:]
-    else:
-        out = bytearray([flag << 4])
-        rest = nibbles
-    out += bytes(rest[i] << 4 | rest[i + 1] for i in range(0, len(rest), 2))
-    return bytes(out)
-
-
 def node_rlp(node: Node) -> bytes:
     """The RLP of a (possibly embedded) node, children referenced by hash or inline."""
     if isinstance(node, LeafNode):
         data = node.partial.data
         if data[-1:] == b"\x10":
             data = data[:-1]
-        return rlp.enc_list([rlp.enc_bytes(_hex_prefix(data, True)), rlp.enc_bytes(node.value)])
+        path = rlp.enc_bytes(encode_hex_prefix(data, leaf=True))
+        return rlp.enc_list([path, rlp.enc_bytes(node.value)])
     if isinstance(node, ExtensionNode):
         return rlp.enc_list(
-            [rlp.enc_bytes(_hex_prefix(node.prefix.data, False)), _ref_rlp(node.child)]
+            [rlp.enc_bytes(encode_hex_prefix(node.prefix.data, leaf=False)), _ref_rlp(node.child)]
         )
     return rlp.enc_list([*(_ref_rlp(c) for c in node.choices), rlp.enc_bytes(node.value)])
 
@@ -251,14 +233,16 @@ def ordered_trie_root(values: Sequence[bytes]) -> bytes:
 def _build(pairs: list[tuple[bytes, bytes]], depth: int) -> bytes:
     if len(pairs) == 1:
         key, value = pairs[0]
-        return rlp.enc_list([rlp.enc_bytes(_hex_prefix(key[depth:], True)), rlp.enc_bytes(value)])
+        path = rlp.enc_bytes(encode_hex_prefix(key[depth:], leaf=True))
+        return rlp.enc_list([path, rlp.enc_bytes(value)])
     first, last = pairs[0][0], pairs[-1][0]
     common = depth
     while common < len(first) and common < len(last) and first[common] == last[common]:
         common += 1
     if common > depth:
         child = _build(pairs, common)
-        return rlp.enc_list([rlp.enc_bytes(_hex_prefix(first[depth:common], False)), _ref(child)])
+        path = rlp.enc_bytes(encode_hex_prefix(first[depth:common], leaf=False))
+        return rlp.enc_list([path, _ref(child)])
     groups: list[list[tuple[bytes, bytes]]] = [[] for _ in range(16)]
     value = b""
     for key, v in pairs:
