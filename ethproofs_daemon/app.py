@@ -269,23 +269,26 @@ async def run_daemon(d: Daemon, *, task_status: trio.TaskStatus[Daemon] = trio.T
                 nursery.start_soon(_stop_on_signal, tree)
             nursery.start_soon(d.systemd.watchdog_loop)
 
+            tree_started = trio.Event()
+
+            class _TreeStarted:
+                def started(self, value: object = None) -> None:
+                    tree_started.set()
+
             async def run_tree() -> None:
                 nonlocal status
                 try:
-                    await tree.run()
+                    await tree.run(task_status=_TreeStarted())
                 except SupervisorFailed as exc:
                     log.critical("daemon_failed", error=str(exc))
                     status = 1
+                finally:
+                    tree_started.set()
                 nursery.cancel_scope.cancel()
 
             nursery.start_soon(run_tree)
-            with trio.fail_after(120):
-                while not (d.state.http_bound and all(
-                        d.state.components_up.get(c.id) for c in tree.children)):
-                    if status:
-                        break
-                    await trio.sleep(0.01)
-            if not status:
+            await tree_started.wait()  # every child started (http bound), or the tree failed
+            if not status and d.state.http_bound:
                 d.state.tree_up = True
                 d.systemd.notify("READY=1\nSTATUS=following the chain")
                 log.info("daemon_ready", urls=d.bound_urls)
