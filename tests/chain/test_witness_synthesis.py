@@ -14,7 +14,7 @@ import pytest
 import rlp
 from eth_utils import to_checksum_address
 
-from ethproofs_daemon.chain import witness_synthesis
+from ethproofs_daemon.chain import branch_collapse
 from ethproofs_daemon.chain.anvil import ANVIL_DEV_KEYS
 from ethproofs_daemon.chain.rpc import JsonRpcClient, RpcEndpoint
 from ethproofs_daemon.chain.trie import EMPTY_TRIE_ROOT, keccak, nibbles
@@ -157,7 +157,7 @@ async def test_deletion_that_collapses_a_branch_gets_the_sibling_node(chain: Cha
 async def test_unfetchable_collapse_sibling_is_reported(
     chain: Chain, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(witness_synthesis, "_GRIND_MAX_NIBBLES", 0)
+    monkeypatch.setattr(branch_collapse, "_GRIND_MAX_NIBBLES", 0)
     address, _ = await chain.deploy(STORE_RUNTIME)
     await chain.send(2, to=address, data=word(1) + word(7))
     await chain.send(2, to=address, data=word(2) + word(9))

@@ -1,0 +1,72 @@
+"""What witness synthesis reads from the block itself, and the error every synthesis step raises.
+
+``SynthesisBlock`` is parsed from ``eth_getBlockByNumber(N, true)`` (execution-apis
+``eth_getBlockByNumber``; header fields of EIP-4788 ``parentBeaconBlockRoot`` and EIP-7685
+``requestsHash``). ``WitnessSynthesisError`` is shared by the synthesis modules
+(``account_proofs``, ``touched_state``, ``ancestor_headers``, ``branch_collapse``) and
+``witness_synthesis``, which assembles them (its module docstring describes the whole method).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ethproofs_daemon.chain.rpc import JsonValue
+from ethproofs_daemon.chain.witness_format import WitnessFormatError, hex_bytes
+from ethproofs_daemon.chain.witness_verify import BlockFacts
+
+
+class WitnessSynthesisError(Exception):
+    """The node's answers do not allow a witness to be built (message says which and why)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SynthesisBlock:
+    """What synthesis reads from ``eth_getBlockByNumber(N, true)``.
+
+    ``timestamp`` is Unix seconds; ``cancun``/``prague``: the header carries
+    ``parentBeaconBlockRoot``/``requestsHash``; addresses are 20 bytes.
+    """
+
+    number: int
+    parent_hash: bytes
+    state_root: bytes
+    miner: bytes
+    timestamp: int
+    cancun: bool
+    prague: bool
+    withdrawal_addresses: tuple[bytes, ...]
+    creation_inputs: tuple[bytes, ...]
+
+    @classmethod
+    def from_json(cls, block: Mapping[str, JsonValue]) -> SynthesisBlock:
+        """Parse the fields above. Raises ``WitnessSynthesisError`` when one is malformed."""
+        try:
+            facts = BlockFacts.from_block_json(dict(block))
+            timestamp = block.get("timestamp")
+            if not isinstance(timestamp, str):
+                raise WitnessFormatError("block.timestamp missing")
+            withdrawals = block.get("withdrawals")
+            addresses = tuple(
+                hex_bytes(w.get("address"), f"withdrawals[{i}].address")
+                for i, w in enumerate(withdrawals if isinstance(withdrawals, list) else [])
+                if isinstance(w, dict)
+            )
+            assert facts.parent_hash is not None
+            return cls(
+                number=facts.number,
+                parent_hash=facts.parent_hash,
+                state_root=hex_bytes(block.get("stateRoot"), "block.stateRoot"),
+                miner=hex_bytes(block.get("miner"), "block.miner"),
+                timestamp=int(timestamp, 16),
+                cancun=block.get("parentBeaconBlockRoot") is not None,
+                prague=block.get("requestsHash") is not None,
+                withdrawal_addresses=addresses,
+                creation_inputs=facts.creation_inputs,
+            )
+        except (WitnessFormatError, ValueError) as exc:
+            raise WitnessSynthesisError(f"block JSON: {exc}") from exc
+
+
+__all__ = ["SynthesisBlock", "WitnessSynthesisError"]
