@@ -6,6 +6,13 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+#: CI runs property tests with a fixed seed (reproducible runs, no example database); a developer's
+#: run explores new examples each time.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 #: Real chain data and golden vectors, read in place (never copied into the project).
 SHARED_FIXTURES = Path(
