@@ -10,6 +10,7 @@ modes included. Everything else is real: processes, HTTP on 127.0.0.1, SQLite fi
 from __future__ import annotations
 
 import base64
+import json
 import os
 import signal
 import subprocess
@@ -140,7 +141,9 @@ async def test_kill_9_during_proof_resumes_and_reports_proved_once(
                     await trio.sleep(0.05)
         proved = [b for (b, kind) in api.sequence() if kind == "proved"]
         assert proved == [0x2D]
-        assert "orphan_prover_killed" in (tmp_path / "second.log").read_text()
+        orphan = [json.loads(line) for line in (tmp_path / "second.log").read_text().splitlines()
+                  if '"orphan_prover_killed"' in line]
+        assert [o["killed"] for o in orphan] == [True]
     finally:
         new_helper = read_pid(helper_pidfile)
         end_pids(pids + ([new_helper] if new_helper else []))

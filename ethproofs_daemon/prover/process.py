@@ -26,6 +26,11 @@ import trio
 
 log = structlog.get_logger(__name__)
 
+#: How much earlier than ``not_before`` a process may seem to start and still be ours (s).
+#: psutil's ``create_time`` adds the start ticks to the boot time, which Linux gives in whole
+#: seconds (``btime`` in /proc/stat): it can read up to 1 s early. Seen here: 1.005 s.
+CREATE_TIME_SLACK_S: Final = 5.0
+
 #: How long the pipes may stay open after the leader exited (a helper may still hold them).
 DRAIN_S: Final = 1.0
 #: How long to wait for the group to vanish after SIGKILL.
@@ -163,7 +168,8 @@ async def kill_process_group(
     ``proving`` when the daemon died). SIGTERM, ``grace_s`` seconds, SIGKILL.
 
     ``not_before`` (Unix seconds, e.g. the job's ``proving_started_at``) guards against a reused
-    pid: if any live member was created more than 1 s before it, the group is not ours and is left
+    pid: if any live member was created more than ``CREATE_TIME_SLACK_S`` before it, the group is
+    not ours and is left
     alone. Returns True when something was signalled, False when the group was already gone or
     refused. Raises ``ValueError`` for pgid ≤ 1 or the daemon's own group.
     """
@@ -178,7 +184,7 @@ async def kill_process_group(
                 created = psutil.Process(pid).create_time()
             except psutil.Error:
                 continue
-            if created < not_before - 1.0:
+            if created < not_before - CREATE_TIME_SLACK_S:
                 log.warning(
                     "process_group_not_ours", pgid=pgid, pid=pid, created=created,
                     not_before=not_before,
