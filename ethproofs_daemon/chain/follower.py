@@ -165,9 +165,22 @@ class InputGenerator:
         if topic == "jobs":
             self._work.set()
 
+    def resume_interrupted(self) -> None:
+        """Put back in line the jobs a dead daemon left half-prepared: ``fetching`` goes back to
+        ``detected`` (fetched again), ``input_ready`` (its input is on disk) goes on to ``queued``
+        with its ``queued`` report."""
+        for job in self.store.jobs_in([JobState.FETCHING]):
+            self.store.transition(job.id, JobState.DETECTED)
+            log.info("job_resumed", block_number=job.block_number, job_id=job.id, state="detected")
+        for job in self.store.jobs_in([JobState.INPUT_READY]):
+            self.store.transition(job.id, JobState.QUEUED,
+                                  report=self.queued_report(job.block_number))
+            log.info("job_resumed", block_number=job.block_number, job_id=job.id, state="queued")
+
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Run both loops until cancelled."""
+        """Resume half-prepared jobs, then run both loops until cancelled."""
         self.config.inputs_dir.mkdir(parents=True, exist_ok=True)
+        self.resume_interrupted()
         async with trio.open_nursery() as nursery:
             if self.config.follow_head:
                 nursery.start_soon(self._head_loop)

@@ -12,6 +12,7 @@ from ethproofs_daemon.chain.follower import (
 )
 from ethproofs_daemon.chain.rpc import JsonRpcClient, RpcEndpoint
 from ethproofs_daemon.jobs import FailureReason, JobState, RetryPolicy
+from ethproofs_daemon.reporting.outbox import ReportKind
 from ethproofs_daemon.reporting.slack import NullNotifier
 from ethproofs_daemon.store import Store
 
@@ -87,4 +88,23 @@ def test_failed_job_with_input_on_disk_retries_from_the_queue(tmp_path: Path) ->
     assert retry_state(failed) is JobState.QUEUED
     path.unlink()
     assert retry_state(failed) is JobState.DETECTED
+    store.close()
+
+
+def test_half_prepared_jobs_of_a_dead_daemon_are_resumed(tmp_path: Path) -> None:
+    clock = Clock()
+    store = Store(tmp_path / "db.sqlite", clock=clock)
+    fetching, _ = store.add_job(100, "ethrex-zisk")
+    store.transition(fetching.id, JobState.FETCHING)
+    ready, _ = store.add_job(200, "ethrex-zisk")
+    store.transition(ready.id, JobState.FETCHING)
+    store.transition(ready.id, JobState.INPUT_READY, input_path=str(tmp_path / "200.bin"))
+    store.close()
+
+    gen, store = _generator(tmp_path, clock)  # a new daemon on the same database
+    gen.queued_report = lambda n: (ReportKind.QUEUED, f'{{"block_number": {n}}}')
+    gen.resume_interrupted()
+    assert store.get_job(fetching.id).state is JobState.DETECTED  # type: ignore[union-attr]
+    assert store.get_job(ready.id).state is JobState.QUEUED  # type: ignore[union-attr]
+    assert [r.kind for r in store.reports_for_block(200)] == [ReportKind.QUEUED]
     store.close()
