@@ -142,6 +142,13 @@ class RetryPolicy:
         """True when a job that failed for ``reason`` after ``attempts`` attempts gets another."""
         return reason in RETRYABLE_REASONS and attempts < self.max_attempts
 
+    def retry_at(self, attempts: int, reason: FailureReason, now: float) -> float | None:
+        """When (Unix s) a job that has now failed ``attempts`` times for ``reason`` is tried
+        again, or None when its budget is spent."""
+        if not self.should_retry(attempts, reason):
+            return None
+        return now + self.delay_s(attempts)
+
 
 def is_target(block_number: int, interval: int) -> bool:
     """True when ``block_number`` is a target: a multiple of ``interval`` (>= 1)."""

@@ -138,6 +138,12 @@ class DaemonMetrics:
         ProcessCollector(namespace=PREFIX, registry=r)
         r.register(_StateCollector(store, state, nvml_metrics))
 
+    def job_failed(self, reason: str, *, retrying: bool) -> None:
+        """Count one job failure by reason, and the retry it was given, if any."""
+        self.job_failures.labels(reason).inc()
+        if retrying:
+            self.retries.labels(reason).inc()
+
     def render(self) -> bytes:
         """The registry in Prometheus text format 0.0.4."""
         return generate_latest(self.registry)

@@ -332,9 +332,7 @@ class InputGenerator:
 
     def _record_failure(self, job: Job, exc: InputPreparationFailed) -> None:
         attempts = job.attempts + 1
-        retry_at = None
-        if self.retry.should_retry(attempts, exc.reason):
-            retry_at = self.clock() + self.retry.delay_s(attempts)
+        retry_at = self.retry.retry_at(attempts, exc.reason, self.clock())
         if exc.reason is FailureReason.WITNESS_UNAVAILABLE:
             self.status.witness_method_missing = True
             warning = f"the node does not serve execution witnesses: {exc.message}"
@@ -342,9 +340,7 @@ class InputGenerator:
                 self.status.warnings.append(warning)
         self.store.fail(job.id, exc.reason, str(exc), retry_at=retry_at)
         if self.metrics is not None:
-            self.metrics.job_failures.labels(str(exc.reason)).inc()
-            if retry_at is not None:
-                self.metrics.retries.labels(str(exc.reason)).inc()
+            self.metrics.job_failed(exc.reason, retrying=retry_at is not None)
         self.notifier.input_generation_failed(job.block_number, exc.step, str(exc))
         log.error("input_generation_failed", block_number=job.block_number, job_id=job.id,
                   reason=exc.reason, step=exc.step, error=exc.message, attempts=attempts,

@@ -308,18 +308,14 @@ class ProverActor:
 
     def _record_failure(self, job: Job, exc: ProverFailed) -> None:
         attempts = job.attempts + 1
-        retry_at = None
-        if self.retry.should_retry(attempts, exc.reason):
-            retry_at = self.clock() + self.retry.delay_s(attempts)
+        retry_at = self.retry.retry_at(attempts, exc.reason, self.clock())
         error = exc.message + (f"\n--- stderr tail ---\n{exc.stderr_tail}" if exc.stderr_tail
                                else "")
         self.store.fail(job.id, exc.reason, error, retry_at=retry_at)
         self.status.failed_count += 1
         if self.metrics is not None:
             self.metrics.prover_exits.labels(str(exc.reason)).inc()
-            self.metrics.job_failures.labels(str(exc.reason)).inc()
-            if retry_at is not None:
-                self.metrics.retries.labels(str(exc.reason)).inc()
+            self.metrics.job_failed(exc.reason, retrying=retry_at is not None)
         self.status.last_failure = f"block {job.block_number}: {exc.reason}: {exc.message}"
         if exc.reason is FailureReason.PROOF_DATA_UNREADABLE:
             self.notifier.proof_data_unreadable(job.block_number, exc.message)
