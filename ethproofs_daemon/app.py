@@ -150,7 +150,7 @@ def build_daemon(settings: Settings, *, backend: ProverBackend | None = None,
             proof_type=DEFAULT_PROOF_TYPE, block_interval=settings.block_interval,
             lookback_blocks=settings.lookback_blocks,
             poll_interval_s=settings.poll_interval_seconds, start_block=settings.start_block,
-            inputs_dir=settings.state_dir / "inputs", cluster_id=cluster_id,
+            inputs_dir=settings.state_dir / "inputs",
             input_retention_s=settings.input_retention_days * 86400.0,
         ),
     )

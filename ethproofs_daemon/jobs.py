@@ -63,12 +63,6 @@ ALLOWED_TRANSITIONS: Final[dict[JobState, frozenset[JobState]]] = {
 #: retrying at once, but a node may gain the method after a restart, so it is retried too, slowly.
 RETRYABLE_REASONS: Final = frozenset(FailureReason)
 
-#: States a job is left in by a daemon that died, and which must be resumed on start.
-IN_FLIGHT_STATES: Final = frozenset({JobState.FETCHING, JobState.PROVING})
-
-#: States that end a job for good (``failed`` only once its retry budget is spent).
-TERMINAL_STATES: Final = frozenset({JobState.PROVED})
-
 
 class TransitionError(ValueError):
     """A state change that the lifecycle does not allow (a bug, never bad input)."""
@@ -148,11 +142,6 @@ class RetryPolicy:
         if not self.should_retry(attempts, reason):
             return None
         return now + self.delay_s(attempts)
-
-
-def is_target(block_number: int, interval: int) -> bool:
-    """True when ``block_number`` is a target: a multiple of ``interval`` (>= 1)."""
-    return block_number % interval == 0
 
 
 def targets_between(low: int, high: int, interval: int) -> list[int]:

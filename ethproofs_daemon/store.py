@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, Final
 
 from ethproofs_daemon.jobs import (
-    IN_FLIGHT_STATES,
     FailureReason,
     Job,
     JobState,
@@ -235,13 +234,6 @@ class Store:
             counts[JobState(row[0])] = int(row[1])
         return counts
 
-    def highest_block(self, proof_type: str) -> int | None:
-        """The highest block number with a job of ``proof_type``, or None."""
-        row = self.conn.execute(
-            "SELECT MAX(block_number) FROM jobs WHERE proof_type = ?", (proof_type,)
-        ).fetchone()
-        return None if row is None or row[0] is None else int(row[0])
-
     def last_proved(self, proof_type: str) -> Job | None:
         """The proved job with the highest block number, or None."""
         row = self.conn.execute(
@@ -357,10 +349,6 @@ class Store:
             (before, JobState.PROVED, JobState.FAILED, limit),
         ).fetchall()
         return [_job(r) for r in rows]
-
-    def in_flight(self) -> list[Job]:
-        """Jobs a dead daemon left in ``fetching`` or ``proving`` (to resume on start)."""
-        return self.jobs_in(IN_FLIGHT_STATES)
 
     # -- outbox (the reporter's side: reporting.outbox.Outbox) -----------------------------
 

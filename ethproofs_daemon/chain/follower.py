@@ -109,8 +109,6 @@ class FollowerConfig:
     start_block: int | None
     inputs_dir: Path
     max_prepared: int = 2
-    cluster_id: int | None = None
-    follow_head: bool = True
     input_retention_s: float = 14 * 86400.0
 
 
@@ -182,8 +180,7 @@ class InputGenerator:
         self.config.inputs_dir.mkdir(parents=True, exist_ok=True)
         self.resume_interrupted()
         async with trio.open_nursery() as nursery:
-            if self.config.follow_head:
-                nursery.start_soon(self._head_loop)
+            nursery.start_soon(self._head_loop)
             nursery.start_soon(self._prepare_loop)
             task_status.started()
 
