@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 import structlog
@@ -161,26 +160,6 @@ def build_daemon(settings: Settings, *, backend: ProverBackend | None = None,
                   prover, generator, proof_node)
 
 
-StartFn = Callable[..., Awaitable[None]]
-
-
-def _tracked(state: DaemonState, name: str, start: StartFn) -> StartFn:
-    """Wrap a child's start so ``/health`` knows whether it is up."""
-
-    async def run(*, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
-        class _Started:
-            def started(self, value: Any = None) -> None:
-                state.components_up[name] = True
-                task_status.started(value)
-
-        try:
-            await start(task_status=_Started())
-        finally:
-            state.components_up[name] = False
-
-    return run
-
-
 def build_tree(d: Daemon) -> Supervisor:
     """The root supervisor over the daemon's actors (see the module docstring)."""
     s = d.settings
@@ -230,13 +209,13 @@ def build_tree(d: Daemon) -> Supervisor:
 
     grace = s.shutdown_timeout_seconds
     children = [
-        ChildSpec("store", _tracked(d.state, "store", store_child)),
-        ChildSpec("notifier", _tracked(d.state, "notifier", notifier_child)),
-        ChildSpec("reporter", _tracked(d.state, "reporter", reporter_child),
+        ChildSpec("store", store_child),
+        ChildSpec("notifier", notifier_child),
+        ChildSpec("reporter", reporter_child,
                   shutdown_s=grace + 5),
-        ChildSpec("prover", _tracked(d.state, "prover", d.prover.run), shutdown_s=grace + 15),
-        ChildSpec("input_generator", _tracked(d.state, "input_generator", d.generator.run)),
-        ChildSpec("http", _tracked(d.state, "http", http_child)),
+        ChildSpec("prover", d.prover.run, shutdown_s=grace + 15),
+        ChildSpec("input_generator", d.generator.run),
+        ChildSpec("http", http_child),
     ]
     if d.proof_node is not None:
         node = d.proof_node
@@ -250,10 +229,14 @@ def build_tree(d: Daemon) -> Supervisor:
             await serve_app(node_app, s.health_host, node.settings.port, task_status=task_status)
 
         children += [
-            ChildSpec("proof_node", _tracked(d.state, "proof_node", node.run)),
-            ChildSpec("proof_node_http", _tracked(d.state, "proof_node_http", proof_node_http)),
+            ChildSpec("proof_node", node.run),
+            ChildSpec("proof_node_http", proof_node_http),
         ]
-    return Supervisor("root", children, strategy=Strategy.REST_FOR_ONE, on_restart=restarted)
+    def child_up(child_id: str, up: bool) -> None:
+        d.state.components_up[child_id] = up  # what /health reports per component
+
+    return Supervisor("root", children, strategy=Strategy.REST_FOR_ONE, on_restart=restarted,
+                      on_child_up=child_up)
 
 
 async def run_daemon(d: Daemon, *, task_status: trio.TaskStatus[Daemon] = trio.TASK_STATUS_IGNORED,

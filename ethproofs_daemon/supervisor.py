@@ -166,16 +166,19 @@ class _Exit:
 class _StartedFlag:
     """Wraps a ``task_status`` to know whether the child reported itself started."""
 
-    def __init__(self, inner: trio.TaskStatus[Any]) -> None:
+    def __init__(self, inner: trio.TaskStatus[Any], on_started: Callable[[], None]) -> None:
         self._inner = inner
+        self._on_started = on_started
         self.started_flag = False
 
     def started(self, value: Any = None) -> None:
         self.started_flag = True
+        self._on_started()
         self._inner.started(value)
 
 
 RestartHook = Callable[[str, str, BaseException | None], None]
+UpHook = Callable[[str, bool], None]
 
 
 class Supervisor:
@@ -183,7 +186,8 @@ class Supervisor:
     child has started. ``run`` returns after ``stop()`` or cancellation (children stopped in
     reverse order) and raises ``SupervisorFailed`` when the intensity is exceeded.
 
-    ``on_restart(supervisor, child_id, error)`` is called for every restart (metrics hook).
+    ``on_restart(supervisor, child_id, error)`` is called for every restart (metrics hook);
+    ``on_child_up(child_id, up)`` when a child reports started (True) and when it ends (False).
     """
 
     def __init__(
@@ -195,6 +199,7 @@ class Supervisor:
         intensity: Intensity = Intensity(),
         backoff: Backoff = Backoff(),
         on_restart: RestartHook | None = None,
+        on_child_up: UpHook | None = None,
         rng: random.Random | None = None,
     ) -> None:
         ids = [c.id for c in children]
@@ -206,6 +211,7 @@ class Supervisor:
         self.backoff = backoff
         self._window = IntensityWindow(intensity)
         self._on_restart = on_restart
+        self._on_child_up: UpHook = on_child_up or (lambda child_id, up: None)
         self._rng = rng or random.Random()
         self._running: list[_Running | None] = [None] * len(self.children)
         self._consecutive = 0
@@ -315,7 +321,7 @@ class Supervisor:
         spec = self.children[index]
         running = _Running(spec, started_at=trio.current_time())
         self._running[index] = running
-        flag = _StartedFlag(task_status)
+        flag = _StartedFlag(task_status, lambda: self._on_child_up(spec.id, True))
         error: Exception | None = None
         try:
             with running.scope:
@@ -327,6 +333,7 @@ class Supervisor:
             error = exc
         finally:
             running.done.set()
+            self._on_child_up(spec.id, False)
         if not flag.started_flag:
             if running.stopping:
                 return

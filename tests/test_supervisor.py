@@ -211,3 +211,15 @@ async def test_nested_supervisor_failure_escalates_as_a_child_failure() -> None:
                 await trio.sleep(0.001)
         outer.stop()
     assert restarts == ["inner"]
+
+
+async def test_child_up_hook_follows_start_and_end() -> None:
+    rec = Recorder()
+    seen: list[tuple[str, bool]] = []
+    sup = Supervisor("root", [ChildSpec(n, rec.child(n)) for n in "ab"], backoff=FAST,
+                     on_child_up=lambda child, up: seen.append((child, up)))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(sup.run)
+        assert seen == [("a", True), ("b", True)]
+        sup.stop()
+    assert seen[2:] == [("b", False), ("a", False)]
