@@ -25,6 +25,7 @@ Values are plain Python objects (see ``types.py``); the reader rebuilds the same
 
 from __future__ import annotations
 
+import abc
 import operator
 import struct
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -79,7 +80,7 @@ class Reader:
         return pos + off
 
 
-class Archiver:
+class Archiver(abc.ABC):
     """How one Rust type is archived.
 
     ``size``: inline bytes; ``has_deps``: whether it writes out-of-line data.
@@ -97,12 +98,12 @@ class Archiver:
         """``v``'s ``size`` inline bytes when they are placed at ``pos`` (resolver ``r``)."""
         p = self.packer()
         if p is None:
-            raise NotImplementedError
+            raise TypeError(f"{type(self).__name__} has no packer: it must override inline()")
         return p(v)
 
+    @abc.abstractmethod
     def read(self, rd: Reader, pos: int) -> Any:
         """Read and validate the archived value whose inline bytes start at ``pos``."""
-        raise NotImplementedError
 
     def leaf_packer(self) -> Packer | None:
         """A cheap (preferably C-level) packer for use inside a checked-length fast path."""
