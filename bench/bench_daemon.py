@@ -36,10 +36,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from ethproofs_daemon.app import build_daemon, run_daemon
-from ethproofs_daemon.chain.follower import PreparedInput
 from ethproofs_daemon.config import load_settings
 from ethproofs_daemon.jobs import DEFAULT_PROOF_TYPE, JobState
 from ethproofs_daemon.logs import configure_logging
+from ethproofs_daemon.node.follower import PreparedInput
 from ethproofs_daemon.prover.simulated import SimulatedProver
 
 

@@ -18,9 +18,6 @@ import httpx
 import structlog
 import trio
 
-from ethproofs_daemon.chain.follower import FollowerConfig, InputGenerator
-from ethproofs_daemon.chain.input_source import RpcInputSource
-from ethproofs_daemon.chain.rpc import JsonRpcClient, RpcEndpoint
 from ethproofs_daemon.config import ProverBackendKind, Settings, ZiskAction
 from ethproofs_daemon.health import DaemonState
 from ethproofs_daemon.http.app import create_ops_app
@@ -29,8 +26,11 @@ from ethproofs_daemon.http.server import serve_app
 from ethproofs_daemon.inputs.profiles import check_elf, get_profile
 from ethproofs_daemon.jobs import DEFAULT_PROOF_TYPE, RetryPolicy
 from ethproofs_daemon.metrics import DaemonMetrics
-from ethproofs_daemon.proof_node import build_proof_node
+from ethproofs_daemon.node.follower import FollowerConfig, InputGenerator
+from ethproofs_daemon.node.input_source import RpcInputSource
+from ethproofs_daemon.node.rpc import JsonRpcClient, RpcEndpoint
 from ethproofs_daemon.proofnode.app import create_proof_node_app
+from ethproofs_daemon.proofnode.daemon import build_proof_node
 from ethproofs_daemon.proofnode.service import ProofNodeService
 from ethproofs_daemon.prover.actor import ProverActor, ProverConfig
 from ethproofs_daemon.prover.backend import ProverBackend

@@ -40,7 +40,7 @@ class ProverBackendKind(enum.StrEnum):
 
 
 class WitnessSourceMode(enum.StrEnum):
-    """Where execution witnesses come from (``chain/witness_source.py``)."""
+    """Where execution witnesses come from (``witness/source.py``)."""
 
     AUTO = "auto"
     DEBUG = "debug"

@@ -18,8 +18,8 @@ from typing import Final
 
 import psutil
 
-from ethproofs_daemon.chain.follower import FollowerStatus
 from ethproofs_daemon.jobs import JobState
+from ethproofs_daemon.node.follower import FollowerStatus
 from ethproofs_daemon.prover.actor import ProverStatus
 
 #: A heartbeat older than this (seconds) means the event loop is stuck.

@@ -3,7 +3,7 @@
 #
 # Idempotent: does nothing when the pinned version is already installed. The binary ends up at
 #   .tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
-# which is where ethproofs_daemon.chain.anvil.find_anvil() looks (after $ANVIL_BIN).
+# which is where ethproofs_daemon.demo.anvil.find_anvil() looks (after $ANVIL_BIN).
 # Facts (version, package layout): ../shared/docs/real-data.md §1.
 set -euo pipefail
 

@@ -6,7 +6,7 @@ Register it as a fixture (pytest-trio runs async-generator fixtures)::
     anvil = pytest.fixture(anvil_node_fixture)          # automine: one block per transaction
 
 or use ``running_anvil(block_time_s=0.5)`` directly in a test. Tests skip (saying how to install
-it) when no anvil binary is found; see ``ethproofs_daemon.chain.anvil.find_anvil``.
+it) when no anvil binary is found; see ``ethproofs_daemon.demo.anvil.find_anvil``.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ import trio
 from eth_account import Account
 from eth_utils import to_checksum_address
 
-from ethproofs_daemon.chain.anvil import (
+from ethproofs_daemon.demo.anvil import (
     ANVIL_DEV_KEYS,
     AnvilNode,
     AnvilNotFound,
     find_anvil,
     start_anvil,
 )
-from ethproofs_daemon.chain.rpc import JsonRpcClient
+from ethproofs_daemon.node.rpc import JsonRpcClient
 
 
 @asynccontextmanager

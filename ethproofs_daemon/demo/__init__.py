@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ethproofs_daemon.chain.anvil import AnvilError, AnvilNotFound
+from ethproofs_daemon.demo.anvil import AnvilError, AnvilNotFound
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -101,7 +101,7 @@ def handle(args: argparse.Namespace) -> int:
     console = Console()
     workdir = args.workdir if args.workdir is not None else default_workdir()
     try:
-        from ethproofs_daemon.chain.anvil import find_anvil
+        from ethproofs_daemon.demo.anvil import find_anvil
 
         anvil = find_anvil()
         paths = prepare_workdir(workdir)

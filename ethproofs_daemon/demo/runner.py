@@ -42,20 +42,20 @@ from rich.console import Console, Group
 from rich.live import Live
 
 from ethproofs_daemon.app import Daemon, build_daemon, run_daemon
-from ethproofs_daemon.chain.anvil import (
+from ethproofs_daemon.config import load_settings
+from ethproofs_daemon.demo.anvil import (
     ANVIL_GENESIS_CONFIG,
     AnvilError,
     AnvilNode,
     start_anvil,
 )
-from ethproofs_daemon.chain.rpc import JsonRpcClient, RpcEndpoint, RpcError
-from ethproofs_daemon.config import load_settings
 from ethproofs_daemon.demo.endpoint import API_PREFIX, LocalEthProofs, build_endpoint_app
 from ethproofs_daemon.demo.table import BlockRow, block_rows, progress_line, render
 from ethproofs_daemon.demo.transactions import Traffic, TrafficError, TxKind
 from ethproofs_daemon.http.server import serve_app
 from ethproofs_daemon.jobs import Job, JobState
 from ethproofs_daemon.logs import configure_logging
+from ethproofs_daemon.node.rpc import JsonRpcClient, RpcEndpoint, RpcError
 from ethproofs_daemon.store import Store
 
 log = structlog.get_logger(__name__)

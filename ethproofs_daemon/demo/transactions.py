@@ -6,7 +6,7 @@ Each block the demo mines (anvil runs with ``--no-mining``) carries a batch plan
 transfer, an EIP-1559 (type 2) transfer, an EIP-1559 storage write and an EIP-2930 (type 1)
 storage write with an access list naming the slot; every third block deploys another contract.
 Storage writes only set nonzero values (no deletion), so no block needs a branch-collapse sibling
-that synthesized witnesses cannot carry (``chain/witness_synthesis.py``, "Known limit").
+that synthesized witnesses cannot carry (``witness/synthesis.py``, "Known limit").
 
 Transaction formats: EIP-2718 typed envelopes, EIP-2930 and EIP-1559, as signed by eth_account.
 """
@@ -25,9 +25,9 @@ import trio
 from eth_account import Account
 from eth_utils.address import to_checksum_address
 
-from ethproofs_daemon.chain.anvil import ANVIL_CHAIN_ID, ANVIL_DEV_KEYS
-from ethproofs_daemon.chain.rpc import JsonRpcClient, RpcResponseError
+from ethproofs_daemon.demo.anvil import ANVIL_CHAIN_ID, ANVIL_DEV_KEYS
 from ethproofs_daemon.hashing import keccak
+from ethproofs_daemon.node.rpc import JsonRpcClient, RpcResponseError
 
 log = structlog.get_logger(__name__)
 

@@ -20,7 +20,7 @@ from typing import Final, Protocol
 import structlog
 import trio
 
-from ethproofs_daemon.chain.rpc import (
+from ethproofs_daemon.node.rpc import (
     JsonRpcClient,
     JsonValue,
     RpcError,

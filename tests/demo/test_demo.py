@@ -17,7 +17,7 @@ import psutil
 import pytest
 import trio
 
-from ethproofs_daemon.chain.anvil import AnvilNotFound, find_anvil
+from ethproofs_daemon.demo.anvil import AnvilNotFound, find_anvil
 from ethproofs_daemon.demo.endpoint import LocalEthProofs
 from ethproofs_daemon.demo.runner import targets_still_needed
 from ethproofs_daemon.demo.transactions import TxKind, create_address, plan_batch

@@ -7,7 +7,7 @@ import pytest
 import trio
 from hypercorn.trio import serve
 
-from ethproofs_daemon.chain.rpc import JsonRpcClient, JsonValue, RpcEndpoint
+from ethproofs_daemon.node.rpc import JsonRpcClient, JsonValue, RpcEndpoint
 from ethproofs_daemon.proofnode.app import hypercorn_config
 from ethproofs_daemon.proofnode.witness import RpcWitnessProvider, WitnessTimeout
 

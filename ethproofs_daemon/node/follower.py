@@ -27,10 +27,10 @@ from typing import Final, Protocol
 import structlog
 import trio
 
-from ethproofs_daemon.chain.rpc import JsonRpcClient, RpcError
-from ethproofs_daemon.chain.targets import first_target_at_or_after, select_targets
 from ethproofs_daemon.jobs import FailureReason, Job, JobState, RetryPolicy
 from ethproofs_daemon.metrics import DaemonMetrics
+from ethproofs_daemon.node.rpc import JsonRpcClient, RpcError
+from ethproofs_daemon.node.targets import first_target_at_or_after, select_targets
 from ethproofs_daemon.reporting.outbox import ReportKind
 from ethproofs_daemon.reporting.rpc_health import RpcHealthTracker
 from ethproofs_daemon.reporting.slack import Notifier
@@ -71,7 +71,7 @@ class NodeUnavailable(Exception):
 
 
 class InputSource(Protocol):
-    """Prepares the input of one block (``chain/input_source.py``)."""
+    """Prepares the input of one block (``node/input_source.py``)."""
 
     async def prepare(self, block_number: int) -> PreparedInput:
         """Raises ``InputPreparationFailed`` or ``NodeUnavailable``."""

@@ -26,23 +26,23 @@ from pathlib import Path
 
 import trio
 
-from ethproofs_daemon.chain.follower import InputPreparationFailed, NodeUnavailable, PreparedInput
-from ethproofs_daemon.chain.rpc import (
-    JsonRpcClient,
-    RpcError,
-    RpcMalformedResponse,
-    RpcResponseError,
-    RpcTransportError,
-)
-from ethproofs_daemon.chain.witness_format import WitnessInvalid
-from ethproofs_daemon.chain.witness_source import WitnessUnavailable, fetch_witness
-from ethproofs_daemon.chain.witness_verify import verify_witness_json
 from ethproofs_daemon.config import Settings, WitnessSourceMode
 from ethproofs_daemon.inputs.build import build_input, chain_config_by_name
 from ethproofs_daemon.inputs.errors import InputError
 from ethproofs_daemon.inputs.external import run_external_builder
 from ethproofs_daemon.inputs.profiles import DEFAULT_PROFILE_NAME, GuestProfile, load_profiles
 from ethproofs_daemon.jobs import FailureReason
+from ethproofs_daemon.node.follower import InputPreparationFailed, NodeUnavailable, PreparedInput
+from ethproofs_daemon.node.rpc import (
+    JsonRpcClient,
+    RpcError,
+    RpcMalformedResponse,
+    RpcResponseError,
+    RpcTransportError,
+)
+from ethproofs_daemon.witness.format import WitnessInvalid
+from ethproofs_daemon.witness.source import WitnessUnavailable, fetch_witness
+from ethproofs_daemon.witness.verify import verify_witness_json
 
 
 @dataclass

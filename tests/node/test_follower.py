@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ethproofs_daemon.chain.follower import (
+from ethproofs_daemon.jobs import FailureReason, JobState, RetryPolicy
+from ethproofs_daemon.node.follower import (
     FollowerConfig,
     InputGenerator,
     PreparedInput,
     retry_state,
 )
-from ethproofs_daemon.chain.rpc import JsonRpcClient, RpcEndpoint
-from ethproofs_daemon.jobs import FailureReason, JobState, RetryPolicy
+from ethproofs_daemon.node.rpc import JsonRpcClient, RpcEndpoint
 from ethproofs_daemon.reporting.outbox import ReportKind
 from ethproofs_daemon.reporting.slack import NullNotifier
 from ethproofs_daemon.store import Store

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from eth_utils import to_checksum_address
 
-from ethproofs_daemon.chain.anvil import ANVIL_DEV_KEYS, ANVIL_GENESIS_CONFIG
-from ethproofs_daemon.chain.rpc import JsonRpcClient, RpcEndpoint
-from ethproofs_daemon.chain.witness_source import WitnessSource, fetch_witness
-from ethproofs_daemon.chain.witness_verify import verify_witness_json
+from ethproofs_daemon.demo.anvil import ANVIL_DEV_KEYS, ANVIL_GENESIS_CONFIG
 from ethproofs_daemon.inputs.chain_config import chain_config_from_genesis
 from ethproofs_daemon.inputs.rpc_block import block_from_json
 from ethproofs_daemon.inputs.rpc_witness import witness_from_json
+from ethproofs_daemon.node.rpc import JsonRpcClient, RpcEndpoint
+from ethproofs_daemon.witness.source import WitnessSource, fetch_witness
+from ethproofs_daemon.witness.verify import verify_witness_json
 from tests.anvil_node import (
     BLOCKHASH_RUNTIME,
     STORE_RUNTIME,

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ethproofs_daemon.chain.rpc import JsonValue
-from ethproofs_daemon.chain.witness_format import WitnessFormatError, hex_bytes
-from ethproofs_daemon.chain.witness_verify import BlockFacts
+from ethproofs_daemon.node.rpc import JsonValue
+from ethproofs_daemon.witness.format import WitnessFormatError, hex_bytes
+from ethproofs_daemon.witness.verify import BlockFacts
 
 
 class WitnessSynthesisError(Exception):

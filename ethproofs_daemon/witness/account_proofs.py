@@ -14,9 +14,9 @@ from typing import Final
 
 import trio
 
-from ethproofs_daemon.chain.rpc import JsonRpcClient, JsonValue
-from ethproofs_daemon.chain.synthesis_block import WitnessSynthesisError
-from ethproofs_daemon.chain.witness_format import WitnessFormatError, hex_bytes
+from ethproofs_daemon.node.rpc import JsonRpcClient, JsonValue
+from ethproofs_daemon.witness.format import WitnessFormatError, hex_bytes
+from ethproofs_daemon.witness.synthesis_block import WitnessSynthesisError
 
 _PROOF_CONCURRENCY: Final = 8
 

@@ -6,7 +6,7 @@
   ``verify`` (``cargo-zisk verify`` for ``ethrex-zisk``).
 - ``encode_witness``: the execution witness as the EIP-8025 ethrex guest reads it (rkyv
   ``ExecutionWitness``, ethrex@891528d layout; ``../shared/docs/zisk.md`` §6.3).
-- ``SynthesizedWitnessSource``: the daemon's own witness sources (``chain/witness_source.py``)
+- ``SynthesizedWitnessSource``: the daemon's own witness sources (``witness/source.py``)
   as a fallback when the node has no ``debug_executionWitnessByBlockHash``.
 - ``build_proof_node``: the ``ProofNodeService`` from ``Settings``.
 
@@ -23,15 +23,13 @@ from typing import cast
 
 import trio
 
-from ethproofs_daemon.chain.rpc import JsonRpcClient, JsonValue, RpcError
-from ethproofs_daemon.chain.witness_source import WitnessSource as ChainWitnessMode
-from ethproofs_daemon.chain.witness_source import WitnessUnavailable, fetch_witness
 from ethproofs_daemon.config import Settings
 from ethproofs_daemon.inputs.build import chain_config_by_name
 from ethproofs_daemon.inputs.errors import InputError
 from ethproofs_daemon.inputs.rpc_witness import witness_from_json
 from ethproofs_daemon.inputs.schema import encode_execution_witness
 from ethproofs_daemon.jobs import FailureReason
+from ethproofs_daemon.node.rpc import JsonRpcClient, JsonValue, RpcError
 from ethproofs_daemon.proofnode.backend import ProvedArtifact, ProvingFailed, VerificationError
 from ethproofs_daemon.proofnode.cache import PROOF_CACHE_SCHEMA, ProofCache
 from ethproofs_daemon.proofnode.guest_input import Eip8025InputBuilder
@@ -42,6 +40,8 @@ from ethproofs_daemon.prover.actor import ProverActor
 from ethproofs_daemon.prover.backend import ProverBackend, ProveRequest, ProverFailed
 from ethproofs_daemon.ssz.new_payload_request import DecodedNewPayloadRequest
 from ethproofs_daemon.store import Store
+from ethproofs_daemon.witness.source import WitnessSource as ChainWitnessMode
+from ethproofs_daemon.witness.source import WitnessUnavailable, fetch_witness
 
 
 @dataclass

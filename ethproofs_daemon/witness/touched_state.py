@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from ethproofs_daemon.chain.account_proofs import AccountProof, get_proofs
-from ethproofs_daemon.chain.rpc import JsonRpcClient, JsonValue
-from ethproofs_daemon.chain.synthesis_block import SynthesisBlock, WitnessSynthesisError
-from ethproofs_daemon.chain.witness_format import WitnessFormatError, hex_bytes
+from ethproofs_daemon.node.rpc import JsonRpcClient, JsonValue
+from ethproofs_daemon.witness.account_proofs import AccountProof, get_proofs
+from ethproofs_daemon.witness.format import WitnessFormatError, hex_bytes
+from ethproofs_daemon.witness.synthesis_block import SynthesisBlock, WitnessSynthesisError
 
 #: System contracts (EIP-4788, EIP-2935, EIP-7002, EIP-7251) and their ring buffer length.
 BEACON_ROOTS_ADDRESS: Final = bytes.fromhex("000f3df6d732807ef1319fb7b8bb8522d0beac02")

@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 import rlp
 
-from ethproofs_daemon.chain.trie import NodeKind, decode_node, keccak
-from ethproofs_daemon.chain.witness_format import (
+from ethproofs_daemon.witness.format import (
     ExecutionWitness,
     WitnessFormatError,
     decode_header,
     encode_header_json,
     parse_witness,
 )
-from ethproofs_daemon.chain.witness_verify import (
+from ethproofs_daemon.witness.trie import NodeKind, decode_node, keccak
+from ethproofs_daemon.witness.verify import (
     BlockFacts,
     WitnessCodeError,
     WitnessHeaderError,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import trio
 
-from ethproofs_daemon.chain.anvil import ANVIL_GENESIS_CONFIG, AnvilNode
-from ethproofs_daemon.chain.rpc import JsonRpcClient, RpcEndpoint
+from ethproofs_daemon.demo.anvil import ANVIL_GENESIS_CONFIG, AnvilNode
+from ethproofs_daemon.node.rpc import JsonRpcClient, RpcEndpoint
 from tests.daemon_process import daemon_process
 
 

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from ethproofs_daemon.chain.rpc import JsonRpcClient, RpcEndpoint
-from ethproofs_daemon.chain.witness_format import WitnessFormatError
-from ethproofs_daemon.chain.witness_source import (
+from ethproofs_daemon.node.rpc import JsonRpcClient, RpcEndpoint
+from ethproofs_daemon.witness.format import WitnessFormatError
+from ethproofs_daemon.witness.source import (
     WitnessSource,
     WitnessUnavailable,
     fetch_witness,
 )
-from ethproofs_daemon.chain.witness_verify import verify_witness_json
+from ethproofs_daemon.witness.verify import verify_witness_json
 from tests.standins.replay_node import load_hive_chain, run_replay_node
 
 

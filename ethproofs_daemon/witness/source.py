@@ -24,15 +24,15 @@ from typing import cast
 
 import structlog
 
-from ethproofs_daemon.chain.rpc import (
+from ethproofs_daemon.node.rpc import (
     JsonRpcClient,
     JsonValue,
     RpcMalformedResponse,
     RpcMethodNotFound,
     RpcResponseError,
 )
-from ethproofs_daemon.chain.witness_format import ExecutionWitness, parse_witness
-from ethproofs_daemon.chain.witness_synthesis import (
+from ethproofs_daemon.witness.format import ExecutionWitness, parse_witness
+from ethproofs_daemon.witness.synthesis import (
     SynthesisBlock,
     WitnessSynthesisError,
     collect_touched,

@@ -34,15 +34,9 @@ import itertools
 from dataclasses import dataclass
 from typing import Final
 
-from ethproofs_daemon.chain.rpc import JsonValue
-from ethproofs_daemon.chain.trie import (
-    EMPTY_TRIE_ROOT,
-    NodeKind,
-    TrieError,
-    decode_account,
-    decode_node,
-)
-from ethproofs_daemon.chain.witness_format import (
+from ethproofs_daemon.hashing import keccak
+from ethproofs_daemon.node.rpc import JsonValue
+from ethproofs_daemon.witness.format import (
     ExecutionWitness,
     HeaderInfo,
     WitnessFormatError,
@@ -51,7 +45,13 @@ from ethproofs_daemon.chain.witness_format import (
     hex_bytes,
     parse_witness,
 )
-from ethproofs_daemon.hashing import keccak
+from ethproofs_daemon.witness.trie import (
+    EMPTY_TRIE_ROOT,
+    NodeKind,
+    TrieError,
+    decode_account,
+    decode_node,
+)
 
 __all__ = [
     "BlockFacts",

@@ -19,10 +19,11 @@ from typing import Final
 import rlp
 import structlog
 
-from ethproofs_daemon.chain.account_proofs import AccountProof, hex_0x, parse_proof
-from ethproofs_daemon.chain.rpc import JsonRpcClient
-from ethproofs_daemon.chain.touched_state import Touched
-from ethproofs_daemon.chain.trie import (
+from ethproofs_daemon.hashing import keccak
+from ethproofs_daemon.node.rpc import JsonRpcClient
+from ethproofs_daemon.witness.account_proofs import AccountProof, hex_0x, parse_proof
+from ethproofs_daemon.witness.touched_state import Touched
+from ethproofs_daemon.witness.trie import (
     EMPTY_TRIE_ROOT,
     NodeKind,
     TrieError,
@@ -31,8 +32,7 @@ from ethproofs_daemon.chain.trie import (
     lookup,
     nibbles,
 )
-from ethproofs_daemon.chain.trie_update import MissingNode, PartialTrie
-from ethproofs_daemon.hashing import keccak
+from ethproofs_daemon.witness.trie_update import MissingNode, PartialTrie
 
 log = structlog.get_logger(__name__)
 

@@ -49,38 +49,38 @@ from dataclasses import dataclass
 
 import structlog
 
-from ethproofs_daemon.chain.account_proofs import AccountProof, get_proofs, hex_0x
-from ethproofs_daemon.chain.ancestor_headers import (
+from ethproofs_daemon.hashing import keccak
+from ethproofs_daemon.node.rpc import JsonRpcClient, JsonValue, RpcMethodNotFound, RpcResponseError
+from ethproofs_daemon.witness.account_proofs import AccountProof, get_proofs, hex_0x
+from ethproofs_daemon.witness.ancestor_headers import (
     blockhash_in_code,
     fetch_headers,
     oldest_header_needed,
     trace_blockhash_numbers,
 )
-from ethproofs_daemon.chain.branch_collapse import (
+from ethproofs_daemon.witness.branch_collapse import (
     CollapseRisk,
     check_post_state,
     find_collapse_sibling,
     grind_preimage,
     resolve_collapses,
 )
-from ethproofs_daemon.chain.rpc import JsonRpcClient, JsonValue, RpcMethodNotFound, RpcResponseError
-from ethproofs_daemon.chain.synthesis_block import SynthesisBlock, WitnessSynthesisError
-from ethproofs_daemon.chain.touched_state import (
+from ethproofs_daemon.witness.format import (
+    ExecutionWitness,
+    WitnessFormatError,
+    decode_header,
+    hex_bytes,
+)
+from ethproofs_daemon.witness.synthesis_block import SynthesisBlock, WitnessSynthesisError
+from ethproofs_daemon.witness.touched_state import (
     HISTORY_STORAGE_ADDRESS,
     Touched,
     add_request_queue_slots,
     collect_touched,
     parse_prestate,
 )
-from ethproofs_daemon.chain.trie import EMPTY_CODE_HASH, TrieError
-from ethproofs_daemon.chain.witness_format import (
-    ExecutionWitness,
-    WitnessFormatError,
-    decode_header,
-    hex_bytes,
-)
-from ethproofs_daemon.chain.witness_verify import BlockFacts, WitnessInvalid, verify_witness
-from ethproofs_daemon.hashing import keccak
+from ethproofs_daemon.witness.trie import EMPTY_CODE_HASH, TrieError
+from ethproofs_daemon.witness.verify import BlockFacts, WitnessInvalid, verify_witness
 
 log = structlog.get_logger(__name__)
 

@@ -14,19 +14,18 @@ import pytest
 import rlp
 from eth_utils import to_checksum_address
 
-from ethproofs_daemon.chain import branch_collapse
-from ethproofs_daemon.chain.anvil import ANVIL_DEV_KEYS
-from ethproofs_daemon.chain.rpc import JsonRpcClient, RpcEndpoint
-from ethproofs_daemon.chain.trie import EMPTY_TRIE_ROOT, keccak, nibbles
-from ethproofs_daemon.chain.witness_format import decode_header, parse_witness
-from ethproofs_daemon.chain.witness_source import (
+from ethproofs_daemon.demo.anvil import ANVIL_DEV_KEYS
+from ethproofs_daemon.node.rpc import JsonRpcClient, RpcEndpoint
+from ethproofs_daemon.witness import branch_collapse
+from ethproofs_daemon.witness.format import decode_header, parse_witness
+from ethproofs_daemon.witness.source import (
     WitnessIncomplete,
     WitnessSource,
     WitnessUnavailable,
     complete_witness,
     fetch_witness,
 )
-from ethproofs_daemon.chain.witness_synthesis import (
+from ethproofs_daemon.witness.synthesis import (
     HISTORY_STORAGE_ADDRESS,
     blockhash_in_code,
     find_collapse_sibling,
@@ -34,7 +33,8 @@ from ethproofs_daemon.chain.witness_synthesis import (
     oldest_header_needed,
     synthesize_witness,
 )
-from ethproofs_daemon.chain.witness_verify import BlockFacts, verify_witness, verify_witness_json
+from ethproofs_daemon.witness.trie import EMPTY_TRIE_ROOT, keccak, nibbles
+from ethproofs_daemon.witness.verify import BlockFacts, verify_witness, verify_witness_json
 from tests.anvil_node import (
     BLOCKHASH_RUNTIME,
     STORE_RUNTIME,
@@ -273,7 +273,7 @@ def test_grind_preimage_hits_the_prefix_and_stays_bounded() -> None:
 
 def test_collapse_detection_on_a_two_leaf_trie() -> None:
     def leaf(key: bytes, value: bytes) -> bytes:
-        from ethproofs_daemon.chain.trie import encode_hex_prefix
+        from ethproofs_daemon.witness.trie import encode_hex_prefix
 
         return rlp.encode([encode_hex_prefix(nibbles(keccak(key))[1:], leaf=True), value])
 
@@ -291,7 +291,7 @@ def test_collapse_detection_on_a_two_leaf_trie() -> None:
 
 
 def test_partial_trie_updates_are_order_independent_and_deletes_undo_puts() -> None:
-    from ethproofs_daemon.chain.trie_update import MissingNode, PartialTrie
+    from ethproofs_daemon.witness.trie_update import MissingNode, PartialTrie
 
     keys = [nibbles(keccak(word(i))) for i in range(40)]
     forward, backward, subset = ({} for _ in range(3))

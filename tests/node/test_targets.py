@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ethproofs_daemon.chain.targets import first_target_at_or_after, select_targets
+from ethproofs_daemon.node.targets import first_target_at_or_after, select_targets
 
 
 def test_targets_up_to_head_are_selected_and_cursor_advances() -> None:

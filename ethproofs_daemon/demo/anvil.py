@@ -27,7 +27,7 @@ import httpx
 import structlog
 import trio
 
-from ethproofs_daemon.chain.rpc import JsonRpcClient, RpcEndpoint, RpcError
+from ethproofs_daemon.node.rpc import JsonRpcClient, RpcEndpoint, RpcError
 
 log = structlog.get_logger(__name__)
 

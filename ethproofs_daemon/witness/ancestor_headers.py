@@ -12,9 +12,9 @@ from typing import Final
 
 import structlog
 
-from ethproofs_daemon.chain.rpc import JsonRpcClient, RpcResponseError
-from ethproofs_daemon.chain.synthesis_block import WitnessSynthesisError
-from ethproofs_daemon.chain.witness_format import WitnessFormatError, encode_header_json
+from ethproofs_daemon.node.rpc import JsonRpcClient, RpcResponseError
+from ethproofs_daemon.witness.format import WitnessFormatError, encode_header_json
+from ethproofs_daemon.witness.synthesis_block import WitnessSynthesisError
 
 log = structlog.get_logger(__name__)
 

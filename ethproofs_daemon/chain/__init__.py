@@ -1,1 +1,0 @@
-"""Chain following: the execution node's JSON-RPC, head follower, target selection, witnesses."""

@@ -1,0 +1,1 @@
+"""Chain following: the node's JSON-RPC client, head following, targets, input generation."""

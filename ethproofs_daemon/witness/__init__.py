@@ -1,0 +1,1 @@
+"""Execution witnesses: the wire model, fetching, synthesis from traces and proofs, verification."""
