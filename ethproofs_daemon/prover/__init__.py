@@ -1,7 +1,8 @@
 """Proving backends: the ZisK driver (``cargo-zisk`` subprocess) and a simulated stand-in.
 
 - ``backend``: the ``ProverBackend`` protocol, request/result values and errors.
-- ``zisk_cli``: pure parsing and argv building for ``cargo-zisk`` (``../shared/docs/zisk.md``).
+- ``zisk_cli``: pure parsing and argv building for ``cargo-zisk`` (formats read from
+  ``0xPolygonHermez/zisk@v0.14.0``; sources per format in its module docstring).
 - ``process``: one subprocess in its own session; process-group termination.
 - ``driver``: ``ZiskDriver`` (v0.14.x / v0.15.x).
 - ``simulated``: ``SimulatedProver`` for the demo without GPU (proves nothing).

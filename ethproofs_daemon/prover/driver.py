@@ -1,10 +1,11 @@
 """The ZisK driver: ``cargo-zisk`` as a subprocess, one run at a time.
 
-``prove`` runs ``cargo-zisk prove -e ELF -i INPUT -o DIR -a -u`` (v0.14/v0.15, the original
-client's line: ``../shared/docs/ethproofs-api.md`` Part B §2(a)) in its own session, forwards
-``>>> PHASE`` markers, and on exit 0 reads ``DIR/result.json`` and the proof file
-(``vadcop_final_proof.compressed.bin``, else ``vadcop_final_proof.bin``): ``zisk.md`` §1.1, §1.3.
-Timeout, cancellation and shutdown end the whole process group (``process.py``).
+``prove`` runs ``cargo-zisk prove -e ELF -i INPUT -o DIR -a -u`` (v0.14/v0.15; the original
+client's line, ``lambdaclass/ethrex-ethproofs@b45cda3:lib/ethproofs_client/prover.ex``) in its
+own session, forwards ``>>> PHASE`` markers, and on exit 0 reads ``DIR/result.json`` and the
+proof file (``vadcop_final_proof.compressed.bin``, else ``vadcop_final_proof.bin``), the files
+``0xPolygonHermez/zisk@v0.14.0:sdk/src/prover/backend.rs`` writes. Timeout, cancellation and
+shutdown end the whole process group (``process.py``).
 """
 
 from __future__ import annotations
@@ -33,20 +34,23 @@ from ethproofs_daemon.prover.zisk_cli import PhaseEdge, ZiskVersion
 
 log = structlog.get_logger(__name__)
 
-#: Bound on ``cargo-zisk --version``.
+#: Bound on ``cargo-zisk --version`` (s).
 VERSION_TIMEOUT_S: Final = 30.0
-#: Bound on ``cargo-zisk verify`` (milliseconds of work on a real proof).
+#: Bound on ``cargo-zisk verify`` (s; the check itself takes milliseconds on a real proof).
 VERIFY_TIMEOUT_S: Final = 300.0
 
 
 class ZiskDriver:
     """Drives one ``cargo-zisk`` binary for one guest ELF.
 
-    ``cargo_zisk`` is a path, or a name looked up on ``PATH`` (as the original client does).
-    ``env`` entries override the daemon's environment for every run (``NO_COLOR=1`` is always
-    set). ``term_grace_s`` is the wait between SIGTERM and SIGKILL of the process group (s).
-    ``verkey`` is passed to ``verify -k`` (v0.14/v0.15; default: ZisK's own path).
-    ``cwd`` is the working directory of the runs (default: the daemon's).
+    Args:
+        cargo_zisk: a path, or a name looked up on ``PATH`` (as the original client does).
+        elf_path: the guest ELF passed to ``-e``.
+        env: entries that override the daemon's environment for every run. ``NO_COLOR=1`` is
+            always set; systemd's ``NOTIFY_SOCKET``/``WATCHDOG_*`` are never passed on.
+        term_grace_s: seconds between SIGTERM and SIGKILL of the process group.
+        verkey: passed to ``verify -k`` (v0.14/v0.15; None: ZisK's own default path).
+        cwd: the working directory of the runs (None: the daemon's).
     """
 
     def __init__(
@@ -90,9 +94,13 @@ class ZiskDriver:
     async def detect_version(self) -> ZiskVersion:
         """Run ``cargo-zisk --version`` and check it (cached after the first success).
 
-        Returns the parsed version (v0.14.x or v0.15.x). Raises ``ProverUnavailable`` when the
-        binary is missing, fails, hangs past ``VERSION_TIMEOUT_S`` or prints no version line, and
-        ``UnsupportedZiskVersion`` (a subclass) for any other version.
+        Returns:
+            The parsed version (v0.14.x or v0.15.x).
+
+        Raises:
+            UnsupportedZiskVersion: any other version (a ``ProverUnavailable``).
+            ProverUnavailable: the binary is missing, fails, runs past ``VERSION_TIMEOUT_S``
+                or prints no version line.
         """
         if self._version is not None:
             return self._version
@@ -168,10 +176,18 @@ class ZiskDriver:
         """Prove one block; see ``ProverBackend.prove``.
 
         Creates ``req.output_dir`` and removes result/proof files of an earlier attempt first.
-        Raises ``ProverFailed`` with reason ``proving_timeout`` (past ``req.timeout_s``), the
-        reason of ``classify_exit`` (non-zero exit), or ``proof_data_unreadable`` (exit 0 but
-        ``result.json`` or the proof file missing, empty or malformed); ``ProverUnavailable`` /
-        ``UnsupportedZiskVersion`` from the version check.
+        ``on_progress`` gets each ``>>> PHASE`` name as the phase starts.
+
+        Returns:
+            The proof file, ``proving_time_ms`` from ``result.json`` (``trunc(time * 1000)``),
+            cycles and proof id.
+
+        Raises:
+            ProverFailed: reason ``proving_timeout`` (past ``req.timeout_s``), the reason of
+                ``classify_exit`` (non-zero exit), or ``proof_data_unreadable`` (exit 0 but
+                ``result.json`` missing or malformed, or no non-empty proof file).
+            ProverUnavailable: the version check failed or ``cargo-zisk`` cannot be started
+                (``UnsupportedZiskVersion`` for a version not driven).
         """
         version = await self.detect_version()
         exe = self._resolve()
@@ -212,9 +228,18 @@ class ZiskDriver:
         self, req: ProveRequest, *, on_spawn: Callable[[int], None] | None = None
     ) -> ExecutionResult:
         """Execute the guest without proving (``ZISK_ACTION=execute``), bounded by
-        ``req.timeout_s``. Cycles come from ``Execution completed in …, executed steps: N``;
-        the time is the printed duration, else the wall time (ms). Raises like ``prove``
-        (a GPU build's refusal of ``execute`` is a ``proving_error`` saying to use ziskemu)."""
+        ``req.timeout_s``.
+
+        Returns:
+            Cycles from the last ``Execution completed in …, [executed ]steps: N`` line (None
+            when no such line was printed) and the time in ms: the printed duration, else the
+            wall time of the run.
+
+        Raises:
+            ProverFailed: ``proving_timeout``, or the reason of ``classify_exit`` (a GPU build's
+                refusal of ``execute`` is a ``proving_error`` saying to use ziskemu).
+            ProverUnavailable: as for ``prove``.
+        """
         version = await self.detect_version()
         argv = zisk_cli.execute_argv(version, self._resolve(), self.elf_path, req.input_path)
         summaries: list[zisk_cli.ExecutionSummary] = []
@@ -235,9 +260,17 @@ class ZiskDriver:
         return ExecutionResult(cycles=last.steps, time_ms=time_ms)
 
     async def verify(self, proof_path: Path) -> bool:
-        """``cargo-zisk verify -p PROOF`` (zisk.md §3): True if it prints ``✓ … verified`` and
-        exits 0, False for ``✗ … not verified`` with exit 1. Raises ``ProverFailed``
-        (``proof_data_unreadable`` when the file is missing, otherwise the exit's reason)."""
+        """Run ``cargo-zisk verify -p PROOF`` (bounded by ``VERIFY_TIMEOUT_S``).
+
+        Returns:
+            True if it prints ``✓ … verified`` and exits 0, False for ``✗ … not verified``
+            with exit 1 (``zisk_cli.parse_verify_output``).
+
+        Raises:
+            ProverFailed: ``proof_data_unreadable`` when the file is missing, ``proving_timeout``,
+                ``proving_error`` for exit 0 without a verdict line, otherwise the exit's reason.
+            ProverUnavailable: as for ``prove``.
+        """
         if not await trio.Path(proof_path).is_file():
             raise ProverFailed(
                 FailureReason.PROOF_DATA_UNREADABLE, f"proof file not found: {proof_path}"
@@ -267,9 +300,13 @@ class ZiskDriver:
 def read_proof_outputs(output_dir: Path, outcome: ProcessOutcome) -> ProofResult:
     """Read ``result.json`` and pick the proof file after an exit 0 (blocking; run in a thread).
 
-    Raises ``ProverFailed(proof_data_unreadable)`` when ``result.json`` is missing or malformed
-    or no non-empty proof file exists (ethrex-ethproofs treats missing files as failure whatever
-    the exit status, zisk.md §1.3).
+    The first non-empty, readable file of ``zisk_cli.proof_file_candidates`` is the proof.
+
+    Raises:
+        ProverFailed: reason ``proof_data_unreadable`` when ``result.json`` is missing or
+            malformed or no such proof file exists (the original client also treats missing
+            files as a failure whatever the exit status:
+            ``lambdaclass/ethrex-ethproofs@b45cda3:lib/ethproofs_client/prover.ex``).
     """
 
     def unreadable(message: str) -> ProverFailed:

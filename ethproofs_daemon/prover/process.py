@@ -1,7 +1,9 @@
 """Run one subprocess in its own session under trio, and end its whole process group.
 
 ZisK's ``cargo-zisk prove`` starts helper processes (the ASM microservices) that survive a
-SIGKILL of their parent (``../shared/docs/zisk.md`` §1.1), so the process is started with
+SIGKILL of their parent (they are shut down only when the prover is dropped:
+``0xPolygonHermez/zisk@v0.14.0:emulator-asm/asm-runner/src/asm_services/services.rs``), so the
+process is started with
 ``start_new_session=True`` (its pid is its process-group id) and every way out — timeout,
 cancellation, shutdown, a normal exit leaving helpers behind — signals the *group*: SIGTERM, a
 grace period, then SIGKILL.
@@ -43,9 +45,13 @@ MAX_LINE_BYTES: Final = 64 * 1024
 
 @dataclass(frozen=True, slots=True)
 class ProcessOutcome:
-    """How a run ended. ``returncode`` as Python reports it (negative = signal number);
-    ``timed_out`` when the timeout fired and the group was killed; ``elapsed_ms`` from spawn to
-    the leader's exit; ``stderr_tail`` the last bytes of stderr, decoded (UTF-8, replaced)."""
+    """How a run ended.
+
+    ``pid`` is the leader's pid (= its process-group id); ``returncode`` as Python reports it
+    (negative = signal number; ``-9`` when even SIGKILL did not reap the leader in time);
+    ``timed_out`` when the timeout fired and the group was ended; ``elapsed_ms`` from spawn to
+    the leader's exit (after a timeout: to the end of the kill); ``stderr_tail`` the last bytes
+    of stderr, decoded (UTF-8, errors replaced)."""
 
     pid: int
     returncode: int
@@ -55,7 +61,7 @@ class ProcessOutcome:
 
 
 class TailBuffer:
-    """The last ``limit`` bytes written to it."""
+    """Keeps the last ``limit`` bytes fed to it; ``text()`` decodes them (UTF-8, replaced)."""
 
     def __init__(self, limit: int) -> None:
         self._limit = limit
@@ -106,7 +112,10 @@ class LineSplitter:
 
 
 def live_group_members(pgid: int) -> list[int]:
-    """Pids of the non-zombie processes whose process group is ``pgid`` (empty when none)."""
+    """Pids of the non-zombie processes whose process group is ``pgid`` (empty when none).
+
+    Scans every process (psutil); members owned by another user are listed too.
+    """
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
@@ -165,13 +174,20 @@ async def kill_process_group(
     pgid: int, *, grace_s: float = 5.0, not_before: float | None = None
 ) -> bool:
     """End a process group left by an earlier run (e.g. the recorded pid of a job that was
-    ``proving`` when the daemon died). SIGTERM, ``grace_s`` seconds, SIGKILL.
+    ``proving`` when the daemon died): SIGTERM, ``grace_s`` seconds, then SIGKILL.
 
-    ``not_before`` (Unix seconds, e.g. the job's ``proving_started_at``) guards against a reused
-    pid: if any live member was created more than ``CREATE_TIME_SLACK_S`` before it, the group is
-    not ours and is left
-    alone. Returns True when something was signalled, False when the group was already gone or
-    refused. Raises ``ValueError`` for pgid ≤ 1 or the daemon's own group.
+    Args:
+        pgid: the process-group id (the leader's recorded pid).
+        grace_s: seconds between SIGTERM and SIGKILL.
+        not_before: Unix seconds (e.g. the job's ``proving_started_at``) guarding against a
+            reused pid: if any live member was created more than ``CREATE_TIME_SLACK_S`` before
+            it, the group is not ours and is left alone.
+
+    Returns:
+        True when the group was signalled, False when it was already gone or is not ours.
+
+    Raises:
+        ValueError: ``pgid`` ≤ 1 or the daemon's own group.
     """
     if pgid <= 1 or pgid == os.getpgrp():
         raise ValueError(f"refusing to kill process group {pgid}")
@@ -245,9 +261,24 @@ async def run_in_own_session(
       then has ``timed_out=True``.
     - When the leader exits on its own, any member left in its group is ended the same way.
     - Cancellation (or an exception from a callback) ends the group under a shielded scope with
-      its own deadline (``grace_s + KILL_WAIT_S``), then propagates.
+      its own deadline (``grace_s + 2 * KILL_WAIT_S`` seconds), then propagates.
 
-    Raises ``OSError`` (e.g. ``FileNotFoundError``, ``PermissionError``) when it cannot spawn.
+    Args:
+        argv: the program and its arguments (resolved as ``subprocess.Popen`` does).
+        timeout_s: wall-clock bound on the run, in seconds.
+        grace_s: seconds between SIGTERM and SIGKILL of the group.
+        env: the child's whole environment (None: the daemon's).
+        cwd: the child's working directory (None: the daemon's).
+        on_spawn: called with the pid right after the spawn.
+        on_stdout_line: called with each stdout line (``\n`` and ``\r`` stripped).
+        stderr_tail_bytes: how much of the end of stderr to keep.
+
+    Returns:
+        The ``ProcessOutcome`` (a timeout is an outcome, not an exception).
+
+    Raises:
+        OSError: the process could not be spawned (e.g. ``FileNotFoundError``,
+            ``PermissionError``).
     """
     started = trio.current_time()
     proc = await trio.lowlevel.open_process(

@@ -1,7 +1,7 @@
 """A SIMULATED prover for the demo on machines without a GPU. It proves nothing.
 
-``SimulatedProver`` has the ``ProverBackend`` interface. ``prove`` sleeps ``delay_s`` seconds, then
-writes into ``output_dir``:
+``SimulatedProver`` has the ``ProverBackend`` interface. ``prove`` sleeps ``delay_s`` seconds (in
+three phases, each reported to ``on_progress``), then writes into ``output_dir``:
 
 - ``simulated_proof.bin``: a placeholder, NOT a proof. Shape (UTF-8)::
 
@@ -11,7 +11,7 @@ writes into ``output_dir``:
 
   where ``binding = sha256(magic ‖ canonical JSON of the other fields)``.
 - ``result.json``: ``{"cycles": null, "id": "<sha256 hex of the placeholder>", "time": <s>,
-  "simulated": true}``.
+  "simulated": true}`` (written for inspection; ``prove`` returns the same values directly).
 
 ``verify`` recomputes the binding, so a placeholder whose fields were edited (or truncated)
 verifies INVALID; ``placeholder_valid(data, input_bytes)`` also checks it was made over those input
@@ -96,9 +96,13 @@ def placeholder_valid(data: bytes, input_bytes: bytes | None = None) -> bool:
 class SimulatedProver:
     """A ``ProverBackend`` that sleeps instead of proving (demo without GPU; proves nothing).
 
-    ``delay_s`` is how long ``prove`` takes (s); ``execute_delay_s`` how long ``execute`` takes.
-    ``failures`` maps block numbers to the ``FailureReason`` their ``prove`` raises (for demos of
-    the failure path). No process is spawned, so ``on_spawn`` is never called.
+    No process is spawned, so ``on_spawn`` is never called.
+
+    Args:
+        delay_s: how long ``prove`` sleeps, in seconds.
+        execute_delay_s: how long ``execute`` sleeps, in seconds.
+        failures: block number → the ``FailureReason`` its ``prove`` raises after sleeping (for
+            demos of the failure path).
     """
 
     def __init__(
@@ -132,11 +136,19 @@ class SimulatedProver:
         on_spawn: Callable[[int], None] | None = None,
         on_progress: Callable[[str], None] | None = None,
     ) -> ProofResult:
-        """Sleep ``delay_s``, then write the placeholder and ``result.json`` (module doc).
+        """Sleep ``delay_s`` in three phases, then write the placeholder and ``result.json``
+        (module doc).
 
-        Raises ``ProverFailed``: ``input_error`` when the input file cannot be read,
-        ``proving_timeout`` when ``delay_s > req.timeout_s`` (after sleeping ``timeout_s``), or the
-        reason configured in ``failures`` for this block.
+        Returns:
+            The placeholder's path, ``proving_time_ms`` the measured sleep, ``cycles`` None,
+            ``proof_id`` the placeholder's sha256 hex.
+
+        Raises:
+            ProverFailed: ``input_error`` when the input file cannot be read;
+                ``proving_timeout`` when one phase (``delay_s / 3``) is longer than
+                ``req.timeout_s``, raised after sleeping ``timeout_s`` (the bound is per phase,
+                not for the whole run); or the reason configured in ``failures`` for this
+                block, after the full sleep.
         """
         try:
             input_bytes = await trio.Path(req.input_path).read_bytes()
@@ -176,7 +188,13 @@ class SimulatedProver:
     async def execute(
         self, req: ProveRequest, *, on_spawn: Callable[[int], None] | None = None
     ) -> ExecutionResult:
-        """Sleep ``execute_delay_s``; cycles are None (nothing is executed)."""
+        """Sleep ``execute_delay_s``; cycles are None (nothing is executed).
+
+        Raises:
+            ProverFailed: ``input_error`` when the input file does not exist;
+                ``proving_timeout`` when ``execute_delay_s > req.timeout_s`` (after sleeping
+                ``timeout_s``).
+        """
         if not await trio.Path(req.input_path).is_file():
             raise ProverFailed(FailureReason.INPUT_ERROR, f"input not found: {req.input_path}")
         started = time.monotonic()
@@ -185,7 +203,11 @@ class SimulatedProver:
 
     async def verify(self, proof_path: Path) -> bool:
         """True when ``proof_path`` holds an untampered placeholder (its binding hash matches its
-        fields). Raises ``ProverFailed(proof_data_unreadable)`` when the file cannot be read."""
+        fields), whatever input it was made over.
+
+        Raises:
+            ProverFailed: reason ``proof_data_unreadable`` when the file cannot be read.
+        """
         try:
             data = await trio.Path(proof_path).read_bytes()
         except OSError as exc:

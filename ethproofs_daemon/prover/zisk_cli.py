@@ -1,14 +1,20 @@
 """The ``cargo-zisk`` command line as plain data: versions, argv, outputs, logs and exit codes.
 
-Nothing here does I/O except ``parse_result_json`` / ``read_result_json`` (one small file read).
-Every format follows ``../shared/docs/zisk.md``; the ZisK sources cited there are
-``0xPolygonHermez/zisk@v0.14.0`` (and v0.15.0, whose ``prove`` CLI is the same):
+Nothing here does I/O except ``read_result_json`` (one small file read). Every format comes from
+reading the ZisK sources (nothing was built or run), at ``0xPolygonHermez/zisk@v0.14.0`` unless
+another tag is named (v0.15.0 has the same ``prove`` CLI):
 
-- version line: ``ziskbuild/src/lib.rs`` ``ZISK_VERSION_MESSAGE`` (zisk.md, top);
-- ``prove``: ``cli/src/commands/prove.rs`` (zisk.md §1.1), ``execute`` (§2.1), ``verify`` (§3);
-- ``result.json``: ``common/src/proof_log.rs`` ``ProofLog`` (§1.1);
-- progress markers: ``util/src/timer_macro.rs`` (§1.2);
-- exit codes and failure signatures: zisk.md §1.3.
+- version line: ``ziskbuild/src/lib.rs`` ``ZISK_VERSION_MESSAGE`` (v0.14.0 and v0.18.0);
+- ``prove``: ``cli/src/commands/prove.rs`` (also ``@v0.16.1`` and ``@v0.18.0``), ``execute``:
+  ``cli/src/commands/execute.rs``, ``verify``: ``cli/src/commands/verify_stark.rs``
+  (``@v0.18.0:cli/src/commands/verify.rs``);
+- ``result.json``: ``common/src/proof_log.rs`` ``ProofLog``, written by
+  ``sdk/src/prover/backend.rs`` ``prove()`` (only with ``-a``);
+- progress markers: ``util/src/timer_macro.rs``; the log line format is
+  ``0xPolygonHermez/pil2-proofman@v0.14.0:common/src/utils.rs`` ``RankFormatter`` (stdout);
+- exit codes and failure signatures: ``main()``'s error chain (exit 1), clap (2), Rust panics
+  (101), ``pil2-proofman@v0.14.0:pil2-stark/src/utils/exit_process.cpp`` (255) and
+  ``pil2-stark/src/goldilocks/utils/cuda_utils.cuh`` (SIGABRT on a CUDA error).
 """
 
 from __future__ import annotations
@@ -36,7 +42,10 @@ class BuildFlavour(enum.StrEnum):
 
 
 class CliFamily(enum.StrEnum):
-    """Groups of ZisK versions sharing one ``prove`` command line (zisk.md §1.1, §1.5, §1.6).
+    """Groups of ZisK versions sharing one ``prove`` command line.
+
+    From ``cli/src/commands/prove.rs`` at ``0xPolygonHermez/zisk@v0.14.0``, ``@v0.16.1`` and
+    ``@v0.18.0``:
 
     - ``v0_14``: v0.14, v0.15, v0.16 — ``-o`` is a directory, ``-a`` turns aggregation *on*.
     - ``v0_17``: v0.17, v0.18 — ``-o`` is a file, ``-a`` means *no* aggregation, ``-g`` for GPU.
@@ -48,7 +57,7 @@ class CliFamily(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True, order=True)
 class ZiskVersion:
-    """A parsed ``cargo-zisk --version`` line.
+    """A parsed ``cargo-zisk --version`` line; orders by ``(major, minor, patch)`` first.
 
     ``raw`` is the line as printed (stripped), e.g. ``cargo-zisk 0.14.0 (2f791ffd0 2025-11-20T…)``
     or ``cargo-zisk 0.18.0 [gpu] (790f9e28a …)``; ``build`` is None when the line has no tag
@@ -83,8 +92,11 @@ class VersionParseError(ValueError):
 def parse_version(output: str) -> ZiskVersion:
     """Parse the output of ``cargo-zisk --version`` (the first line that matches).
 
-    Accepts ``cargo-zisk 0.14.0 (<sha> <timestamp>)`` and ``cargo-zisk 0.18.0 [gpu] (...)``.
-    Raises ``VersionParseError`` when no line matches or the build tag is unknown.
+    Accepts ``cargo-zisk 0.14.0 (<sha> <timestamp>)`` and ``cargo-zisk 0.18.0 [gpu] (...)``; a
+    leading ``v`` and a ``-prerelease`` suffix are tolerated.
+
+    Raises:
+        VersionParseError: no line matches, or the build tag is neither ``gpu`` nor ``cpu``.
     """
     for line in output.splitlines():
         m = _VERSION_RE.search(line)
@@ -108,7 +120,9 @@ def parse_version(output: str) -> ZiskVersion:
 
 
 def supported(version: ZiskVersion) -> bool:
-    """True for the series the daemon drives today: v0.14.x and v0.15.x (zisk.md §8)."""
+    """True for the series the daemon drives today: v0.14.x and v0.15.x, whose ``prove -o DIR -a``
+    writes ``result.json`` (the ZisK the original client, ``lambdaclass/ethrex-ethproofs@b45cda3``,
+    drives)."""
     return (version.major, version.minor) in SUPPORTED_SERIES
 
 
@@ -124,8 +138,12 @@ def unsupported_message(version: ZiskVersion, cargo_zisk: str) -> str:
 
 
 def cli_family(version: ZiskVersion) -> CliFamily:
-    """The command-line family of ``version``; raises ``ValueError`` for versions not read
-    (before v0.14, v0.19+, 1.x: their CLI is unknown, zisk.md top table)."""
+    """The command-line family of ``version``.
+
+    Raises:
+        ValueError: a version whose sources were not read (before v0.14, v0.19+, 1.x): its CLI
+            is unknown.
+    """
     if version.major == 0 and 14 <= version.minor <= 16:
         return CliFamily.V0_14
     if version.major == 0 and 17 <= version.minor <= 18:
@@ -136,9 +154,11 @@ def cli_family(version: ZiskVersion) -> CliFamily:
 # --------------------------------------------------------------------------------------------
 # Command lines
 
-#: The proof file EthProofs gets for v0.14/v0.15 (zstd level 1 of the raw proof), zisk.md §1.1.
+#: The proof file EthProofs gets for v0.14/v0.15: zstd level 1 of the raw proof
+#: (``0xPolygonHermez/zisk@v0.14.0:sdk/src/prover/backend.rs``).
 COMPRESSED_PROOF_FILE: Final = "vadcop_final_proof.compressed.bin"
-#: The raw u64-LE proof; v0.15 may write only this one (ethproofs-api.md Part B §2(b), PR #7).
+#: The raw u64-LE proof; v0.15 may write only this one (``lambdaclass/ethrex-ethproofs`` PR #7,
+#: "fix vadcop for ZisK 0.15", branch ``fix_vadcop_name`` at b5781fb).
 RAW_PROOF_FILE: Final = "vadcop_final_proof.bin"
 RESULT_FILE: Final = "result.json"
 #: Every file a v0.14 ``prove -a`` writes to ``-o`` and that a new attempt must not inherit.
@@ -150,11 +170,18 @@ def prove_argv(
 ) -> list[str]:
     """argv of one ``prove`` run writing into ``output_dir``.
 
-    v0.14-v0.16: ``prove -e ELF -i INPUT -o DIR -a -u`` (aggregation on, mapped memory unlocked:
-    the original client's line, ethproofs-api.md Part B §2(a)).
-    v0.17-v0.18: ``prove -e ELF -i INPUT -o DIR/vadcop_final_proof.bin -u`` plus ``-g`` on
-    ``[gpu]`` builds (no ``-a``: it would turn aggregation off), zisk.md §1.6.
-    Raises ``ValueError`` for versions without a known CLI.
+    - v0.14-v0.16: ``prove -e ELF -i INPUT -o DIR -a -u`` (aggregation on, mapped memory
+      unlocked): the original client's line
+      (``lambdaclass/ethrex-ethproofs@b45cda3:lib/ethproofs_client/prover.ex``).
+    - v0.17-v0.18: ``prove -e ELF -i INPUT -o DIR/vadcop_final_proof.bin -u`` plus ``-g`` on
+      ``[gpu]`` builds (no ``-a``: it would turn aggregation off;
+      ``0xPolygonHermez/zisk@v0.18.0:cli/src/commands/prove.rs``).
+
+    Returns:
+        The argv, ``cargo_zisk`` first.
+
+    Raises:
+        ValueError: a version without a known CLI (``cli_family``).
     """
     family = cli_family(version)
     head = [cargo_zisk, "prove", "-e", str(elf), "-i", str(input_path)]
@@ -169,9 +196,13 @@ def prove_argv(
 def execute_argv(
     version: ZiskVersion, cargo_zisk: str, elf: Path, input_path: Path
 ) -> list[str]:
-    """argv of ``execute -e ELF -i INPUT -u`` (zisk.md §2.1; the same in both families).
+    """argv of ``execute -e ELF -i INPUT -u``, the same in both families
+    (``0xPolygonHermez/zisk@v0.14.0:cli/src/commands/execute.rs``, and at v0.18.0).
 
     Note: v0.14 GPU builds refuse ``execute`` ("Command is not supported on GPU mode").
+
+    Raises:
+        ValueError: a version without a known CLI (``cli_family``).
     """
     cli_family(version)
     return [cargo_zisk, "execute", "-e", str(elf), "-i", str(input_path), "-u"]
@@ -180,8 +211,17 @@ def execute_argv(
 def verify_argv(
     version: ZiskVersion, cargo_zisk: str, proof: Path, verkey: Path | None = None
 ) -> list[str]:
-    """argv of ``verify -p PROOF`` (zisk.md §3). ``verkey`` (``-k``) exists in v0.14 only; by
-    default v0.14 uses ``~/.zisk/provingKey/zisk/vadcop_final/vadcop_final.verkey.bin``."""
+    """argv of ``verify -p PROOF``
+    (``0xPolygonHermez/zisk@v0.14.0:cli/src/commands/verify_stark.rs``,
+    ``@v0.18.0:cli/src/commands/verify.rs``).
+
+    ``verkey`` (``-k``) is passed to the v0.14 family only (v0.17+ ``verify`` has no ``-k``)
+    and dropped otherwise; without it v0.14 uses
+    ``~/.zisk/provingKey/zisk/vadcop_final/vadcop_final.verkey.bin``.
+
+    Raises:
+        ValueError: a version without a known CLI (``cli_family``).
+    """
     family = cli_family(version)
     argv = [cargo_zisk, "verify", "-p", str(proof)]
     if verkey is not None and family is CliFamily.V0_14:
@@ -195,9 +235,9 @@ def verify_argv(
 
 @dataclass(frozen=True, slots=True)
 class ZiskResultJson:
-    """``result.json`` of v0.14/v0.15 (``ProofLog``): ``cycles`` executed steps (u64),
-    ``proof_id`` the ``id`` hex (blake3 of the final proof), ``time_s`` wall time of ``prove()``
-    in seconds (f64)."""
+    """``result.json`` of v0.14/v0.15 (``ProofLog``, ``zisk@v0.14.0:common/src/proof_log.rs``):
+    ``cycles`` executed steps (u64), ``proof_id`` the ``id`` hex (blake3 of the final proof),
+    ``time_s`` wall time of ``prove()`` in seconds (f64)."""
 
     cycles: int
     proof_id: str
@@ -205,17 +245,23 @@ class ZiskResultJson:
 
     @property
     def proving_time_ms(self) -> int:
-        """``trunc(time * 1000)``: what the original client sends as ``proving_time`` (ms)."""
+        """``trunc(time * 1000)``: what the original client sends as ``proving_time`` (ms)
+        (``lambdaclass/ethrex-ethproofs@b45cda3:lib/ethproofs_client/prover.ex``)."""
         return math.trunc(self.time_s * 1000)
 
 
 class ResultJsonError(ValueError):
-    """``result.json`` is not the ``{"cycles", "id", "time"}`` object of zisk.md §1.1."""
+    """``result.json`` is not the ``{"cycles", "id", "time"}`` object ``ProofLog`` writes."""
 
 
 def parse_result_json(text: str | bytes) -> ZiskResultJson:
-    """Parse the text of ``result.json``. Raises ``ResultJsonError`` when it is not JSON, a
-    field is missing, or a field has the wrong type (bool is not an int; negatives refused)."""
+    """Parse the text of ``result.json``.
+
+    Raises:
+        ResultJsonError: not JSON (or not UTF-8), not an object, a field missing, or a field
+            of the wrong type: ``cycles`` a non-negative int (not a bool), ``id`` a non-empty
+            string, ``time`` finite non-negative seconds.
+    """
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -238,13 +284,19 @@ def parse_result_json(text: str | bytes) -> ZiskResultJson:
 
 
 def read_result_json(path: Path) -> ZiskResultJson:
-    """Read and parse ``path``; ``OSError`` and ``ResultJsonError`` propagate."""
+    """Read and parse ``path`` (blocking).
+
+    Raises:
+        OSError: the file cannot be read.
+        ResultJsonError: as ``parse_result_json``.
+    """
     return parse_result_json(path.read_bytes())
 
 
 def proof_file_candidates(output_dir: Path) -> tuple[Path, Path]:
     """Where the proof for EthProofs is, in order of preference: the compressed file (v0.14),
-    then the raw one (v0.15 may write only that, ethproofs-api.md Part B §2(b))."""
+    then the raw one (v0.15 may write only that; ``lambdaclass/ethrex-ethproofs`` PR #7 reads
+    them in this order)."""
     return output_dir / COMPRESSED_PROOF_FILE, output_dir / RAW_PROOF_FILE
 
 
@@ -272,7 +324,11 @@ _PROGRESS_RE: Final = re.compile(r"(>>>|<<<) ([A-Z0-9_]+)(?: \((\d+)ms\))?")
 
 
 def parse_progress_line(line: str) -> ProgressMarker | None:
-    """The phase marker in one stdout line, or None (zisk.md §1.2 regex)."""
+    """The phase marker in one stdout line, or None.
+
+    Markers are ``>>> NAME`` / ``<<< NAME (123ms)`` from ``zisk@v0.14.0:util/src/timer_macro.rs``
+    (the same shape at v0.18.0).
+    """
     m = _PROGRESS_RE.search(line)
     if m is None:
         return None
@@ -301,7 +357,7 @@ _UNIT_MS: Final = {"ns": 1e-6, "µs": 1e-3, "μs": 1e-3, "us": 1e-3, "ms": 1.0, 
 
 def parse_rust_duration_ms(text: str) -> int | None:
     """Milliseconds (truncated) of a Rust ``Duration`` Debug string (``1.234s``, ``12.5ms``,
-    ``830µs``, ``5ns``) or of v0.18's ``<ms>ms``; None when not of that shape."""
+    ``830µs``, ``5ns``) or of v0.18's ``<ms>ms``; None when not of that shape (e.g. ``1m``)."""
     m = _DURATION_RE.match(text.strip())
     if m is None:
         return None
@@ -323,7 +379,10 @@ _PROOF_ID_RE: Final = re.compile(r"Proof ID:\s*([0-9a-fA-F]+)")
 
 
 def parse_proof_id_line(line: str) -> str | None:
-    """The hex of a summary ``Proof ID: <hex>`` line (v0.14 summary, v0.16), or None."""
+    """The hex of a ``Proof ID: <hex>`` line (v0.14's prove summary, v0.16), or None.
+
+    v0.17+ prints no such line.
+    """
     m = _PROOF_ID_RE.search(line)
     return m.group(1) if m else None
 
@@ -333,9 +392,14 @@ _NOT_VERIFIED_RE: Final = re.compile(r"✗ .*proof was not verified", re.IGNOREC
 
 
 def parse_verify_output(returncode: int, output: str) -> bool | None:
-    """Outcome of ``cargo-zisk verify`` (zisk.md §3): True for exit 0 with ``✓ … proof was
-    verified``; False for exit 1 with ``✗ … proof was not verified`` (or v0.18's exit 1 after a
-    failed check, also ✗); None when the run failed for another reason (bad file, usage)."""
+    """Outcome of ``cargo-zisk verify`` (``zisk@v0.14.0:cli/src/commands/verify_stark.rs``,
+    ``@v0.18.0:cli/src/commands/verify.rs``).
+
+    Returns:
+        True for exit 0 with ``✓ … proof was verified``; False for exit 1 with ``✗ … proof was
+        not verified``; None for anything else (bad file, usage error, no verdict line). Case
+        is ignored (v0.14 prints ``Stark``, v0.18 ``STARK``).
+    """
     if returncode == 0 and _VERIFIED_RE.search(output):
         return True
     if returncode == 1 and _NOT_VERIFIED_RE.search(output):
@@ -355,7 +419,9 @@ class ExitClassification:
     message: str
 
 
-#: Substrings of stderr (zisk.md §1.3) checked in order for exit status 1.
+#: Substrings of stderr checked in order for exit status 1: error texts found by reading the
+#: zisk (v0.14.0; the framing error v0.16.1) and pil2-proofman v0.14.0 sources (not observed on a
+#: real run).
 _EXIT1_SIGNATURES: Final[tuple[tuple[str, FailureReason, str], ...]] = (
     ("Input file not found", FailureReason.INPUT_ERROR, "the input file was not found"),
     (
@@ -392,11 +458,19 @@ _EXIT1_SIGNATURES: Final[tuple[tuple[str, FailureReason, str], ...]] = (
 
 
 def classify_exit(returncode: int, stderr_tail: str) -> ExitClassification:
-    """Map a non-zero exit of ``cargo-zisk`` to a failure reason (zisk.md §1.3).
+    """Map a non-zero exit of ``cargo-zisk`` to a failure reason (sources: module docstring).
 
-    ``returncode`` is Python's: negative for death by signal (``-6`` SIGABRT, ``-9`` SIGKILL),
-    ``128+N`` when a shell reported it. ``stderr_tail`` is the last few KiB of stderr, searched
-    for the known error texts. Raises ``ValueError`` for 0 (not a failure).
+    Args:
+        returncode: Python's: negative for death by signal (``-6`` SIGABRT, ``-9`` SIGKILL),
+            ``128+N`` when a shell reported it.
+        stderr_tail: the last few KiB of stderr, searched for the known error texts.
+
+    Returns:
+        The reason (``input_error``, ``internal_error`` for a usage error, otherwise
+        ``proving_error``) and a one-line message.
+
+    Raises:
+        ValueError: ``returncode`` is 0 (not a failure).
     """
     if returncode == 0:
         raise ValueError("exit status 0 is not a failure")
