@@ -1,10 +1,12 @@
 """Settings: the environment and CLI flags → one validated, frozen object; all errors at once.
 
-Names follow the original client (lambdaclass/ethrex-ethproofs README, ``../shared/seeds/002_*``):
-``ETH_RPC_URL``, ``ELF_PATH``, ``ETHPROOFS_RPC_URL``, ``ETHPROOFS_API_KEY``,
-``ETHPROOFS_CLUSTER_ID``, ``ZISK_ACTION``, ``SLACK_WEBHOOK``, ``LOG_LEVEL``, ``HEALTH_PORT``,
-``PROVER_STUCK_THRESHOLD_SECONDS``; the rest are ours. Each is documented in the README's
-configuration table, generated from ``FIELDS`` below (``ethproofs-daemon config --markdown``).
+Names follow the original client, ``lambdaclass/ethrex-ethproofs`` (README and environment
+handling at b45cda3): ``ETH_RPC_URL``, ``ELF_PATH``, ``ETHPROOFS_RPC_URL``, ``ETHPROOFS_API_KEY``,
+``ETHPROOFS_CLUSTER_ID``, ``LOG_LEVEL``, ``HEALTH_PORT``, ``PROVER_STUCK_THRESHOLD_SECONDS``;
+``SLACK_WEBHOOK`` is from its ``slack_notifications`` branch (c667f9b) and ``ZISK_ACTION`` from a
+README revision whose commit was not recorded. The rest are ours. Each is documented in the
+README's configuration table, generated from ``FIELDS`` below (``ethproofs-daemon config
+--markdown``).
 
 Validation is done by pydantic over the raw strings; field errors and cross-field problems are
 collected together and raised as one ``ConfigError`` listing every variable at fault, so an
@@ -65,7 +67,8 @@ class FieldDoc:
 
 
 class Settings(BaseModel):
-    """Every setting of the daemon, validated and frozen. Durations are seconds."""
+    """Every setting of the daemon, validated and frozen. Durations are in seconds, except
+    ``input_retention_days`` (days)."""
 
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="forbid")
 
@@ -294,7 +297,16 @@ FIELDS: Final = [
 
 def cross_field_problems(raw: Mapping[str, object], *, for_run: bool) -> list[str]:
     """Problems that involve several settings or the file system, read from the raw values
-    (so they are reported even when other fields fail to parse)."""
+    (so they are reported even when other fields fail to parse).
+
+    Args:
+        raw: values by environment name, as collected by ``load_settings``.
+        for_run: also check what ``run`` needs (RPC URL, ELF and guest profile, cargo-zisk on
+            ``PATH``, distinct ports).
+
+    Returns:
+        ``VARIABLE: reason`` lines; empty when fine.
+    """
     problems: list[str] = []
     trio_names = ("ETHPROOFS_RPC_URL", "ETHPROOFS_API_KEY", "ETHPROOFS_CLUSTER_ID")
     missing = [k for k in trio_names if raw.get(k) is None]
@@ -325,8 +337,13 @@ def cross_field_problems(raw: Mapping[str, object], *, for_run: bool) -> list[st
 
 
 def guest_problems(raw: Mapping[str, object]) -> list[str]:
-    """``GUEST_PROFILE`` names a known profile and ``ELF_PATH`` matches it (file name, sha256
-    where recorded), unless ``ALLOW_UNKNOWN_ELF`` (``inputs/profiles.py``)."""
+    """Check that ``GUEST_PROFILE`` names a known profile and that ``ELF_PATH`` matches it (file
+    name, sha256 where recorded); with ``ALLOW_UNKNOWN_ELF`` a mismatch is accepted (and
+    ``check_elf``'s warnings are not reported here). Rules: ``inputs/profiles.py``.
+
+    Returns:
+        At most one ``VARIABLE: reason`` line; empty when fine. ``raw["ELF_PATH"]`` must be set.
+    """
     from ethproofs_daemon.inputs.errors import InputError
     from ethproofs_daemon.inputs.profiles import check_elf, get_profile
 

@@ -2,7 +2,8 @@
 
 Standard-library loggers (hypercorn, httpx) go through the same processors. Secrets are
 scrubbed by value: ``configure_logging(secrets=[...])`` replaces any occurrence of a configured
-secret (API key, admin token, webhook URL) in any field of any line with ``***``.
+secret (API key, admin token, webhook URL) in any string field of any line, nested in dicts,
+lists and tuples too, with ``***``. Secrets shorter than 4 characters are not scrubbed.
 """
 
 from __future__ import annotations
@@ -40,9 +41,14 @@ def scrub_secrets(
 
 def configure_logging(level: str = "info", fmt: str = "auto", *,
                       secrets: Iterable[str] = ()) -> None:
-    """Route structlog and stdlib logging to stderr as JSON (or console on a TTY).
+    """Route structlog and stdlib logging to stderr, replacing the root logger's handlers.
 
-    ``fmt``: ``auto``, ``json`` or ``console``. ``secrets``: strings never to print.
+    Args:
+        level: ``debug``, ``info``, ``warning`` or ``error`` (httpx, httpcore and hpack log at
+            ``warning`` at least).
+        fmt: ``json``, ``console``, or ``auto`` (JSON unless stderr is a TTY).
+        secrets: strings never to print (those under 4 characters are ignored); replaces the
+            ones of an earlier call.
     """
     _SECRETS[:] = [s for s in secrets if s and len(s) >= 4]
     json_output = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())

@@ -1,9 +1,10 @@
 """systemd's ``sd_notify`` protocol: datagrams to ``$NOTIFY_SOCKET`` (sd_notify(3)).
 
-``READY=1`` once the store is open and HTTP is bound, ``WATCHDOG=1`` at half of
+The daemon sends ``READY=1`` once the store is open and HTTP is bound, ``WATCHDOG=1`` at half of
 ``$WATCHDOG_USEC`` from the event loop (so a wedged loop gets the daemon restarted),
 ``STOPPING=1`` on shutdown, ``STATUS=...`` for ``systemctl status``. Without ``NOTIFY_SOCKET``
-every call does nothing. An abstract socket name starts with ``@``.
+every call does nothing. An abstract socket name starts with ``@``. The watchdog is ours only
+when ``$WATCHDOG_PID`` is unset or our pid (sd_watchdog_enabled(3)).
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ import trio
 
 
 class SystemdNotifier:
-    """Sends notifications when run under systemd (``Type=notify``); otherwise a no-op."""
+    """Sends notifications when run under systemd (``Type=notify``); otherwise a no-op.
+
+    ``env`` (default ``os.environ``) is read once, here: ``NOTIFY_SOCKET``, ``WATCHDOG_USEC``
+    (microseconds) and ``WATCHDOG_PID``.
+    """
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         env = os.environ if env is None else env
@@ -31,7 +36,11 @@ class SystemdNotifier:
         self.watchdog_interval_s: float | None = int(usec) / 2e6 if watchdog_for_us else None
 
     def notify(self, message: str) -> bool:
-        """Send one datagram (e.g. ``"READY=1"``); False when not under systemd or on error."""
+        """Send one datagram (e.g. ``"READY=1"``).
+
+        Returns:
+            True when sent; False when not under systemd or on any socket error (never raises).
+        """
         if self.address is None:
             return False
         try:
@@ -43,7 +52,8 @@ class SystemdNotifier:
             return False
 
     async def watchdog_loop(self) -> None:
-        """Ping ``WATCHDOG=1`` at half ``WATCHDOG_USEC`` forever (returns at once without it)."""
+        """Ping ``WATCHDOG=1`` every ``watchdog_interval_s`` until cancelled; returns at once
+        when the watchdog is off or not ours, or there is no ``NOTIFY_SOCKET``."""
         if self.watchdog_interval_s is None or self.address is None:
             return
         while True:

@@ -1,9 +1,11 @@
 """anvil (foundry's local Ethereum node) as a subprocess on loopback, for tests and the demo.
 
 anvil is installed from the npm registry by ``scripts/install-anvil.sh`` (package
-``@foundry-rs/anvil-linux-amd64``, pinned). Facts about it (start-up time, defaults: chain id 31337,
-10 funded dev accounts, gas limit 30,000,000, base fee 1 gwei; the methods it serves and the ones it
-does not, e.g. ``debug_executionWitness``): ``../shared/docs/real-data.md §1``.
+``@foundry-rs/anvil-linux-amd64``, pinned). Facts about it (start-up in under 0.1 s, defaults:
+chain id 31337, 10 funded dev accounts, gas limit 30,000,000, base fee 1 gwei; the methods it
+serves and the ones it does not, e.g. ``debug_executionWitness`` answers ``-32601 Method not
+found``) were observed by running anvil 1.7.1 from ``@foundry-rs/anvil-linux-amd64@1.7.1``; no
+published source lists them.
 
 ``start_anvil`` starts one node on ``127.0.0.1``, waits until it answers ``eth_blockNumber`` and,
 on exit, ends it by its pid (SIGTERM, then SIGKILL after a grace period).
@@ -39,7 +41,8 @@ PROJECT_ANVIL: Final = (
 )
 INSTALL_HINT: Final = "run scripts/install-anvil.sh (npm install into .tools/) or set ANVIL_BIN"
 
-#: anvil's chain id and its first dev account (mnemonic "test test … junk"), real-data.md §1.
+#: anvil's chain id and the private keys of its first four dev accounts (mnemonic
+#: "test test … junk"), anvil's defaults as anvil 1.7.1 reports them.
 ANVIL_CHAIN_ID: Final = 31337
 ANVIL_DEV_KEYS: Final = (
     "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
@@ -50,8 +53,9 @@ ANVIL_DEV_KEYS: Final = (
 
 #: anvil's chain as an ethrex/geth genesis ``config`` object, for the guest input's chain config
 #: (``CHAIN=<file>``; ``ethproofs_daemon.inputs.chain_config.chain_config_from_genesis``): chain id
-#: 31337, every fork active from genesis up to anvil 1.7.1's default hardfork, Bpo1
-#: (``anvil_nodeInfo``; ../shared/docs/real-data.md §1). Blob schedules are left to the defaults.
+#: 31337, every fork active from genesis up to anvil 1.7.1's default hardfork, Bpo1 (as its
+#: ``anvil_nodeInfo`` reports, observed; no published source). Blob schedules are left to the
+#: defaults.
 ANVIL_GENESIS_CONFIG: Final = {
     "chainId": ANVIL_CHAIN_ID,
     **{
@@ -130,7 +134,11 @@ def anvil_command(
     hardfork: str | None,
     extra_args: Sequence[str],
 ) -> list[str]:
-    """The argv that starts anvil on ``127.0.0.1:port`` (``block_time_s`` None: automine)."""
+    """The argv that starts anvil on ``127.0.0.1:port``, quiet (``--silent``).
+
+    ``block_time_s`` None leaves anvil's default (automine, unless ``extra_args`` says
+    ``--no-mining``); ``hardfork`` None keeps anvil's default.
+    """
     argv = [str(binary), "--host", "127.0.0.1", "--port", str(port), "--silent"]
     if block_time_s is not None:
         argv += ["--block-time", format(block_time_s, "g")]
@@ -166,7 +174,9 @@ async def start_anvil(
         5 s, by its pid, and reaped.
 
     Raises:
-        AnvilNotFound, AnvilStartError.
+        AnvilNotFound: no binary given and ``find_anvil`` found none.
+        AnvilStartError: anvil exited before answering (after the port attempts) or did not
+            answer within ``startup_timeout_s``.
     """
     exe = binary if binary is not None else find_anvil()
     attempts = 1 if port else _PORT_ATTEMPTS

@@ -1,14 +1,18 @@
 """A local EthProofs API endpoint for the demo: records what it receives, answers like the real
 API's success path.
 
-Contract followed (success path and the one conflict only): ``../shared/docs/ethproofs-api.md``
-§1.2 (auth: ``Authorization: Bearer <key>``; the real ``withAuth`` takes ``split(" ")[1]``) and
-§1.5 (``POST /api/v0/proofs/{queued,proving,proved}`` → 200 ``{"proof_id": n}``; a block already
-``proved`` for the cluster → 409 ``Proof already proved``). A missing or wrong key answers 401
-(``No API key provided`` / ``Invalid API key``), a body that is not a JSON object with an integer
-``block_number`` and ``cluster_id`` answers 400, an unknown kind 404. Nothing else of the real API
-(rate limits, zod detail, cluster versions) is modelled: this is a demo sink, not a test stand-in
-(that one is ``tests/standins/ethproofs_api.py``).
+Contract followed (success path and the one conflict only), from the EthProofs app
+``ethproofs/ethproofs@98b7a6f`` (public API docs: https://ethproofs.org/api.html): auth
+``Authorization: Bearer <key>``, where the real ``withAuth`` takes ``split(" ")[1]``
+(``lib/middleware/with-auth.ts``); ``POST /api/v0/proofs/{queued,proving,proved}`` → 200
+``{"proof_id": n}``, and a block already ``proved`` for the cluster → 409 ``Proof already
+proved`` (``app/api/v0/**/route.ts``, schemas in ``lib/zod/schemas/proof.ts``). A missing or
+wrong key answers 401 (``No API key provided`` / ``Invalid API key``); a body that is not JSON
+500 ``Internal server error`` (the real route parses it outside its ``try``); a JSON body that is
+not an object with an integer ``block_number`` and ``cluster_id`` (and, for ``proved``, a string
+``proof``) 400; an unknown kind 404. Error bodies are plain text, as in the real API. Nothing
+else of the real API (rate limits, zod detail, cluster versions) is modelled: this is a demo
+sink, not a test stand-in (that one is ``tests/standins/ethproofs_api.py``).
 
 Every request is appended, as it is answered, to ``LocalEthProofs.received`` and to a JSON-lines
 log (one object per line: ``{"at": <unix s>, "kind", "status", "block_number", "cluster_id",
@@ -43,7 +47,8 @@ API_PREFIX: Final = "/api/v0"
 class ReceivedReport:
     """One request the endpoint answered: endpoint ``kind``, HTTP ``status`` answered, the block
     and cluster from the body (None when the body had none), ``proof_id`` answered (200 only),
-    ``proof_bytes`` (decoded size of a ``proved`` body's ``proof``), ``at`` (Unix s)."""
+    ``proof_bytes`` (decoded size of a ``proved`` body's ``proof``), ``proving_time_ms`` as sent,
+    ``at`` (Unix s)."""
 
     at: float
     kind: str
@@ -59,7 +64,9 @@ class ReceivedReport:
 class LocalEthProofs:
     """State of the local endpoint: one API key, per-(block, cluster) proof rows, the log.
 
-    ``log_path``: the JSON-lines file every request is appended to (created with its folder).
+    ``api_key`` is the only key accepted. ``log_path`` is the JSON-lines file every request is
+    appended to (created with its folder). A (block, cluster) keeps one ``proof_id`` across its
+    ``queued``/``proving``/``proved`` reports.
     """
 
     api_key: str
@@ -87,8 +94,17 @@ class LocalEthProofs:
         }
 
     def answer(self, kind: str, authorization: str | None, raw: bytes) -> tuple[int, object]:
-        """Decide the answer to one request (pure apart from the proof rows); returns
-        ``(status, body)`` where body is a dict (JSON) or a str (plain text), and records it."""
+        """Decide and record the answer to one request: updates the proof rows, appends to
+        ``received`` and to the log file.
+
+        Args:
+            kind: the last path segment (``queued``, ``proving``, ``proved`` or anything else).
+            authorization: the ``Authorization`` header, or None.
+            raw: the request body.
+
+        Returns:
+            ``(status, body)``: body is a dict (sent as JSON) or a str (sent as plain text).
+        """
         status, body, doc = self._decide(kind, authorization, raw)
         self._record(kind, status, body, doc)
         return status, body

@@ -1,21 +1,23 @@
 """The demo run: anvil, real transactions, the daemon in-process, a local EthProofs endpoint.
 
-``run_demo`` does, inside one trio nursery and one overall deadline (``--timeout``):
+Before it runs, the CLI calls ``prepare_workdir`` (which also writes anvil's chain config as a
+genesis file, ``CHAIN=<file>`` for the guest input's ``ChainConfig``, from
+``demo.anvil.ANVIL_GENESIS_CONFIG``) and ``route_logs_to_file``. Then ``run_demo`` does, inside
+one trio nursery and one overall deadline (``--timeout``):
 
-1. writes anvil's chain config as a genesis file (``CHAIN=<file>`` for the guest input's
-   ``ChainConfig``; ``chain.anvil.ANVIL_GENESIS_CONFIG``) and routes all logs to a file;
-2. starts anvil on 127.0.0.1 with ``--no-mining`` (``chain.anvil.start_anvil``);
-3. serves the local EthProofs endpoint (``endpoint.py``) on 127.0.0.1, port 0;
-4. builds the daemon from settings (``app.build_daemon``): ``BLOCK_INTERVAL`` 2 from block 2
-   (anvil's genesis header has the empty-trie state root although the dev accounts are funded,
-   so block 1 cannot be proven against it), ``WITNESS_SOURCE=synthesize``, the built-in ethrex
-   input codec, ``PROVER_BACKEND=simulated`` (it sleeps and writes a placeholder proof: it proves
-   nothing), reports to the local endpoint; and starts it (``app.run_daemon``);
-5. mines one block per second, each with a batch of signed transactions (``transactions.py``),
-   until enough targets exist;
-6. refreshes the live table (``table.py``) until ``blocks`` blocks are proved by the job store
+1. starts anvil on 127.0.0.1 with ``--no-mining`` (``demo.anvil.start_anvil``);
+2. serves the local EthProofs endpoint (``endpoint.py``) on 127.0.0.1, port 0;
+3. builds the daemon from settings (``app.build_daemon``): ``BLOCK_INTERVAL`` (default 2) from
+   block ``max(2, BLOCK_INTERVAL)`` (anvil's genesis header has the empty-trie state root
+   although the dev accounts are funded, so block 1 cannot be proven against it),
+   ``WITNESS_SOURCE=synthesize``, the built-in ethrex input codec, ``PROVER_BACKEND=simulated``
+   (it sleeps and writes a placeholder proof: it proves nothing), reports to the local
+   endpoint; and starts it (``app.run_daemon``);
+4. mines one block every ``block_time_s`` (default 1 s), each with a batch of signed
+   transactions (``transactions.py``), until enough targets exist;
+5. refreshes the live table (``table.py``) until ``blocks`` blocks are proved by the job store
    *and* their ``proved`` report was accepted by the local endpoint;
-7. stops the daemon gracefully (``supervisor.stop()``), then the endpoint, then anvil (by pid).
+6. stops the daemon gracefully (``supervisor.stop()``), then the endpoint, then anvil (by pid).
 
 Files (all under the work directory): ``state/`` (SQLite database, built inputs),
 ``output/<block>/`` (simulated placeholder proofs and ``result.json``),
@@ -188,7 +190,10 @@ def done_blocks(jobs: list[Job], endpoint: LocalEthProofs) -> list[Job]:
 
 
 def prepare_workdir(workdir: Path) -> DemoPaths:
-    """Create the work directory layout; refuse a non-empty existing directory.
+    """Create the work directory layout and write ``anvil-genesis.json`` into it.
+
+    Returns:
+        The paths of the layout (absolute).
 
     Raises:
         DemoError: ``workdir`` exists and is not an empty directory.
@@ -203,7 +208,15 @@ def prepare_workdir(workdir: Path) -> DemoPaths:
 
 
 def route_logs_to_file(path: Path, secrets_: list[str]) -> TextIO:
-    """Configure structlog/stdlib logging as JSON lines into ``path`` (returns the open file)."""
+    """Configure structlog/stdlib logging as JSON lines appended to ``path``.
+
+    Args:
+        path: the log file (opened for append).
+        secrets_: strings to mask in every line (``configure_logging``).
+
+    Returns:
+        The open file; the caller flushes it (it stays open for the rest of the process).
+    """
     configure_logging("info", "json", secrets=secrets_)
     stream = path.open("a", encoding="utf-8")
     for handler in logging.getLogger().handlers:
@@ -232,11 +245,14 @@ class _Run:
 
 async def run_demo(options: DemoOptions, paths: DemoPaths, console: Console) -> DemoResult:
     """Run the demo (see the module docstring); every process and server it started is ended
-    before it returns.
+    before it returns. Node and transaction failures, timeouts and signals end up in
+    ``DemoResult.reason``, not in exceptions.
 
     Raises:
-        AnvilNotFound, AnvilStartError: anvil is not installed or does not start.
-        ConfigError: the demo's settings were refused (a bug).
+        AnvilNotFound: anvil is not installed.
+        AnvilStartError: anvil does not start.
+        ExceptionGroup: anything else, from the nurseries, e.g. a ``ConfigError`` when the
+            demo's settings were refused (a bug).
     """
     run = _Run(options, paths, console)
     reason = ""
@@ -427,7 +443,8 @@ def _result(run: _Run, reason: str) -> DemoResult:
 
 def run_blocking(options: DemoOptions, paths: DemoPaths, console: Console,
                  runner: Callable[..., object] = trio.run) -> DemoResult:
-    """``trio.run(run_demo, …)``."""
+    """``trio.run(run_demo, options, paths, console)``; ``runner`` replaces ``trio.run`` in
+    tests."""
     result = runner(run_demo, options, paths, console)
     assert isinstance(result, DemoResult)
     return result

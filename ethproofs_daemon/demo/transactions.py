@@ -159,11 +159,12 @@ class Traffic:
         return str(Account.from_key(self.key).address)
 
     async def run(self, keep_mining: Callable[[int], bool]) -> None:
-        """Mine batches until ``keep_mining(head)`` is false (checked before each block).
+        """Mine batches, one every ``block_time_s`` seconds, until ``keep_mining(head)`` is
+        false (checked before each block).
 
         Raises:
-            TrafficError: the node rejected a transaction or ``evm_mine``.
-            RpcTransportError: the node went away.
+            TrafficError: as ``mine_batch``.
+            RpcError: as ``mine_batch``.
         """
         next_at = trio.current_time()
         while keep_mining(self.mined):
@@ -172,7 +173,18 @@ class Traffic:
             await trio.sleep_until(max(next_at, trio.current_time()))
 
     async def mine_batch(self) -> int:
-        """Send the next batch and mine one block; returns its number."""
+        """Send the next batch and mine one block.
+
+        Returns:
+            The number of the block mined.
+
+        Raises:
+            TrafficError: the node rejected a transaction, ``evm_mine`` or the following
+                ``eth_blockNumber``.
+            RpcError: the node went away or answered malformed (``RpcTransportError``,
+                ``RpcMalformedResponse``), or refused ``eth_getTransactionCount``
+                (``RpcResponseError``).
+        """
         if self._nonce is None:
             count = await self.rpc.call("eth_getTransactionCount", [self.sender, "pending"])
             self._nonce = int(str(count), 16)

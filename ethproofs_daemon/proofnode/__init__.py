@@ -1,18 +1,21 @@
 """The Proof Node API (EIP-8025 execution proofs on request for consensus clients).
 
-Spec ``../shared/specs/proof-node-api.openapi.json``; reference behaviour and formats
-``../shared/docs/proof-node-api.md``. Wiring (the daemon's supervisor)::
+Spec: the "Proof Node API" OpenAPI 3.1 document, version 0.1.0, published with the reference
+server as ``eth-act/zkboost@9be2085d:openapi.json``. Reference behaviour: that server,
+``eth-act/zkboost@9be2085d:crates/server/src/``. Wiring (``proofnode.daemon.build_proof_node``;
+the daemon's supervisor runs the two children, see ``app.py``)::
 
-    cache = ProofCache(store_conn, state_dir / "proof-node", settings.cache_entries)
-    service = ProofNodeService(settings=settings, cache=cache, prover=zisk_backend,
-                               verifier=zisk_backend, witness=RpcWitnessProvider(rpc, ...),
+    cache = ProofCache(store.conn, state_dir / "proof-node" / "cache", settings.cache_entries)
+    service = ProofNodeService(settings=settings, cache=cache, prover=shared, verifier=shared,
+                               witness=RpcWitnessProvider(rpc, ...),
                                input_builder=Eip8025InputBuilder(encode_witness), work_dir=...)
-    nursery.start(service.run); nursery.start(serve_proof_node, service)
+    children: service.run, and create_proof_node_app(service) served on settings.port
 
 Modules: ``settings`` (``ProofNodeSettings``), ``backend`` (prover/verifier Protocols),
 ``cache`` (``PROOF_CACHE_SCHEMA``, ``ProofCache``), ``events`` (SSE events, ``EventHub``),
 ``witness`` (witness by block hash), ``guest_input`` (EIP-8025 input), ``service``
-(``ProofNodeService``), ``app`` (``create_proof_node_app``, ``serve_proof_node``).
+(``ProofNodeService``), ``app`` (``create_proof_node_app``, ``serve_proof_node``), ``daemon``
+(``build_proof_node``: the service on the daemon's store, RPC and prover).
 """
 
 from __future__ import annotations

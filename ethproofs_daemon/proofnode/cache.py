@@ -3,8 +3,10 @@
 One entry per ``(new_payload_request_root, proof_type)``. Files are
 ``{directory}/{root hex}/{proof_type}.proof`` (raw proof bytes as the backend wrote them). The
 index row records the file's size and when it was added; when more than ``max_entries`` rows
-exist the oldest are removed, row and file (zkboost's LRU behaves as insertion order in practice,
-``../shared/docs/proof-node-api.md`` §1.5). The cache survives restarts: rows and files stay.
+exist the oldest are removed, row and file. zkboost keeps an ``lru::LruCache`` of proofs
+(``eth-act/zkboost@9be2085d:crates/server/src/http.rs``), but only ``put`` updates its recency
+(downloads ``peek``, catch-up iterates), so it evicts in insertion order in practice, as this
+cache does. The cache survives restarts: rows and files stay.
 
 The store owns the connection and applies ``PROOF_CACHE_SCHEMA``; this class uses the connection
 only from the thread that calls it (the trio thread), one short transaction per change. A row
@@ -74,7 +76,11 @@ class CachedProof:
 class ProofCache:
     """Proof files under ``directory`` indexed in ``conn`` (schema ``PROOF_CACHE_SCHEMA``).
 
-    ``max_entries`` (>= 1) bounds the number of proofs across all types. ``clock`` gives Unix s.
+    Creates ``directory`` if needed. ``max_entries`` (>= 1) bounds the number of proofs across
+    all types. ``clock`` gives Unix seconds.
+
+    Raises:
+        ValueError: ``max_entries`` < 1.
     """
 
     def __init__(
@@ -129,7 +135,8 @@ class ProofCache:
         return [str(r[0]) for r in rows]
 
     def get(self, root: str, proof_type: str) -> bytes | None:
-        """The proof bytes, or None when absent (a row whose file is gone is dropped)."""
+        """The proof bytes, or None when absent or the key is malformed (a row whose file is
+        gone is dropped)."""
         if not valid_key(root, proof_type):
             return None
         found = self.entry(root, proof_type)
@@ -152,7 +159,10 @@ class ProofCache:
         cycles: int | None = None,
     ) -> CachedProof:
         """Move the proof file ``source`` into the cache and index it; evict the oldest beyond
-        ``max_entries``. Replaces an existing entry for the same key.
+        ``max_entries``. Replaces an existing entry for the same key (it then counts as newest).
+
+        Returns:
+            The new index row (``path`` inside the cache).
 
         Raises:
             ProofCacheError: the file could not be moved (missing source, disk error).

@@ -1,6 +1,7 @@
 """SSE events of the Proof Node API and the hub that fans them out to subscribers.
 
-Events (spec ``components.schemas.ProofCompleteEvent`` / ``ProofFailureEvent``)::
+Events (spec ``eth-act/zkboost@9be2085d:openapi.json``, ``components.schemas.ProofCompleteEvent``
+/ ``ProofFailureEvent``)::
 
     proof_complete  {"new_payload_request_root": "0x…", "proof_type": "ethrex-zisk"}
     proof_failure   {"new_payload_request_root": "0x…", "proof_type": "…",
@@ -9,9 +10,11 @@ Events (spec ``components.schemas.ProofCompleteEvent`` / ``ProofFailureEvent``):
 
 ``EventHub`` keeps one bounded trio memory channel per subscriber. ``publish`` never blocks: a
 subscriber whose buffer is full loses that event (counted in ``dropped``), like a lagging tokio
-broadcast receiver in zkboost (``../shared/docs/proof-node-api.md`` §1.6). It also remembers the
-last ``failure_entries`` failures so that a subscriber for a root hears of a failure that happened
-before it subscribed (the reference loses those). Nothing here does I/O.
+broadcast receiver in zkboost, whose SSE handler drops the receiver's lag errors
+(``eth-act/zkboost@9be2085d:crates/server/src/http/v1/get_execution_proof_requests.rs``). It also
+remembers the last ``failure_entries`` failures so that a subscriber for a root hears of a
+failure that happened before it subscribed (zkboost replays only cached completions). Nothing
+here does I/O.
 """
 
 from __future__ import annotations
@@ -50,8 +53,9 @@ API_FAILURE_REASONS: Final = frozenset(
 def api_failure_reason(reason: FailureReason) -> FailureReason:
     """Map any job failure reason onto the four the spec allows.
 
-    ``witness_unavailable`` → ``witness_timeout`` (no witness within the budget);
-    ``input_error`` and ``proof_data_unreadable`` → ``proving_error``; others unchanged.
+    The four are returned unchanged; ``witness_unavailable`` → ``witness_timeout`` (no witness
+    within the budget); ``input_error`` and ``proof_data_unreadable`` → ``proving_error``; any
+    other → ``internal_error``.
     """
     if reason in API_FAILURE_REASONS:
         return reason
@@ -106,7 +110,8 @@ class Subscription:
 class EventHub:
     """Fan-out of ``ProofEvent``s to subscribers, and a bounded memory of recent failures.
 
-    ``buffer`` events are queued per subscriber; ``failure_entries`` failures are remembered.
+    ``buffer`` events are queued per subscriber; ``failure_entries`` failures are remembered
+    (the oldest forgotten first). ``dropped`` and ``published`` count events.
     """
 
     def __init__(self, *, buffer: int = 128, failure_entries: int = 1024) -> None:

@@ -1,8 +1,10 @@
 """Configuration of the Proof Node API, and the proof type names the spec knows.
 
-Sources: ``../shared/specs/proof-node-api.openapi.json`` (``components.schemas.ProofType``, default
-port 3000), zkboost's config defaults (``../shared/docs/proof-node-api.md`` §1.8: witness timeout
-12 s, proof cache 128 per proof type, keep-alive 15 s §1.6, body limit 1 GiB §1.1).
+Sources: the Proof Node API spec, ``eth-act/zkboost@9be2085d:openapi.json``
+(``components.schemas.ProofType``; default server port 3000; SSE keep-alive comment every 15 s),
+and zkboost's defaults at the same commit: witness timeout 12 s and proof cache 128 entries per
+proof type (``crates/server/src/config.rs``; here 128 for all types together), witness retry
+every 0.2 s (``crates/server/src/witness.rs``), body limit 1 GiB (``crates/server/src/http.rs``).
 """
 
 from __future__ import annotations
@@ -34,12 +36,14 @@ class SettingsError(ValueError):
 class ProofNodeSettings:
     """Proof Node API settings. Times in seconds, sizes in bytes.
 
-    - ``port``: TCP port of the API (0: any free port, for tests); the lead serves the app there.
+    Raises ``SettingsError`` on construction when ``validate_settings`` finds a problem.
+
+    - ``port``: TCP port of the API (0: any free port, for tests); the app is served there.
     - ``proof_types``: types this node proves and verifies (each in ``KNOWN_PROOF_TYPES``).
     - ``witness_timeout_s``: budget for fetching one block's witness, retries included.
     - ``witness_retry_interval_s``: pause between witness attempts (zkboost: 0.2 s).
     - ``proving_timeout_s``: passed to the backend, counted from the start of proving.
-    - ``cache_entries``: proofs kept (all types together); the oldest go first.
+    - ``cache_entries``: proofs kept (all types together); the oldest added go first.
     - ``failure_entries``: recent failures kept in memory for SSE replay.
     - ``keepalive_s``: SSE comment interval (spec: 15 s).
     - ``max_body_bytes``: request bodies above this are refused before decoding.

@@ -12,8 +12,10 @@ Subclasses say what was wrong so that tests and logs can tell the cases apart:
   multiple of the element size, trailing bytes after a fixed-size value).
 - ``SszListTooLong``: a list or byte list longer than its limit (mainnet preset).
 
-Source of the rules: consensus-specs ``ssz/simple-serialize.md`` (Deserialization), as enforced by
-``sigp/ethereum_ssz@v0.10.1:ssz/src/decode.rs`` (see ``../shared/docs/proof-node-api.md`` §1.3).
+Source of the rules: ``ethereum/consensus-specs`` ``ssz/simple-serialize.md`` (Deserialization),
+as enforced by ``sigp/ethereum_ssz@v0.10.1:ssz/src/decode.rs``, the decoder zkboost uses (pinned in
+the ``Cargo.lock`` of ``eth-act/zkboost@9be2085d``; the request type is
+``crates/types/src/new_payload_request.rs`` there).
 """
 
 from __future__ import annotations

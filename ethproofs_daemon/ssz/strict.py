@@ -1,9 +1,10 @@
 """A strict structural check of SSZ bytes against a py-ssz sedes, before py-ssz decodes them.
 
 py-ssz 0.6 reads variable-size fields sequentially and does not check that offsets are where the
-SSZ rules put them (``../shared/docs/proof-node-api.md`` §3.3), so it accepts bodies that the Rust
-decoder zkboost uses rejects. ``check_strict`` walks the bytes with the same rules as
-``sigp/ethereum_ssz@v0.10.1:ssz/src/decode.rs`` and raises a precise ``SszError``:
+SSZ rules put them (seen when decoding generated vectors with py-ssz 0.6.0; not documented by
+py-ssz), so it accepts bodies that the Rust decoder zkboost uses rejects. ``check_strict`` walks
+the bytes with the same rules as ``sigp/ethereum_ssz@v0.10.1:ssz/src/decode.rs`` and raises a
+precise ``SszError``:
 
 - container: ``len >= fixed part``; the first offset equals the fixed-part length; offsets never
   decrease and never pass the end; a fully fixed-size container has exactly its size;
@@ -38,8 +39,16 @@ def _u32(data: bytes, at: int) -> int:
 def check_strict(sedes: Sedes, data: bytes, path: str = "$") -> None:
     """Raise an ``SszError`` unless ``data`` is a canonical SSZ encoding of a ``sedes`` value.
 
-    ``path`` names the value in messages (``$.execution_payload.transactions[3]``).
-    Raises ``SszOffsetError``, ``SszLengthError`` or ``SszListTooLong``.
+    Args:
+        sedes: a fixed-size sedes, ``ByteList``, ``List`` or ``Container`` (nested freely).
+        data: the bytes of exactly one value.
+        path: names the value in messages (``$.execution_payload.transactions[3]``).
+
+    Raises:
+        SszOffsetError: an offset in the wrong place.
+        SszLengthError: a byte count that cannot be right.
+        SszListTooLong: a list or byte list over its limit.
+        TypeError: a sedes kind this check does not know (a programming error).
     """
     if sedes.is_fixed_sized:
         size = sedes.get_fixed_size()

@@ -1,7 +1,11 @@
 """SSZ types of ``NewPayloadRequest`` per fork, mainnet preset, as py-ssz (``ssz`` 0.6) sedes.
 
-Shapes (``../shared/docs/proof-node-api.md`` §2; consensus-specs
-``specs/{bellatrix,capella,deneb,electra}/beacon-chain.md``, ``presets/mainnet/*.yaml``)::
+Shapes from ``ethereum/consensus-specs@a08d8a6e``: the containers in
+``specs/{bellatrix,capella,deneb,electra}/beacon-chain.md``, the limits in
+``presets/mainnet/*.yaml``. The specs' markdown gives ``NewPayloadRequest.versioned_hashes`` no
+SSZ limit; 4096 (``MAX_BLOB_COMMITMENTS_PER_BLOCK``) is Lighthouse's, which zkboost copies
+(``eth-act/zkboost@9be2085d:crates/types/src/new_payload_request.rs``), and the
+``VersionedHashes`` of the eth-consensus-specs 1.7.0b4 package::
 
     ExecutionPayload (Bellatrix) = {parent_hash B32, fee_recipient B20, state_root B32,
         receipts_root B32, logs_bloom B256, prev_randao B32, block_number u64, gas_limit u64,
@@ -13,11 +17,14 @@ Shapes (``../shared/docs/proof-node-api.md`` §2; consensus-specs
       Deneb = {execution_payload, versioned_hashes List[B32,4096], parent_beacon_block_root} # 40
       Electra/Fulu = Deneb + {execution_requests: ExecutionRequests}         # 44 B
 
-Gloas (off unless configured) follows Lighthouse ``consensus/types/src/execution/
-execution_payload.rs@a70500a4``: the Deneb payload + ``block_access_list ByteList[2**30]`` +
-``slot_number u64`` (payload fixed part 540 B), requests as Electra, plain (not progressive)
-containers. The field order and limits are **unconfirmed** (§2.4): the specs moved Gloas to
-progressive containers, so a root computed here may not match other implementations.
+Gloas (off unless configured) follows Lighthouse
+(``sigp/lighthouse@a70500a4:consensus/types/src/execution/execution_payload.rs``): the Deneb
+payload + ``block_access_list ByteList[2**30]`` + ``slot_number u64`` (payload fixed part 540 B),
+requests as Electra, plain (not progressive) containers. The field order and limits are
+**unconfirmed**: the Lighthouse revision zkboost pins was not read, ere-guests limits
+``block_access_list`` to 2**24, and consensus-specs and the eth-consensus-specs 1.7.0b4 package
+make Gloas progressive containers (EIP-7688), so a root computed here may not match other
+implementations.
 """
 
 from __future__ import annotations
@@ -127,7 +134,8 @@ PAYLOAD_TIMESTAMP: Final = 9
 PAYLOAD_BLOCK_HASH: Final = 12
 PAYLOAD_TRANSACTIONS: Final = 13
 
-#: Byte position of ``extra_data``'s offset inside every payload's fixed part (§2.3): 436.
+#: Byte position of ``extra_data``'s offset inside every payload's fixed part: 436, the sizes of
+#: the ten fixed fields before it.
 EXTRA_DATA_OFFSET_POSITION: Final = 32 + 20 + 32 + 32 + BYTES_PER_LOGS_BLOOM + 32 + 4 * 8
 
 _VERSIONED_HASHES: Final[Sedes] = List(bytes32, MAX_BLOB_COMMITMENTS_PER_BLOCK)
