@@ -39,6 +39,7 @@ from typing import Final
 import structlog
 import trio
 
+from ethproofs_daemon.backoff import Backoff
 from ethproofs_daemon.reporting.ethproofs import (
     HTTP_ALREADY_PROVED,
     EthProofsClient,
@@ -74,8 +75,7 @@ class BackoffPolicy:
 
     def delay_s(self, attempt: int, rng: random.Random) -> float:
         """Seconds before the next try after failed attempt number ``attempt`` (>= 1)."""
-        raw = min(self.cap_s, self.base_s * self.factor ** max(0, attempt - 1))
-        return raw * (1.0 + self.jitter * rng.random())
+        return Backoff(self.base_s, self.factor, self.cap_s, self.jitter).delay_s(attempt, rng)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ from tenacity import (
     stop_after_attempt,
 )
 
+from ethproofs_daemon.backoff import Backoff
 from ethproofs_daemon.reporting import events
 from ethproofs_daemon.reporting.ethproofs import parse_retry_after
 from ethproofs_daemon.reporting.events import BlockFacts, Event, HostInfo
@@ -212,7 +213,7 @@ class SlackRetry:
     def wait_s(self, state: RetryCallState) -> float:
         """tenacity ``wait`` callback: Retry-After of the last failure, or exponential."""
         attempt: int = state.attempt_number
-        backoff = min(self.cap_s, self.base_s * 2.0 ** max(0, attempt - 1))
+        backoff = Backoff(self.base_s, 2.0, self.cap_s).delay_s(attempt)
         exc = state.outcome.exception() if state.outcome is not None else None
         if isinstance(exc, SlackRetryable) and exc.retry_after_s is not None:
             retry_after: float = exc.retry_after_s
