@@ -37,10 +37,10 @@ from tenacity import (
 
 from ethproofs_daemon.backoff import Backoff
 from ethproofs_daemon.reporting import events
-from ethproofs_daemon.reporting.ethproofs import parse_retry_after
 from ethproofs_daemon.reporting.events import BlockFacts, Event, HostInfo
 from ethproofs_daemon.reporting.outbox import ReportKind
 from ethproofs_daemon.reporting.ratelimit import CoalescingBucket, RateLimit
+from ethproofs_daemon.reporting.replies import OutcomeKind, StatusRules, classify_reply
 from ethproofs_daemon.reporting.rpc_health import RpcDown, RpcRecovered
 
 log = structlog.get_logger(__name__)
@@ -49,6 +49,14 @@ log = structlog.get_logger(__name__)
 FACTS_CACHE_SIZE: Final = 256
 #: Events waiting to be sent; beyond this new events are dropped (and counted).
 DEFAULT_QUEUE_SIZE: Final = 256
+#: Incoming-webhook answers: 200 sent; 429 (with ``Retry-After``) and 5xx retried; any other
+#: status (``invalid_payload`` 400, ``no_service`` 404, ...) rejected. Excerpts of 200 characters.
+SLACK_RULES: Final = StatusRules(
+    delivered=frozenset({200}),
+    already_done=frozenset(),
+    retryable=frozenset({429, *range(500, 1000)}),
+    excerpt_chars=200,
+)
 
 
 class Notifier(Protocol):
@@ -335,13 +343,12 @@ class SlackNotifier(EventNotifier):
         except httpx.HTTPError as exc:
             # Only the class name: some httpx messages include the (secret) URL.
             raise SlackRetryable(f"transport: {type(exc).__name__}") from exc
-        if reply.status_code == 200:
+        outcome = classify_reply(reply.status_code, reply.headers, reply.text, SLACK_RULES)
+        if outcome.kind is OutcomeKind.DELIVERED:
             return
-        excerpt = reply.text[:200]
-        if reply.status_code == 429 or reply.status_code >= 500:
-            retry_after = parse_retry_after(reply.headers.get("retry-after"), time.time())
-            raise SlackRetryable(f"HTTP {reply.status_code}: {excerpt}", retry_after)
-        raise SlackRejected(f"HTTP {reply.status_code}: {excerpt}")
+        if outcome.kind is OutcomeKind.RETRY:
+            raise SlackRetryable(f"HTTP {outcome.status}: {outcome.excerpt}", outcome.retry_after_s)
+        raise SlackRejected(f"HTTP {outcome.status}: {outcome.excerpt}")
 
 
 def make_notifier(
