@@ -7,5 +7,6 @@
 - ``reporter``: the ``Reporter`` actor draining the outbox, per block in order.
 - ``events``, ``ratelimit``, ``rpc_health``, ``host``: notification values and Block Kit (pure),
   the coalescing token bucket, the "RPC down/recovered" rule, the host's GPU/CPU/RAM.
-- ``slack``: the ``Notifier`` interface, ``NullNotifier``, ``SlackNotifier``.
+- ``notices``: typed notices and the one-method ``Notifier`` / ``NullNotifier`` actors depend on.
+- ``slack``: ``SlackNotifier``, which sends notices to a Slack incoming webhook.
 """

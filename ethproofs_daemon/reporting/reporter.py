@@ -47,9 +47,14 @@ from ethproofs_daemon.reporting.ethproofs import (
     Rejected,
     Retryable,
 )
+from ethproofs_daemon.reporting.notices import (
+    EthProofsRequestFailed,
+    Notifier,
+    NullNotifier,
+    ProofSubmitted,
+)
 from ethproofs_daemon.reporting.outbox import Outbox, OutboxRow, ReportKind
 from ethproofs_daemon.reporting.payloads import MAX_BODY_BYTES, PayloadError, summarize_payload
-from ethproofs_daemon.reporting.slack import Notifier, NullNotifier
 
 log = structlog.get_logger(__name__)
 
@@ -308,16 +313,13 @@ class Reporter:
                 attempts=row.attempts + 1,
             )
             if step.alert:
-                self.notifier.ethproofs_request_failed(
-                    row.block_number,
-                    row.kind,
-                    f"still failing after {row.attempts + 1} tries: " + step.error,
-                )
+                error = f"still failing after {row.attempts + 1} tries: " + step.error
+                self.notifier.notify(EthProofsRequestFailed(row.block_number, row.kind, error))
         else:
             self.outbox.fail_report(row.id, step.error)
             self.failed += 1
             bound.error("report_rejected", error=step.error)
-            self.notifier.ethproofs_request_failed(row.block_number, row.kind, step.error)
+            self.notifier.notify(EthProofsRequestFailed(row.block_number, row.kind, step.error))
         return step
 
     def _notify_submitted(self, row: OutboxRow) -> None:
@@ -326,4 +328,4 @@ class Reporter:
         except PayloadError:
             return
         if summary.proving_time_ms is not None:
-            self.notifier.proof_submitted(row.block_number, summary.proving_time_ms)
+            self.notifier.notify(ProofSubmitted(row.block_number, summary.proving_time_ms))
