@@ -18,8 +18,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from ethproofs_daemon.http.server import hypercorn_config
 from ethproofs_daemon.node.rpc import JsonRpcClient, JsonValue, RpcEndpoint
-from ethproofs_daemon.proofnode.app import hypercorn_config, serve_proof_node
+from ethproofs_daemon.proofnode.app import serve_proof_node
 from ethproofs_daemon.proofnode.cache import PROOF_CACHE_SCHEMA, ProofCache
 from ethproofs_daemon.proofnode.guest_input import Eip8025InputBuilder
 from ethproofs_daemon.proofnode.service import ProofNodeService
