@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
@@ -25,6 +25,7 @@ from ethproofs_daemon.reporting.outbox import ReportKind
 from ethproofs_daemon.reporting.ratelimit import RateLimit
 from ethproofs_daemon.reporting.rpc_health import RpcDown, RpcRecovered
 from ethproofs_daemon.reporting.slack import SlackNotifier, SlackRetry, make_notifier
+from tests.helpers import wait_until
 from tests.standins.slack import SlackState, run_standin_slack
 
 HOST = HostInfo(hostname="box1", gpu="NVIDIA GeForce RTX 5090", cpu="AMD EPYC", ram="62.7 GiB")
@@ -36,12 +37,6 @@ class SlackRig:
     url: str
     state: SlackState
     notifier: SlackNotifier
-
-
-async def wait_until(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    with trio.fail_after(timeout_s):
-        while not predicate():
-            await trio.sleep(0.01)
 
 
 @pytest.fixture
