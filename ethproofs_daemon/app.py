@@ -38,10 +38,11 @@ from ethproofs_daemon.prover.driver import ZiskDriver
 from ethproofs_daemon.prover.simulated import SimulatedProver
 from ethproofs_daemon.reporting.ethproofs import EthProofsClient
 from ethproofs_daemon.reporting.host import host_info
+from ethproofs_daemon.reporting.notices import Notifier, NullNotifier
 from ethproofs_daemon.reporting.outbox import ReportKind
 from ethproofs_daemon.reporting.payloads import build_payload
 from ethproofs_daemon.reporting.reporter import Reporter
-from ethproofs_daemon.reporting.slack import Notifier, NullNotifier, SlackNotifier
+from ethproofs_daemon.reporting.slack import SlackNotifier
 from ethproofs_daemon.sdnotify import SystemdNotifier
 from ethproofs_daemon.store import Store
 from ethproofs_daemon.supervisor import ChildSpec, Strategy, Supervisor, SupervisorFailed

@@ -185,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_input_commands(sub)
     try:
-        from ethproofs_daemon.demo import register as register_demo
+        from ethproofs_daemon.demo import register_demo
     except ImportError:  # pragma: no cover - demo not built in
         pass
     else:

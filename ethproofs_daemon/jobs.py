@@ -18,6 +18,8 @@ import random
 from dataclasses import dataclass
 from typing import Final
 
+from ethproofs_daemon.backoff import Backoff
+
 
 class JobState(enum.StrEnum):
     """Where a job is in its lifecycle."""
@@ -128,9 +130,7 @@ class RetryPolicy:
 
     def delay_s(self, attempts: int, rng: random.Random | None = None) -> float:
         """Seconds to wait before attempt number ``attempts + 1`` (``attempts >= 1``)."""
-        raw = min(self.cap_s, self.base_s * self.factor ** max(0, attempts - 1))
-        r = (rng or random).random()
-        return raw * (1.0 + self.jitter * r)
+        return Backoff(self.base_s, self.factor, self.cap_s, self.jitter).delay_s(attempts, rng)
 
     def should_retry(self, attempts: int, reason: FailureReason) -> bool:
         """True when a job that failed for ``reason`` after ``attempts`` attempts gets another."""

@@ -34,6 +34,8 @@ from typing import Any, Protocol
 import structlog
 import trio
 
+from ethproofs_daemon.backoff import Backoff, Spread
+
 log = structlog.get_logger(__name__)
 
 
@@ -96,10 +98,11 @@ class Intensity:
 
 
 @dataclass(frozen=True, slots=True)
-class Backoff:
+class RestartBackoff:
     """Delay before a restart, in seconds: ``initial_s * factor ** n`` capped at ``cap_s``, times a
-    random factor in ``[1 - jitter, 1 + jitter]``; ``n`` counts consecutive quick failures and
-    resets when a child ran ``reset_after_s`` seconds or more."""
+    random factor in ``[1 - jitter, 1 + jitter]`` (``backoff.Backoff`` with ``Spread.BOTH``);
+    ``n`` counts consecutive quick failures and resets when a child ran ``reset_after_s`` seconds
+    or more."""
 
     initial_s: float = 0.5
     factor: float = 1.5
@@ -109,8 +112,8 @@ class Backoff:
 
     def delay_s(self, consecutive: int, rng: random.Random) -> float:
         """Seconds to wait before restart number ``consecutive`` (0-based) of a failure run."""
-        raw = min(self.cap_s, self.initial_s * self.factor ** min(consecutive, 200))
-        return max(0.0, raw * (1.0 + self.jitter * (2.0 * rng.random() - 1.0)))
+        backoff = Backoff(self.initial_s, self.factor, self.cap_s, self.jitter, Spread.BOTH)
+        return backoff.delay_s(consecutive + 1, rng)
 
 
 def should_restart(restart: Restart, error: BaseException | None) -> bool:
@@ -197,7 +200,7 @@ class Supervisor:
         *,
         strategy: Strategy = Strategy.REST_FOR_ONE,
         intensity: Intensity = Intensity(),
-        backoff: Backoff = Backoff(),
+        backoff: RestartBackoff = RestartBackoff(),
         on_restart: RestartHook | None = None,
         on_child_up: UpHook | None = None,
         rng: random.Random | None = None,

@@ -29,6 +29,13 @@ def shared_fixtures() -> Path:
 
 
 from tests.anvil_node import anvil_node_fixture  # noqa: E402
+from tests.standins.replay_node import ReplayState, load_hive_chain  # noqa: E402
 
 #: A running, automining anvil on 127.0.0.1 (skips, saying how to install it, when absent).
 anvil = pytest.fixture(anvil_node_fixture)
+
+
+@pytest.fixture
+def hive(shared_fixtures: Path) -> ReplayState:
+    """The hive chain of ``../shared/fixtures`` for the replay node (skips without the folder)."""
+    return load_hive_chain(shared_fixtures)

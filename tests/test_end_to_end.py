@@ -18,12 +18,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 import trio
 
 from tests.daemon_process import daemon_process
 from tests.standins.ethproofs_api import EthProofsState, run_standin_ethproofs
-from tests.standins.replay_node import ReplayState, load_hive_chain, run_replay_node
+from tests.standins.replay_node import ReplayState, run_replay_node
 from tests.standins.zisk import end_pids, make_standin_cargo_zisk, pid_alive, read_pid
 
 API_KEY = "test-key-0123456789abcdef"
@@ -79,11 +78,6 @@ async def _wait_reports(api: EthProofsState, blocks: tuple[int, ...], timeout_s:
     with trio.fail_after(timeout_s):
         while not _reports_done(api, blocks):
             await trio.sleep(0.1)
-
-
-@pytest.fixture
-def hive(shared_fixtures: Path) -> ReplayState:
-    return load_hive_chain(shared_fixtures)
 
 
 async def test_hive_blocks_are_proved_and_reported_in_order(

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.daemon_process import daemon_process
 from tests.standins.ethproofs_api import run_standin_ethproofs
-from tests.standins.replay_node import ReplayState, load_hive_chain, run_replay_node
+from tests.standins.replay_node import ReplayState, run_replay_node
 from tests.standins.slack import run_standin_slack
 from tests.test_end_to_end import API_KEY, _enqueue, _env, _proved, _wait_reports
 
@@ -24,9 +24,8 @@ BLOCK = 0x2D
 
 
 async def test_metrics_logs_and_slack_after_a_proved_block(
-    tmp_path: Path, shared_fixtures: Path
+    tmp_path: Path, hive: ReplayState
 ) -> None:
-    hive = load_hive_chain(shared_fixtures)
     async with (
         run_replay_node(hive) as rpc_url,
         run_standin_ethproofs() as (api_url, api),
@@ -88,9 +87,8 @@ async def test_metrics_logs_and_slack_after_a_proved_block(
 
 
 async def test_sigterm_during_proof_exits_0_and_the_job_resumes(
-    tmp_path: Path, shared_fixtures: Path
+    tmp_path: Path, hive: ReplayState
 ) -> None:
-    hive: ReplayState = load_hive_chain(shared_fixtures)
     async with run_replay_node(hive) as rpc_url, run_standin_ethproofs() as (api_url, api):
         slow = _env(tmp_path, rpc_url, api_url, STANDIN_ZISK_DELAY_S="30",
                     SHUTDOWN_TIMEOUT_SECONDS="1", BLOCK_INTERVAL="1000000")
@@ -112,9 +110,8 @@ async def test_sigterm_during_proof_exits_0_and_the_job_resumes(
 
 
 async def test_sigterm_lets_a_short_proof_finish_and_drains_its_report(
-    tmp_path: Path, shared_fixtures: Path
+    tmp_path: Path, hive: ReplayState
 ) -> None:
-    hive = load_hive_chain(shared_fixtures)
     async with run_replay_node(hive) as rpc_url, run_standin_ethproofs() as (api_url, api):
         env = _env(tmp_path, rpc_url, api_url, STANDIN_ZISK_DELAY_S="2",
                    SHUTDOWN_TIMEOUT_SECONDS="15", BLOCK_INTERVAL="1000000")

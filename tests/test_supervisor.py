@@ -10,12 +10,12 @@ import trio
 import trio.testing
 
 from ethproofs_daemon.supervisor import (
-    Backoff,
     ChildSpec,
     Fatal,
     Intensity,
     IntensityWindow,
     Restart,
+    RestartBackoff,
     Strategy,
     Supervisor,
     SupervisorFailed,
@@ -23,7 +23,7 @@ from ethproofs_daemon.supervisor import (
     should_restart,
 )
 
-FAST = Backoff(initial_s=0.001, factor=1.0, cap_s=0.001, jitter=0.0)
+FAST = RestartBackoff(initial_s=0.001, factor=1.0, cap_s=0.001, jitter=0.0)
 
 
 class Recorder:
@@ -73,11 +73,11 @@ def test_intensity_window_counts_only_recent_restarts() -> None:
 
 
 def test_backoff_grows_and_caps() -> None:
-    b = Backoff(initial_s=0.5, factor=1.5, cap_s=60.0, jitter=0.0)
+    b = RestartBackoff(initial_s=0.5, factor=1.5, cap_s=60.0, jitter=0.0)
     rng = random.Random(1)
     assert [b.delay_s(n, rng) for n in range(3)] == [0.5, 0.75, 1.125]
     assert b.delay_s(100, rng) == 60.0
-    jittered = Backoff(jitter=0.2)
+    jittered = RestartBackoff(jitter=0.2)
     assert all(0.4 <= jittered.delay_s(0, rng) <= 0.6 for _ in range(50))
 
 
@@ -184,7 +184,7 @@ async def test_transient_child_that_returns_is_not_restarted() -> None:
 
 async def test_backoff_delays_restart(autojump_clock: trio.abc.Clock) -> None:
     rec = Recorder()
-    backoff = Backoff(initial_s=10.0, factor=2.0, cap_s=100.0, jitter=0.0)
+    backoff = RestartBackoff(initial_s=10.0, factor=2.0, cap_s=100.0, jitter=0.0)
     sup = Supervisor("root", [ChildSpec("a", rec.child("a"))], backoff=backoff)
     async with trio.open_nursery() as nursery:
         await nursery.start(sup.run)

@@ -58,7 +58,7 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def register(subparsers: Any) -> None:
+def register_demo(subparsers: Any) -> None:
     """Add the ``demo`` subcommand to the CLI's subparsers."""
     p: argparse.ArgumentParser = subparsers.add_parser(
         "demo",

@@ -11,14 +11,24 @@ from hypercorn.config import Config
 from hypercorn.trio import serve
 
 
-def hypercorn_config(host: str, port: int) -> Config:
-    """A quiet hypercorn config bound to ``host:port`` (port 0: any free port)."""
+def hypercorn_config(
+    host: str,
+    port: int,
+    *,
+    graceful_timeout_s: float = 2.0,
+    keep_alive_timeout_s: float = 30.0,
+    log_errors: bool = True,
+) -> Config:
+    """A hypercorn config bound to ``host:port`` (port 0: any free port; an IPv6 ``host`` is
+    bracketed) with access logs off. Seconds: ``graceful_timeout_s`` for open connections at
+    shutdown, ``keep_alive_timeout_s`` for idle ones. ``log_errors``: hypercorn's errors go to
+    the ``hypercorn.error`` logger; False drops them."""
     config = Config()
     config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     config.accesslog = None
-    config.errorlog = logging.getLogger("hypercorn.error")
-    config.graceful_timeout = 2.0
-    config.keep_alive_timeout = 30.0
+    config.errorlog = logging.getLogger("hypercorn.error") if log_errors else None
+    config.graceful_timeout = graceful_timeout_s
+    config.keep_alive_timeout = keep_alive_timeout_s
     return config
 
 

@@ -31,9 +31,9 @@ from ethproofs_daemon.jobs import FailureReason, Job, JobState, RetryPolicy
 from ethproofs_daemon.metrics import DaemonMetrics
 from ethproofs_daemon.node.rpc import JsonRpcClient, RpcError
 from ethproofs_daemon.node.targets import first_target_at_or_after, select_targets
+from ethproofs_daemon.reporting.notices import BlockNoted, InputGenerationFailed, Notifier
 from ethproofs_daemon.reporting.outbox import ReportKind
 from ethproofs_daemon.reporting.rpc_health import RpcHealthTracker
-from ethproofs_daemon.reporting.slack import Notifier
 from ethproofs_daemon.store import Store
 
 log = structlog.get_logger(__name__)
@@ -203,11 +203,11 @@ class InputGenerator:
             log.warning("head_poll_failed", error=str(exc))
             down = self._rpc_health.failure(now, str(exc))
             if down is not None:
-                self.notifier.rpc_down(down)
+                self.notifier.notify(down)
             return []
         recovered = self._rpc_health.success(now)
         if recovered is not None:
-            self.notifier.rpc_recovered(recovered)
+            self.notifier.notify(recovered)
         self.status.rpc_ok, self.status.rpc_failing_since = True, None
         self.status.head, self.status.head_seen_at = head, now
         return self._enqueue_targets(head)
@@ -309,7 +309,7 @@ class InputGenerator:
             return
         path = self.config.inputs_dir / f"{job.block_number}-{job.proof_type}.bin"
         await trio.to_thread.run_sync(_write_atomically, path, prepared.data)
-        self.notifier.note_block(job.block_number, prepared.gas_used, prepared.tx_count)
+        self.notifier.notify(BlockNoted(job.block_number, prepared.gas_used, prepared.tx_count))
         self.store.transition(
             job.id, JobState.INPUT_READY, input_path=str(path),
             gas_used=prepared.gas_used, tx_count=prepared.tx_count,
@@ -338,7 +338,7 @@ class InputGenerator:
         self.store.fail(job.id, exc.reason, str(exc), retry_at=retry_at)
         if self.metrics is not None:
             self.metrics.job_failed(exc.reason, retrying=retry_at is not None)
-        self.notifier.input_generation_failed(job.block_number, exc.step, str(exc))
+        self.notifier.notify(InputGenerationFailed(job.block_number, exc.step, str(exc)))
         log.error("input_generation_failed", block_number=job.block_number, job_id=job.id,
                   reason=exc.reason, step=exc.step, error=exc.message, attempts=attempts,
                   retry_at=retry_at)

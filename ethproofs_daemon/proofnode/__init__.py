@@ -20,7 +20,7 @@ Modules: ``settings`` (``ProofNodeSettings``), ``backend`` (prover/verifier Prot
 
 from __future__ import annotations
 
-from .app import create_proof_node_app, hypercorn_config, serve_proof_node
+from .app import create_proof_node_app, serve_proof_node
 from .backend import (
     ProvedArtifact,
     ProvingBackend,
@@ -33,7 +33,12 @@ from .events import EventHub, EventName, ProofEvent
 from .guest_input import Eip8025InputBuilder, GuestInputBuilder, GuestInputError
 from .service import ProofNodeService, ServiceNotRunning, SubmitOutcome, UnknownProofType
 from .settings import KNOWN_PROOF_TYPES, ProofNodeSettings, SettingsError
-from .witness import RpcWitnessProvider, WitnessProvider, WitnessSource, WitnessTimeout
+from .witness import (
+    FallbackWitnessSource,
+    RpcWitnessProvider,
+    WitnessProvider,
+    WitnessTimeout,
+)
 
 __all__ = [
     "KNOWN_PROOF_TYPES",
@@ -41,6 +46,7 @@ __all__ = [
     "Eip8025InputBuilder",
     "EventHub",
     "EventName",
+    "FallbackWitnessSource",
     "GuestInputBuilder",
     "GuestInputError",
     "ProofCache",
@@ -59,9 +65,7 @@ __all__ = [
     "VerificationError",
     "VerifyingBackend",
     "WitnessProvider",
-    "WitnessSource",
     "WitnessTimeout",
     "create_proof_node_app",
-    "hypercorn_config",
     "serve_proof_node",
 ]

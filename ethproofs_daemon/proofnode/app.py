@@ -32,7 +32,6 @@ from typing import Final
 
 import structlog
 import trio
-from hypercorn.config import Config
 from hypercorn.trio import serve
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.applications import Starlette
@@ -41,6 +40,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ethproofs_daemon.http.server import hypercorn_config
 from ethproofs_daemon.ssz import SszError, decode_new_payload_request
 
 from .events import ProofEvent
@@ -53,6 +53,8 @@ HASH256_RE: Final = re.compile(r"0x[0-9a-f]{64}")
 
 #: Bodies at least this large are decoded in a worker thread (bytes).
 THREAD_DECODE_BYTES: Final = 64 * 1024
+#: Idle keep-alive connections are closed after this (s): hypercorn's default.
+PROOF_NODE_KEEP_ALIVE_S: Final = 5.0
 
 
 class ApiError(Exception):
@@ -265,16 +267,6 @@ async def proof_event_stream(
             yield _sse(event)
 
 
-def hypercorn_config(host: str, port: int, *, graceful_timeout_s: float = 3.0) -> Config:
-    """A hypercorn ``Config`` bound to ``host:port`` with access logs off."""
-    config = Config()
-    config.bind = [f"{host}:{port}"]
-    config.graceful_timeout = graceful_timeout_s
-    config.accesslog = None
-    config.errorlog = None
-    return config
-
-
 async def serve_proof_node(
     service: ProofNodeService,
     *,
@@ -285,7 +277,13 @@ async def serve_proof_node(
 ) -> None:
     """Serve ``create_proof_node_app(service)`` on ``host:service.settings.port``."""
     app = create_proof_node_app(service)
-    config = hypercorn_config(host, service.settings.port, graceful_timeout_s=graceful_timeout_s)
+    config = hypercorn_config(
+        host,
+        service.settings.port,
+        graceful_timeout_s=graceful_timeout_s,
+        keep_alive_timeout_s=PROOF_NODE_KEEP_ALIVE_S,
+        log_errors=False,
+    )
     # hypercorn's ASGI typing is narrower than starlette's (same protocol at run time)
     await serve(
         app,  # type: ignore[arg-type]

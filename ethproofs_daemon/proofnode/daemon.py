@@ -36,8 +36,7 @@ from ethproofs_daemon.proofnode.guest_input import Eip8025InputBuilder
 from ethproofs_daemon.proofnode.service import ProofNodeService
 from ethproofs_daemon.proofnode.settings import ProofNodeSettings
 from ethproofs_daemon.proofnode.witness import RpcWitnessProvider
-from ethproofs_daemon.prover.actor import ProverActor
-from ethproofs_daemon.prover.backend import ProverBackend, ProveRequest, ProverFailed
+from ethproofs_daemon.prover.backend import ProverBackend, ProveRequest, ProverFailed, ProverQueue
 from ethproofs_daemon.ssz.new_payload_request import DecodedNewPayloadRequest
 from ethproofs_daemon.store import Store
 from ethproofs_daemon.witness.source import WitnessSource as ChainWitnessMode
@@ -46,9 +45,10 @@ from ethproofs_daemon.witness.source import WitnessUnavailable, fetch_witness
 
 @dataclass
 class SharedProver:
-    """``ProvingBackend`` + ``VerifyingBackend`` for the proof node over the daemon's prover."""
+    """``ProvingBackend`` + ``VerifyingBackend`` for the proof node over the daemon's prover:
+    ``actor`` is its queue (the ``ProverActor``), ``backend`` verifies."""
 
-    actor: ProverActor
+    actor: ProverQueue
     backend: ProverBackend
 
     async def prove(self, *, proof_type: str, input_path: Path, output_dir: Path,
@@ -113,7 +113,7 @@ class SynthesizedWitnessSource:
             return None
 
 
-def build_proof_node(settings: Settings, store: Store, rpc: JsonRpcClient, actor: ProverActor,
+def build_proof_node(settings: Settings, store: Store, rpc: JsonRpcClient, actor: ProverQueue,
                      backend: ProverBackend) -> ProofNodeService:
     """The Proof Node service for ``PROOF_NODE_*`` settings, sharing the store and the GPU."""
     assert settings.proof_node_port is not None

@@ -5,8 +5,8 @@ Primary source: ``debug_executionWitnessByBlockHash [block_hash]`` on the execut
 A ``null`` result or an RPC error means "not yet": the fetch is retried every
 ``retry_interval_s`` until ``timeout_s`` has passed since the fetch started. A node that does not
 serve the method (``-32601``) is not asked again during that fetch. Each round, after the node,
-the fallback sources are asked in order (``WitnessSource``: e.g. the daemon's own witness fetchers
-by block number); the first non-None witness wins.
+the fallback sources are asked in order (``FallbackWitnessSource``: e.g. the daemon's own witness
+fetchers by block number); the first non-None witness wins.
 
 The witness is returned as decoded JSON (geth or reth form, see ``../shared/docs/real-data.md``);
 the guest input builder turns it into the guest's encoding.
@@ -36,7 +36,7 @@ class WitnessTimeout(Exception):
     """No source produced the witness within the budget; message names the block hash."""
 
 
-class WitnessSource(Protocol):
+class FallbackWitnessSource(Protocol):
     """A fallback witness source. Returns None when it has nothing (yet) for that block."""
 
     async def witness(self, *, block_hash: str, block_number: int) -> JsonValue | None:
@@ -61,7 +61,7 @@ class RpcWitnessProvider:
         self,
         client: JsonRpcClient | None,
         *,
-        fallbacks: Sequence[WitnessSource] = (),
+        fallbacks: Sequence[FallbackWitnessSource] = (),
         retry_interval_s: float = 0.2,
     ) -> None:
         self._client = client

@@ -37,9 +37,9 @@ from ethproofs_daemon.prover.backend import (
     ProverUnavailable,
 )
 from ethproofs_daemon.prover.process import kill_process_group
+from ethproofs_daemon.reporting.notices import Notifier, ProofDataUnreadable, ProofFailed
 from ethproofs_daemon.reporting.outbox import ReportKind
 from ethproofs_daemon.reporting.payloads import ProvedFields, build_payload
-from ethproofs_daemon.reporting.slack import Notifier
 from ethproofs_daemon.store import Store
 from ethproofs_daemon.supervisor import Fatal
 
@@ -318,9 +318,9 @@ class ProverActor:
             self.metrics.job_failed(exc.reason, retrying=retry_at is not None)
         self.status.last_failure = f"block {job.block_number}: {exc.reason}: {exc.message}"
         if exc.reason is FailureReason.PROOF_DATA_UNREADABLE:
-            self.notifier.proof_data_unreadable(job.block_number, exc.message)
+            self.notifier.notify(ProofDataUnreadable(job.block_number, exc.message))
         else:
-            self.notifier.proof_failed(job.block_number, f"{exc.reason}: {exc.message}")
+            self.notifier.notify(ProofFailed(job.block_number, f"{exc.reason}: {exc.message}"))
         log.error("proving_failed", block_number=job.block_number, job_id=job.id,
                   reason=exc.reason, error=exc.message, exit_code=exc.exit_code,
                   stderr_tail=exc.stderr_tail[-500:], attempts=attempts, retry_at=retry_at)

@@ -122,3 +122,17 @@ class ProverBackend(Protocol):
         """True when ``proof_path`` verifies, False when it does not; ``ProverFailed`` when the
         check itself could not run (unreadable file, tool error)."""
         ...
+
+
+class ProverQueue(Protocol):
+    """The shared prover as other actors reach it (the Proof Node API): a queue in front of the
+    one GPU. ``prover.actor.ProverActor`` implements it; callers depend on this alone."""
+
+    async def submit(self, request: ProveRequest, *, priority: int) -> ProofResult:
+        """Prove ``request`` when its turn comes (higher ``priority`` first; EthProofs jobs have
+        their own priority, 0 by default).
+
+        Raises:
+            ProverFailed: the run failed (reason set).
+        """
+        ...

@@ -2,9 +2,11 @@
 
 - ``outbox``: the contract between the store (writer) and the reporter (``Outbox``, ``OutboxRow``).
 - ``payloads``: the JSON bodies of ``POST /proofs/{queued,proving,proved}`` (pure).
+- ``replies``: what an HTTP reply means (delivered, retry, rejected) and ``Retry-After`` (pure).
 - ``ethproofs``: ``EthProofsClient`` and its errors (``Retryable``, ``Rejected``); 409 = done.
 - ``reporter``: the ``Reporter`` actor draining the outbox, per block in order.
 - ``events``, ``ratelimit``, ``rpc_health``, ``host``: notification values and Block Kit (pure),
   the coalescing token bucket, the "RPC down/recovered" rule, the host's GPU/CPU/RAM.
-- ``slack``: the ``Notifier`` interface, ``NullNotifier``, ``SlackNotifier``.
+- ``notices``: typed notices and the one-method ``Notifier`` / ``NullNotifier`` actors depend on.
+- ``slack``: ``SlackNotifier``, which sends notices to a Slack incoming webhook.
 """

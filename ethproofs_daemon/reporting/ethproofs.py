@@ -23,17 +23,14 @@ The API key never appears in an exception, a log line or ``repr``.
 
 from __future__ import annotations
 
-import email.utils
-import enum
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Final
 
 import httpx
 import structlog
 
 from ethproofs_daemon.reporting.outbox import ReportKind
+from ethproofs_daemon.reporting.replies import Outcome, OutcomeKind, StatusRules, classify_reply
 
 log = structlog.get_logger(__name__)
 
@@ -45,26 +42,6 @@ HTTP_TOO_MANY_REQUESTS: Final = 429
 MAX_BODY_EXCERPT: Final = 500
 #: Per-request timeout (s); the original client's Tesla timeout (§2(c)).
 DEFAULT_TIMEOUT_S: Final = 30.0
-
-
-class OutcomeKind(enum.StrEnum):
-    """How one HTTP reply is classified."""
-
-    DELIVERED = "delivered"
-    ALREADY_PROVED = "already_proved"
-    RETRY = "retry"
-    REJECTED = "rejected"
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """The classification of one reply: ``kind``, the HTTP ``status``, ``retry_after_s`` (seconds
-    from now, from ``Retry-After``; None when absent or unparseable) and a body ``excerpt``."""
-
-    kind: OutcomeKind
-    status: int
-    retry_after_s: float | None = None
-    excerpt: str = ""
 
 
 class EthProofsError(Exception):
@@ -106,28 +83,13 @@ class Rejected(EthProofsError):
         self.body = body
 
 
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Seconds to wait from ``Retry-After`` (RFC 9110 §10.2.3): delay-seconds or an HTTP-date.
-
-    ``now`` is Unix seconds (used for the HTTP-date form). Returns None when absent or
-    unparseable; never negative.
-    """
-    if value is None:
-        return None
-    text = value.strip()
-    if not text:
-        return None
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # an HTTP-date is always GMT
-        return None
-    return max(0.0, when.timestamp() - now)
+#: The module table as ``StatusRules`` (§1.3, §1.5).
+ETHPROOFS_RULES: Final = StatusRules(
+    delivered=frozenset({HTTP_OK}),
+    already_done=frozenset({HTTP_ALREADY_PROVED}),
+    retryable=frozenset({HTTP_TOO_MANY_REQUESTS, 408, *range(500, 600)}),
+    excerpt_chars=MAX_BODY_EXCERPT,
+)
 
 
 def classify_response(
@@ -138,23 +100,7 @@ def classify_response(
     ``headers`` is looked up case-insensitively for ``Retry-After`` (honoured on 429 and 5xx);
     ``now`` (Unix s, default the wall clock) resolves an HTTP-date ``Retry-After``.
     """
-    excerpt = body[:MAX_BODY_EXCERPT]
-    if status == HTTP_OK:
-        return Outcome(OutcomeKind.DELIVERED, status, excerpt=excerpt)
-    if status == HTTP_ALREADY_PROVED:
-        return Outcome(OutcomeKind.ALREADY_PROVED, status, excerpt=excerpt)
-    if status == HTTP_TOO_MANY_REQUESTS or status == 408 or 500 <= status <= 599:
-        retry_after = _header(headers, "retry-after")
-        seconds = parse_retry_after(retry_after, time.time() if now is None else now)
-        return Outcome(OutcomeKind.RETRY, status, retry_after_s=seconds, excerpt=excerpt)
-    return Outcome(OutcomeKind.REJECTED, status, excerpt=excerpt)
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    for key, value in headers.items():
-        if key.lower() == name:
-            return value
-    return None
+    return classify_reply(status, headers, body, ETHPROOFS_RULES, now=now)
 
 
 class EthProofsClient:

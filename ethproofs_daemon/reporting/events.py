@@ -20,7 +20,17 @@ from dataclasses import dataclass, replace
 from typing import Final
 from urllib.parse import urlsplit
 
+from ethproofs_daemon.reporting.notices import (
+    BlockNoted,
+    EthProofsRequestFailed,
+    InputGenerationFailed,
+    Notice,
+    ProofDataUnreadable,
+    ProofFailed,
+    ProofSubmitted,
+)
 from ethproofs_daemon.reporting.outbox import ReportKind
+from ethproofs_daemon.reporting.rpc_health import RpcDown, RpcRecovered
 
 #: Slack limits: header text 150 characters, section text 3000 (api.slack.com/reference/block-kit).
 HEADER_MAX: Final = 150
@@ -40,14 +50,6 @@ class EventKind(enum.StrEnum):
     RPC_DOWN = "rpc_down"
     RPC_RECOVERED = "rpc_recovered"
     SUPPRESSED = "suppressed"
-
-
-@dataclass(frozen=True, slots=True)
-class BlockFacts:
-    """A block's ``gasUsed`` and transaction count, from ``eth_getBlockByNumber``."""
-
-    gas_used: int
-    tx_count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +174,28 @@ def suppressed_summary(events: Iterable[Event]) -> Event:
     )
 
 
-def with_context(event: Event, facts: BlockFacts | None, host: HostInfo) -> Event:
+def message(notice: Notice) -> Event | None:
+    """The message for ``notice`` (without block facts and host), or None for ``BlockNoted``."""
+    match notice:
+        case BlockNoted():
+            return None
+        case InputGenerationFailed(block_number, step, reason):
+            return input_generation_failed(block_number, step, reason)
+        case ProofFailed(block_number, reason):
+            return proof_failed(block_number, reason)
+        case ProofDataUnreadable(block_number, reason):
+            return proof_data_unreadable(block_number, reason)
+        case EthProofsRequestFailed(block_number, kind, error):
+            return ethproofs_request_failed(block_number, kind, error)
+        case ProofSubmitted(block_number, proving_time_ms):
+            return proof_submitted(block_number, proving_time_ms)
+        case RpcDown(url, down_since, last_error):
+            return rpc_down(url, down_since, last_error)
+        case RpcRecovered(url, down_since, recovered_at):
+            return rpc_recovered(url, down_since, recovered_at)
+
+
+def with_context(event: Event, facts: BlockNoted | None, host: HostInfo) -> Event:
     """``event`` plus ``Gas used``/``Tx count`` (block events; ``unknown`` when not cached) and
     ``Host``/``GPU``/``CPU``/``RAM`` (every event except the suppression summary)."""
     if event.kind is EventKind.SUPPRESSED:

@@ -39,6 +39,7 @@ from typing import Final
 import structlog
 import trio
 
+from ethproofs_daemon.backoff import Backoff
 from ethproofs_daemon.reporting.ethproofs import (
     HTTP_ALREADY_PROVED,
     EthProofsClient,
@@ -46,9 +47,14 @@ from ethproofs_daemon.reporting.ethproofs import (
     Rejected,
     Retryable,
 )
+from ethproofs_daemon.reporting.notices import (
+    EthProofsRequestFailed,
+    Notifier,
+    NullNotifier,
+    ProofSubmitted,
+)
 from ethproofs_daemon.reporting.outbox import Outbox, OutboxRow, ReportKind
 from ethproofs_daemon.reporting.payloads import MAX_BODY_BYTES, PayloadError, summarize_payload
-from ethproofs_daemon.reporting.slack import Notifier, NullNotifier
 
 log = structlog.get_logger(__name__)
 
@@ -74,8 +80,7 @@ class BackoffPolicy:
 
     def delay_s(self, attempt: int, rng: random.Random) -> float:
         """Seconds before the next try after failed attempt number ``attempt`` (>= 1)."""
-        raw = min(self.cap_s, self.base_s * self.factor ** max(0, attempt - 1))
-        return raw * (1.0 + self.jitter * rng.random())
+        return Backoff(self.base_s, self.factor, self.cap_s, self.jitter).delay_s(attempt, rng)
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,16 +313,13 @@ class Reporter:
                 attempts=row.attempts + 1,
             )
             if step.alert:
-                self.notifier.ethproofs_request_failed(
-                    row.block_number,
-                    row.kind,
-                    f"still failing after {row.attempts + 1} tries: " + step.error,
-                )
+                error = f"still failing after {row.attempts + 1} tries: " + step.error
+                self.notifier.notify(EthProofsRequestFailed(row.block_number, row.kind, error))
         else:
             self.outbox.fail_report(row.id, step.error)
             self.failed += 1
             bound.error("report_rejected", error=step.error)
-            self.notifier.ethproofs_request_failed(row.block_number, row.kind, step.error)
+            self.notifier.notify(EthProofsRequestFailed(row.block_number, row.kind, step.error))
         return step
 
     def _notify_submitted(self, row: OutboxRow) -> None:
@@ -326,4 +328,4 @@ class Reporter:
         except PayloadError:
             return
         if summary.proving_time_ms is not None:
-            self.notifier.proof_submitted(row.block_number, summary.proving_time_ms)
+            self.notifier.notify(ProofSubmitted(row.block_number, summary.proving_time_ms))

@@ -1,16 +1,17 @@
-"""Operator notifications: the ``Notifier`` interface and its Slack incoming-webhook sender.
+"""Operator notifications sent to a Slack incoming webhook.
 
-Actors call the typed methods of a ``Notifier`` (synchronous, never blocking, never raising);
-with ``SLACK_WEBHOOK`` unset they get a ``NullNotifier``. ``SlackNotifier`` puts each event on a
-bounded trio memory channel; its ``run()`` task (a supervised child) takes them off, applies the
-rate limit (``ratelimit.CoalescingBucket``: a burst, then one message per interval, the rest
-coalesced into one "N more suppressed" message) and POSTs the Block Kit body (``events.py``,
-``../shared/docs/ethproofs-api.md`` §2(g)) with retries: tenacity's ``AsyncRetrying`` with
-``sleep=trio.sleep``, on 429 (honouring ``Retry-After``), 5xx and transport errors.
+Actors call ``notify(notice)`` of a ``notices.Notifier`` (synchronous, never blocking, never
+raising); with ``SLACK_WEBHOOK`` unset they get a ``notices.NullNotifier``. ``SlackNotifier`` turns
+each notice into an ``events.Event`` and puts it on a bounded trio memory channel; its ``run()``
+task (a supervised child) takes them off, applies the rate limit (``ratelimit.CoalescingBucket``:
+a burst, then one message per interval, the rest coalesced into one "N more suppressed" message)
+and POSTs the Block Kit body (``events.py``, ``../shared/docs/ethproofs-api.md`` §2(g)) with
+retries: tenacity's ``AsyncRetrying`` with ``sleep=trio.sleep``, on 429 (honouring
+``Retry-After``), 5xx and transport errors (``SLACK_RULES``).
 
-Block facts (gas used, tx count) are cached per block by ``note_block`` (the input generator
-calls it when it has the block JSON), as the original client did, so that later events about the
-block carry them without every caller passing them.
+Block facts (gas used, tx count) are cached per block from ``BlockNoted`` notices (the input
+generator sends one when it has the block JSON), as the original client did, so that later events
+about the block carry them without every caller passing them.
 
 The webhook URL is a secret: it never appears in a log line or ``repr``.
 """
@@ -23,7 +24,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Final
 
 import httpx
 import structlog
@@ -35,12 +36,12 @@ from tenacity import (
     stop_after_attempt,
 )
 
+from ethproofs_daemon.backoff import Backoff
 from ethproofs_daemon.reporting import events
-from ethproofs_daemon.reporting.ethproofs import parse_retry_after
-from ethproofs_daemon.reporting.events import BlockFacts, Event, HostInfo
-from ethproofs_daemon.reporting.outbox import ReportKind
+from ethproofs_daemon.reporting.events import Event, HostInfo
+from ethproofs_daemon.reporting.notices import BlockNoted, Notice, NullNotifier
 from ethproofs_daemon.reporting.ratelimit import CoalescingBucket, RateLimit
-from ethproofs_daemon.reporting.rpc_health import RpcDown, RpcRecovered
+from ethproofs_daemon.reporting.replies import OutcomeKind, StatusRules, classify_reply
 
 log = structlog.get_logger(__name__)
 
@@ -48,127 +49,49 @@ log = structlog.get_logger(__name__)
 FACTS_CACHE_SIZE: Final = 256
 #: Events waiting to be sent; beyond this new events are dropped (and counted).
 DEFAULT_QUEUE_SIZE: Final = 256
-
-
-class Notifier(Protocol):
-    """What actors call. Every method returns at once and never raises."""
-
-    def note_block(self, block_number: int, gas_used: int, tx_count: int) -> None:
-        """Remember a block's gas used and transaction count for later events about it."""
-        ...
-
-    def input_generation_failed(self, block_number: int, step: str, reason: str) -> None:
-        """Input generation for the block failed at ``step`` (e.g. ``witness_fetch``)."""
-        ...
-
-    def proof_failed(self, block_number: int, reason: str) -> None:
-        """The prover failed (non-zero exit, signal, timeout); ``reason`` says which."""
-        ...
-
-    def proof_data_unreadable(self, block_number: int, reason: str) -> None:
-        """The prover exited 0 but its result or proof file could not be read."""
-        ...
-
-    def ethproofs_request_failed(self, block_number: int, kind: ReportKind, error: str) -> None:
-        """A report was rejected (400/401/404) or keeps failing."""
-        ...
-
-    def proof_submitted(self, block_number: int, proving_time_ms: int) -> None:
-        """The block's ``proved`` report was delivered; ``proving_time_ms`` in milliseconds."""
-        ...
-
-    def rpc_down(self, alert: RpcDown) -> None:
-        """The execution node has failed continuously for the threshold (``RpcHealthTracker``)."""
-        ...
-
-    def rpc_recovered(self, alert: RpcRecovered) -> None:
-        """The execution node answers again after a ``rpc_down``."""
-        ...
-
-
-class NullNotifier:
-    """The ``Notifier`` used when ``SLACK_WEBHOOK`` is unset: does nothing."""
-
-    def note_block(self, block_number: int, gas_used: int, tx_count: int) -> None:
-        """Does nothing."""
-
-    def input_generation_failed(self, block_number: int, step: str, reason: str) -> None:
-        """Does nothing."""
-
-    def proof_failed(self, block_number: int, reason: str) -> None:
-        """Does nothing."""
-
-    def proof_data_unreadable(self, block_number: int, reason: str) -> None:
-        """Does nothing."""
-
-    def ethproofs_request_failed(self, block_number: int, kind: ReportKind, error: str) -> None:
-        """Does nothing."""
-
-    def proof_submitted(self, block_number: int, proving_time_ms: int) -> None:
-        """Does nothing."""
-
-    def rpc_down(self, alert: RpcDown) -> None:
-        """Does nothing."""
-
-    def rpc_recovered(self, alert: RpcRecovered) -> None:
-        """Does nothing."""
+#: Incoming-webhook answers: 200 sent; 429 (with ``Retry-After``) and 5xx retried; any other
+#: status (``invalid_payload`` 400, ``no_service`` 404, ...) rejected. Excerpts of 200 characters.
+SLACK_RULES: Final = StatusRules(
+    delivered=frozenset({200}),
+    already_done=frozenset(),
+    retryable=frozenset({429, *range(500, 1000)}),
+    excerpt_chars=200,
+)
 
 
 class EventNotifier(abc.ABC):
-    """A ``Notifier`` that turns each call into an ``events.Event`` (with block facts and host
+    """A ``Notifier`` that turns each notice into an ``events.Event`` (with block facts and host
     info added) and hands it to ``emit``. Subclasses implement ``emit``."""
 
     def __init__(self, host: HostInfo) -> None:
         self.host = host
-        self._facts: OrderedDict[int, BlockFacts] = OrderedDict()
+        self._facts: OrderedDict[int, BlockNoted] = OrderedDict()
 
     @abc.abstractmethod
     def emit(self, event: Event) -> None:
         """Deliver one complete event (non-blocking)."""
 
-    def facts(self, block_number: int) -> BlockFacts | None:
-        """The cached facts of ``block_number``, if ``note_block`` saw it recently."""
+    def facts(self, block_number: int) -> BlockNoted | None:
+        """The cached facts of ``block_number``, if a ``BlockNoted`` for it came recently."""
         return self._facts.get(block_number)
 
-    def notify(self, event: Event) -> None:
-        """Add block facts and host info to ``event`` and emit it."""
+    def notify(self, notice: Notice) -> None:
+        """Cache a ``BlockNoted`` (the most recent ``FACTS_CACHE_SIZE`` blocks); emit any other
+        notice as its message with block facts and host info added."""
+        if isinstance(notice, BlockNoted):
+            self._remember(notice)
+            return
+        event = events.message(notice)
+        if event is None:
+            return
         facts = self.facts(event.block_number) if event.block_number is not None else None
         self.emit(events.with_context(event, facts, self.host))
 
-    def note_block(self, block_number: int, gas_used: int, tx_count: int) -> None:
-        """Cache the block's facts (the most recent ``FACTS_CACHE_SIZE`` blocks)."""
-        self._facts[block_number] = BlockFacts(gas_used, tx_count)
-        self._facts.move_to_end(block_number)
+    def _remember(self, noted: BlockNoted) -> None:
+        self._facts[noted.block_number] = noted
+        self._facts.move_to_end(noted.block_number)
         while len(self._facts) > FACTS_CACHE_SIZE:
             self._facts.popitem(last=False)
-
-    def input_generation_failed(self, block_number: int, step: str, reason: str) -> None:
-        """See ``Notifier``."""
-        self.notify(events.input_generation_failed(block_number, step, reason))
-
-    def proof_failed(self, block_number: int, reason: str) -> None:
-        """See ``Notifier``."""
-        self.notify(events.proof_failed(block_number, reason))
-
-    def proof_data_unreadable(self, block_number: int, reason: str) -> None:
-        """See ``Notifier``."""
-        self.notify(events.proof_data_unreadable(block_number, reason))
-
-    def ethproofs_request_failed(self, block_number: int, kind: ReportKind, error: str) -> None:
-        """See ``Notifier``."""
-        self.notify(events.ethproofs_request_failed(block_number, kind, error))
-
-    def proof_submitted(self, block_number: int, proving_time_ms: int) -> None:
-        """See ``Notifier``."""
-        self.notify(events.proof_submitted(block_number, proving_time_ms))
-
-    def rpc_down(self, alert: RpcDown) -> None:
-        """See ``Notifier``."""
-        self.notify(events.rpc_down(alert.url, alert.down_since, alert.last_error))
-
-    def rpc_recovered(self, alert: RpcRecovered) -> None:
-        """See ``Notifier``."""
-        self.notify(events.rpc_recovered(alert.url, alert.down_since, alert.recovered_at))
 
 
 class CollectingNotifier(EventNotifier):
@@ -212,7 +135,7 @@ class SlackRetry:
     def wait_s(self, state: RetryCallState) -> float:
         """tenacity ``wait`` callback: Retry-After of the last failure, or exponential."""
         attempt: int = state.attempt_number
-        backoff = min(self.cap_s, self.base_s * 2.0 ** max(0, attempt - 1))
+        backoff = Backoff(self.base_s, 2.0, self.cap_s).delay_s(attempt)
         exc = state.outcome.exception() if state.outcome is not None else None
         if isinstance(exc, SlackRetryable) and exc.retry_after_s is not None:
             retry_after: float = exc.retry_after_s
@@ -334,13 +257,12 @@ class SlackNotifier(EventNotifier):
         except httpx.HTTPError as exc:
             # Only the class name: some httpx messages include the (secret) URL.
             raise SlackRetryable(f"transport: {type(exc).__name__}") from exc
-        if reply.status_code == 200:
+        outcome = classify_reply(reply.status_code, reply.headers, reply.text, SLACK_RULES)
+        if outcome.kind is OutcomeKind.DELIVERED:
             return
-        excerpt = reply.text[:200]
-        if reply.status_code == 429 or reply.status_code >= 500:
-            retry_after = parse_retry_after(reply.headers.get("retry-after"), time.time())
-            raise SlackRetryable(f"HTTP {reply.status_code}: {excerpt}", retry_after)
-        raise SlackRejected(f"HTTP {reply.status_code}: {excerpt}")
+        if outcome.kind is OutcomeKind.RETRY:
+            raise SlackRetryable(f"HTTP {outcome.status}: {outcome.excerpt}", outcome.retry_after_s)
+        raise SlackRejected(f"HTTP {outcome.status}: {outcome.excerpt}")
 
 
 def make_notifier(

@@ -12,8 +12,8 @@ from ethproofs_daemon.node.follower import (
     retry_state,
 )
 from ethproofs_daemon.node.rpc import JsonRpcClient, RpcEndpoint
+from ethproofs_daemon.reporting.notices import NullNotifier
 from ethproofs_daemon.reporting.outbox import ReportKind
-from ethproofs_daemon.reporting.slack import NullNotifier
 from ethproofs_daemon.store import Store
 
 

@@ -22,7 +22,7 @@ import pytest
 import trio
 
 from tests.daemon_process import daemon_process
-from tests.standins.replay_node import ReplayState, load_hive_chain, run_replay_node
+from tests.standins.replay_node import ReplayState, run_replay_node
 
 BLOCK = 0x2D
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser")
@@ -44,11 +44,6 @@ def chromium() -> str:
         pytest.skip("chromium not installed: run scripts/install-chromium.sh "
                     "(Debian: apt-get install -y chromium)")
     return found
-
-
-@pytest.fixture
-def hive(shared_fixtures: Path) -> ReplayState:
-    return load_hive_chain(shared_fixtures)
 
 
 @contextmanager

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from ethproofs_daemon.http.server import hypercorn_config
 from ethproofs_daemon.node.rpc import JsonRpcClient, JsonValue, RpcEndpoint
-from ethproofs_daemon.proofnode.app import hypercorn_config, serve_proof_node
+from ethproofs_daemon.proofnode.app import serve_proof_node
 from ethproofs_daemon.proofnode.cache import PROOF_CACHE_SCHEMA, ProofCache
 from ethproofs_daemon.proofnode.guest_input import Eip8025InputBuilder
 from ethproofs_daemon.proofnode.service import ProofNodeService
@@ -135,13 +135,6 @@ async def post(
     reply = await node.client.post(REQUESTS, params=params, content=body)
     doc: dict[str, Any] = reply.json()
     return reply.status_code, doc
-
-
-async def wait_until(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    """Poll ``predicate`` every 20 ms until true; fails after ``timeout_s``."""
-    with trio.fail_after(timeout_s):
-        while not predicate():
-            await trio.sleep(0.02)
 
 
 async def stop_node(node: Node, *, settle_s: float = 5.0) -> None:

@@ -14,6 +14,7 @@ import trio
 from ethproofs_daemon.jobs import FailureReason
 from ethproofs_daemon.proofnode.backend import ProvingFailed
 from ethproofs_daemon.proofnode.settings import ProofNodeSettings
+from tests.helpers import wait_until
 
 from .harness import (
     ZKBOOST_BLOCK_HASH,
@@ -23,7 +24,6 @@ from .harness import (
     post,
     start_node,
     stop_node,
-    wait_until,
     witness_for_tests,
     zkboost_body,
 )

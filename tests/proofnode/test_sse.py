@@ -13,6 +13,7 @@ import trio
 from ethproofs_daemon.jobs import FailureReason
 from ethproofs_daemon.proofnode.events import ProofEvent
 from ethproofs_daemon.proofnode.settings import ProofNodeSettings
+from tests.helpers import wait_until
 
 from .harness import (
     ZKBOOST_BLOCK_HASH,
@@ -21,7 +22,6 @@ from .harness import (
     post,
     start_node,
     stop_node,
-    wait_until,
     witness_for_tests,
     zkboost_body,
 )

@@ -7,8 +7,8 @@ import pytest
 import trio
 from hypercorn.trio import serve
 
+from ethproofs_daemon.http.server import hypercorn_config
 from ethproofs_daemon.node.rpc import JsonRpcClient, JsonValue, RpcEndpoint
-from ethproofs_daemon.proofnode.app import hypercorn_config
 from ethproofs_daemon.proofnode.witness import RpcWitnessProvider, WitnessTimeout
 
 from .harness import FakeNode
@@ -18,7 +18,7 @@ WITNESS: JsonValue = {"state": ["0x01"], "codes": [], "keys": [], "headers": ["0
 
 
 class Fallback:
-    """A fallback ``WitnessSource`` that has the witness after ``misses`` calls."""
+    """A fallback ``FallbackWitnessSource`` that has the witness after ``misses`` calls."""
 
     def __init__(self, misses: int = 0) -> None:
         self.misses = misses

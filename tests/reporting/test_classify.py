@@ -6,11 +6,9 @@ import email.utils
 
 import pytest
 
-from ethproofs_daemon.reporting.ethproofs import (
-    OutcomeKind,
-    classify_response,
-    parse_retry_after,
-)
+from ethproofs_daemon.reporting.ethproofs import classify_response
+from ethproofs_daemon.reporting.replies import OutcomeKind, classify_reply, parse_retry_after
+from ethproofs_daemon.reporting.slack import SLACK_RULES
 
 NOW = 1_800_000_000.0
 
@@ -65,3 +63,18 @@ def test_body_excerpt_is_bounded() -> None:
     out = classify_response(400, {}, "Invalid request: " + "x" * 5000, now=NOW)
     assert out.excerpt.startswith("Invalid request:")
     assert len(out.excerpt) == 500
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (200, OutcomeKind.DELIVERED),
+        (429, OutcomeKind.RETRY),
+        (503, OutcomeKind.RETRY),
+        (408, OutcomeKind.REJECTED),
+        (409, OutcomeKind.REJECTED),
+        (404, OutcomeKind.REJECTED),
+    ],
+)
+def test_slack_webhook_status_classes(status: int, kind: OutcomeKind) -> None:
+    assert classify_reply(status, {}, "x", SLACK_RULES, now=NOW).kind is kind

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from ethproofs_daemon.reporting import events
-from ethproofs_daemon.reporting.events import BlockFacts, EventKind, HostInfo
+from ethproofs_daemon.reporting.events import EventKind, HostInfo
+from ethproofs_daemon.reporting.notices import BlockNoted
 from ethproofs_daemon.reporting.outbox import ReportKind
 
 HOST = HostInfo(hostname="box1", gpu="NVIDIA GeForce RTX 5090", cpu="AMD EPYC", ram="62.7 GiB")
@@ -38,7 +39,7 @@ def test_proving_time_is_seconds_with_two_decimals() -> None:
 
 
 def test_block_events_get_gas_tx_and_host_fields() -> None:
-    ev = events.with_context(events.proof_failed(5, "exit 1"), BlockFacts(21_000, 3), HOST)
+    ev = events.with_context(events.proof_failed(5, "exit 1"), BlockNoted(5, 21_000, 3), HOST)
     assert ev.field("Reason") == "exit 1"
     assert ev.field("Gas used") == "21,000"
     assert ev.field("Tx count") == "3"

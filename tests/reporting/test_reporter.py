@@ -26,6 +26,7 @@ from ethproofs_daemon.reporting.payloads import (
 from ethproofs_daemon.reporting.reporter import AttemptOutcome, BackoffPolicy, Reporter
 from ethproofs_daemon.reporting.slack import CollectingNotifier
 from ethproofs_daemon.store import Store
+from tests.helpers import wait_until
 from tests.reporting.memory_outbox import MemoryOutbox
 from tests.standins.ethproofs_api import EthProofsState, run_standin_ethproofs
 
@@ -47,12 +48,6 @@ class Rig:
         self.outbox.add(block, ReportKind.PROVING, proving_payload(block, CLUSTER))
         fields = ProvedFields(ms, proof, proving_cycles=1000 + block, verifier_id=f"id{block}")
         self.outbox.add(block, ReportKind.PROVED, proved_payload(block, CLUSTER, fields))
-
-
-async def wait_until(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    with trio.fail_after(timeout_s):
-        while not predicate():
-            await trio.sleep(0.01)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
@@ -11,16 +11,21 @@ import structlog
 import trio
 
 from ethproofs_daemon.reporting.events import HostInfo
+from ethproofs_daemon.reporting.notices import (
+    BlockNoted,
+    EthProofsRequestFailed,
+    InputGenerationFailed,
+    Notifier,
+    NullNotifier,
+    ProofDataUnreadable,
+    ProofFailed,
+    ProofSubmitted,
+)
 from ethproofs_daemon.reporting.outbox import ReportKind
 from ethproofs_daemon.reporting.ratelimit import RateLimit
 from ethproofs_daemon.reporting.rpc_health import RpcDown, RpcRecovered
-from ethproofs_daemon.reporting.slack import (
-    Notifier,
-    NullNotifier,
-    SlackNotifier,
-    SlackRetry,
-    make_notifier,
-)
+from ethproofs_daemon.reporting.slack import SlackNotifier, SlackRetry, make_notifier
+from tests.helpers import wait_until
 from tests.standins.slack import SlackState, run_standin_slack
 
 HOST = HostInfo(hostname="box1", gpu="NVIDIA GeForce RTX 5090", cpu="AMD EPYC", ram="62.7 GiB")
@@ -32,12 +37,6 @@ class SlackRig:
     url: str
     state: SlackState
     notifier: SlackNotifier
-
-
-async def wait_until(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    with trio.fail_after(timeout_s):
-        while not predicate():
-            await trio.sleep(0.01)
 
 
 @pytest.fixture
@@ -53,14 +52,14 @@ async def slack() -> AsyncIterator[SlackRig]:
 
 
 def send_every_kind(n: Notifier) -> None:
-    n.note_block(100, 15_000_000, 142)
-    n.input_generation_failed(100, "witness_fetch", "debug_executionWitness: -32601")
-    n.proof_failed(100, "proving_timeout after 3600 s")
-    n.proof_data_unreadable(100, "result.json missing")
-    n.ethproofs_request_failed(100, ReportKind.PROVED, "HTTP 400: Invalid request")
-    n.proof_submitted(100, 83_456)
-    n.rpc_down(RpcDown("http://node:8545/key123", 1_700_000_000.0, "connection refused"))
-    n.rpc_recovered(RpcRecovered("http://node:8545/key123", 1_700_000_000.0, 1_700_000_125.0))
+    n.notify(BlockNoted(100, 15_000_000, 142))
+    n.notify(InputGenerationFailed(100, "witness_fetch", "debug_executionWitness: -32601"))
+    n.notify(ProofFailed(100, "proving_timeout after 3600 s"))
+    n.notify(ProofDataUnreadable(100, "result.json missing"))
+    n.notify(EthProofsRequestFailed(100, ReportKind.PROVED, "HTTP 400: Invalid request"))
+    n.notify(ProofSubmitted(100, 83_456))
+    n.notify(RpcDown("http://node:8545/key123", 1_700_000_000.0, "connection refused"))
+    n.notify(RpcRecovered("http://node:8545/key123", 1_700_000_000.0, 1_700_000_125.0))
 
 
 async def test_each_event_kind_is_sent_once_with_its_fields(slack: SlackRig) -> None:
@@ -97,7 +96,7 @@ async def test_each_event_kind_is_sent_once_with_its_fields(slack: SlackRig) -> 
 async def test_500s_and_429s_are_retried_and_delivered_once(slack: SlackRig) -> None:
     slack.state.fail_next_500 = 1
     slack.state.fail_next_429 = 1
-    slack.notifier.proof_failed(1, "x")
+    slack.notifier.notify(ProofFailed(1, "x"))
     await wait_until(lambda: len(slack.state.messages) == 1)
     assert slack.state.statuses == [500, 429, 200]
     assert slack.notifier.sent == 1
@@ -108,9 +107,9 @@ async def test_persistent_failure_gives_up_logs_without_the_url_and_carries_on(
 ) -> None:
     slack.state.fail_next_500 = FAST_RETRY.attempts
     with structlog.testing.capture_logs() as logs:
-        slack.notifier.proof_failed(1, "lost")
+        slack.notifier.notify(ProofFailed(1, "lost"))
         await wait_until(lambda: slack.notifier.failed == 1)
-    slack.notifier.proof_failed(2, "kept")
+    slack.notifier.notify(ProofFailed(2, "kept"))
     await wait_until(lambda: len(slack.state.messages) == 1)
     assert slack.state.statuses == [500] * FAST_RETRY.attempts + [200]
     assert any(entry["event"] == "notification_failed" for entry in logs)
@@ -121,7 +120,7 @@ async def test_persistent_failure_gives_up_logs_without_the_url_and_carries_on(
 async def test_rejected_webhook_is_not_retried() -> None:
     async with run_standin_slack() as (url, state), httpx.AsyncClient() as http:
         notifier = SlackNotifier(url + "-revoked", http, host=HOST, retry=FAST_RETRY)
-        notifier.proof_failed(1, "x")
+        notifier.notify(ProofFailed(1, "x"))
         await notifier.drain(5.0)
     assert state.statuses == [404]
     assert notifier.failed == 1
@@ -135,7 +134,7 @@ async def test_a_flood_is_coalesced_into_a_suppressed_summary() -> None:
         async with trio.open_nursery() as nursery:
             await nursery.start(notifier.run)
             for block in range(20):
-                notifier.proof_failed(block, "exit 1")
+                notifier.notify(ProofFailed(block, "exit 1"))
             await wait_until(lambda: len(state.messages) == 4)
             await trio.sleep(0.5)  # nothing more comes
             nursery.cancel_scope.cancel()
@@ -151,7 +150,7 @@ async def test_full_queue_drops_new_events_without_blocking() -> None:
     async with httpx.AsyncClient() as http:
         notifier = SlackNotifier("http://127.0.0.1:9/x", http, host=HOST, queue_size=2)
         for block in range(5):
-            notifier.proof_failed(block, "x")
+            notifier.notify(ProofFailed(block, "x"))
     assert notifier.dropped == 3
 
 
