@@ -33,7 +33,7 @@ from typing import Final
 import httpx
 import structlog
 
-from ethproofs_daemon.reporting.outbox import ReportKind
+from ethproofs_daemon.outbox import ReportKind
 
 log = structlog.get_logger(__name__)
 

@@ -39,6 +39,7 @@ from typing import Final
 import structlog
 import trio
 
+from ethproofs_daemon.outbox import OutboxRow, ReportKind
 from ethproofs_daemon.reporting.ethproofs import (
     HTTP_ALREADY_PROVED,
     EthProofsClient,
@@ -46,7 +47,7 @@ from ethproofs_daemon.reporting.ethproofs import (
     Rejected,
     Retryable,
 )
-from ethproofs_daemon.reporting.outbox import Outbox, OutboxRow, ReportKind
+from ethproofs_daemon.reporting.outbox import Outbox
 from ethproofs_daemon.reporting.payloads import MAX_BODY_BYTES, PayloadError, summarize_payload
 from ethproofs_daemon.reporting.slack import Notifier, NullNotifier
 

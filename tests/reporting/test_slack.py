@@ -10,8 +10,8 @@ import pytest
 import structlog
 import trio
 
+from ethproofs_daemon.outbox import ReportKind
 from ethproofs_daemon.reporting.events import HostInfo
-from ethproofs_daemon.reporting.outbox import ReportKind
 from ethproofs_daemon.reporting.ratelimit import RateLimit
 from ethproofs_daemon.reporting.rpc_health import RpcDown, RpcRecovered
 from ethproofs_daemon.reporting.slack import (
