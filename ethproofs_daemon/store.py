@@ -2,8 +2,9 @@
 
 One database file in the state directory, WAL journal, ``synchronous=FULL`` so a committed
 transition survives ``kill -9`` and power loss. Every job transition, together with the outbox
-row it produces, is one ``BEGIN IMMEDIATE`` transaction. The schema is versioned with
-``PRAGMA user_version`` and migrated forward on open.
+row it produces, is one ``BEGIN IMMEDIATE`` transaction; which transition and which row is
+decided by ``lifecycle.py``, the only caller of ``transition`` and ``update_job``. The schema is
+versioned with ``PRAGMA user_version`` and migrated forward on open.
 
 Calls are synchronous and short (well under a millisecond on local disk); actors call them from
 the trio thread. After each commit, listeners registered with ``on_change`` are called so that
