@@ -39,7 +39,7 @@ from ethproofs_daemon.app import build_daemon, run_daemon
 from ethproofs_daemon.config import load_settings
 from ethproofs_daemon.jobs import DEFAULT_PROOF_TYPE, JobState
 from ethproofs_daemon.logs import configure_logging
-from ethproofs_daemon.node.follower import PreparedInput
+from ethproofs_daemon.node.preparation import PreparedInput
 from ethproofs_daemon.prover.simulated import SimulatedProver
 
 
@@ -103,7 +103,7 @@ async def main(blocks: int, samples: int) -> None:
             rss_before = psutil.Process().memory_info().rss
             t0 = time.time()
             for n in range(base, base + blocks):
-                store.add_job(n, DEFAULT_PROOF_TYPE, source="bench")
+                daemon.lifecycle.detected(n, DEFAULT_PROOF_TYPE, source="bench")
             with trio.fail_after(600):
                 while store.count_by_state()[JobState.PROVED] < samples + blocks:
                     await trio.sleep(0.2)

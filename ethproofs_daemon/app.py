@@ -25,8 +25,10 @@ from ethproofs_daemon.http.request_metrics import CountRequests
 from ethproofs_daemon.http.server import serve_app
 from ethproofs_daemon.inputs.profiles import check_elf, get_profile
 from ethproofs_daemon.jobs import DEFAULT_PROOF_TYPE, RetryPolicy
+from ethproofs_daemon.lifecycle import Lifecycle, ReportPolicy
 from ethproofs_daemon.metrics import DaemonMetrics
-from ethproofs_daemon.node.follower import FollowerConfig, InputGenerator
+from ethproofs_daemon.node.config import FollowerConfig
+from ethproofs_daemon.node.follower import InputGenerator
 from ethproofs_daemon.node.input_source import RpcInputSource
 from ethproofs_daemon.node.rpc import JsonRpcClient, RpcEndpoint
 from ethproofs_daemon.proofnode.app import create_proof_node_app
@@ -39,8 +41,6 @@ from ethproofs_daemon.prover.simulated import SimulatedProver
 from ethproofs_daemon.reporting.ethproofs import EthProofsClient
 from ethproofs_daemon.reporting.host import host_info
 from ethproofs_daemon.reporting.notices import Notifier, NullNotifier
-from ethproofs_daemon.reporting.outbox import ReportKind
-from ethproofs_daemon.reporting.payloads import build_payload
 from ethproofs_daemon.reporting.reporter import Reporter
 from ethproofs_daemon.reporting.slack import SlackNotifier
 from ethproofs_daemon.sdnotify import SystemdNotifier
@@ -64,6 +64,7 @@ class Daemon:
 
     settings: Settings
     store: Store
+    lifecycle: Lifecycle
     state: DaemonState
     metrics: DaemonMetrics
     http: httpx.AsyncClient
@@ -111,10 +112,12 @@ def build_daemon(settings: Settings, *, backend: ProverBackend | None = None,
         notifier = SlackNotifier(settings.slack_webhook.get_secret_value(), http,
                                  host=host_info())
     retry = RetryPolicy(max_attempts=settings.max_attempts, base_s=settings.retry_base_seconds)
-    reporting = settings.ethproofs_enabled and settings.zisk_action is ZiskAction.PROVE
-    cluster_id = settings.ethproofs_cluster_id if reporting else None
+    execute = settings.zisk_action is ZiskAction.EXECUTE
+    reporting = ReportPolicy.choose(
+        settings.ethproofs_cluster_id if settings.ethproofs_enabled else None, execute=execute)
+    lifecycle = Lifecycle(store, reporting=reporting, retry=retry, clock=clock)
     client = None
-    if reporting:
+    if reporting is not None:
         assert settings.ethproofs_rpc_url and settings.ethproofs_api_key
         client = EthProofsClient(settings.ethproofs_rpc_url,
                                  settings.ethproofs_api_key.get_secret_value(), http)
@@ -126,26 +129,18 @@ def build_daemon(settings: Settings, *, backend: ProverBackend | None = None,
     store.on_change(lambda topic: reporter.wake() if topic == "outbox" else None)
     backend = backend or make_backend(settings)
     prover = ProverActor(
-        store=store, backend=backend, notifier=notifier, retry=retry, status=state.prover,
-        clock=clock, metrics=metrics,
+        store=store, lifecycle=lifecycle, backend=backend, notifier=notifier,
+        status=state.prover, clock=clock, metrics=metrics,
         config=ProverConfig(
             output_dir=settings.output_dir, timeout_s=settings.proving_timeout_seconds,
-            grace_s=settings.shutdown_timeout_seconds, cluster_id=cluster_id,
-            execute=settings.zisk_action is ZiskAction.EXECUTE,
+            grace_s=settings.shutdown_timeout_seconds, execute=execute,
         ),
     )
-
-    def queued_report(block_number: int) -> tuple[ReportKind, str] | None:
-        if cluster_id is None:
-            return None
-        return ReportKind.QUEUED, build_payload(ReportKind.QUEUED, block_number, cluster_id)
-
     source = RpcInputSource.from_settings(settings, rpc)
     source.observe_witness_s = metrics.witness_fetch_duration.observe
     generator = InputGenerator(
-        store=store, rpc=rpc, notifier=notifier, queued_report=queued_report, retry=retry,
-        status=state.follower, clock=clock, metrics=metrics,
-        source=source,
+        store=store, lifecycle=lifecycle, rpc=rpc, notifier=notifier, status=state.follower,
+        clock=clock, metrics=metrics, source=source,
         config=FollowerConfig(
             proof_type=DEFAULT_PROOF_TYPE, block_interval=settings.block_interval,
             lookback_blocks=settings.lookback_blocks,
@@ -157,15 +152,15 @@ def build_daemon(settings: Settings, *, backend: ProverBackend | None = None,
     proof_node = None
     if settings.proof_node_port is not None:
         proof_node = build_proof_node(settings, store, rpc, prover, backend)
-    return Daemon(settings, store, state, metrics, http, rpc, backend, notifier, reporter,
-                  prover, generator, proof_node)
+    return Daemon(settings, store, lifecycle, state, metrics, http, rpc, backend, notifier,
+                  reporter, prover, generator, proof_node)
 
 
 def build_tree(d: Daemon) -> Supervisor:
     """The root supervisor over the daemon's actors (see the module docstring)."""
     s = d.settings
     app = create_ops_app(
-        store=d.store, state=d.state, metrics=d.metrics,
+        store=d.store, lifecycle=d.lifecycle, state=d.state, metrics=d.metrics,
         stuck_threshold_s=s.prover_stuck_threshold_seconds,
         admin_token=s.admin_token.get_secret_value() if s.admin_token else None,
     )

@@ -19,8 +19,7 @@ from typing import Final
 import psutil
 
 from ethproofs_daemon.jobs import JobState
-from ethproofs_daemon.node.follower import FollowerStatus
-from ethproofs_daemon.prover.actor import ProverStatus
+from ethproofs_daemon.status import FollowerStatus, ProverStatus
 
 #: A heartbeat older than this (seconds) means the event loop is stuck.
 LIVENESS_MAX_AGE_S: Final = 10.0

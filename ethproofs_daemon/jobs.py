@@ -1,22 +1,37 @@
-"""The job lifecycle: states, failure reasons and allowed transitions (pure functions).
+"""The job lifecycle's rules: states, failure reasons, allowed transitions (pure, no I/O).
 
 A job is one (block number, proof type). Its state lives in the store; every change is one
-transaction (see ``store.py``). The lifecycle follows ``../shared/docs/architecture.md``::
+transaction made by a verb of ``lifecycle.py`` (which also says which EthProofs report each
+change writes). The lifecycle follows ``../shared/docs/architecture.md``; every edge of
+``ALLOWED_TRANSITIONS`` is drawn here, back-edges included::
 
-    detected → fetching → input_ready → queued → proving → proved
-                   ↘            ↘                    ↘
-                    failed(witness_unavailable | input_error | proving_error |
-                           proving_timeout | internal_error)
+    detected ──→ fetching ──→ input_ready ──→ queued ──→ proving ──→ proved
+       ↑            │                           ↑          │
+       └────────────┘                           └──────────┘
+       node unavailable; crash                  crash; shutdown past the grace period
+       (fetching → detected)                    (proving → queued)
 
-Nothing in this module does I/O.
+    detected │ fetching │ input_ready │ queued │ proving ──→ failed(reason)
+
+    failed ──→ detected    retry due, the input is gone (fetched again)
+    failed ──→ queued      retry due, the input is still on disk
+
+    reason: witness_unavailable │ witness_timeout │ input_error │ proving_error │
+            proving_timeout │ proof_data_unreadable │ internal_error
+
+An operator retry leaves a job ``failed`` but due now with its attempts reset (the retry edges
+above then apply).
+
+Every reason is retryable (``RETRYABLE_REASONS``) until ``RetryPolicy.max_attempts`` is spent;
+``proved`` is final.
 """
 
 from __future__ import annotations
 
 import enum
 import random
-from dataclasses import dataclass
-from typing import Final
+from dataclasses import dataclass, fields
+from typing import Final, Literal
 
 from ethproofs_daemon.backoff import Backoff
 
@@ -48,22 +63,26 @@ class FailureReason(enum.StrEnum):
 #: The proof type of EthProofs work: ethrex's guest program proved by ZisK.
 DEFAULT_PROOF_TYPE: Final = "ethrex-zisk"
 
-#: States a job may move to from each state. ``failed`` may go back to ``detected`` (a retry).
+#: States a job may move to from each state (the diagram above). ``failed`` goes back to
+#: ``detected`` or ``queued`` (a retry); ``proved`` is final.
 ALLOWED_TRANSITIONS: Final[dict[JobState, frozenset[JobState]]] = {
     JobState.DETECTED: frozenset({JobState.FETCHING, JobState.FAILED}),
     JobState.FETCHING: frozenset({JobState.INPUT_READY, JobState.FAILED, JobState.DETECTED}),
     JobState.INPUT_READY: frozenset({JobState.QUEUED, JobState.FAILED}),
     JobState.QUEUED: frozenset({JobState.PROVING, JobState.FAILED}),
-    JobState.PROVING: frozenset(
-        {JobState.PROVED, JobState.FAILED, JobState.QUEUED}
-    ),
+    JobState.PROVING: frozenset({JobState.PROVED, JobState.FAILED, JobState.QUEUED}),
     JobState.PROVED: frozenset(),
     JobState.FAILED: frozenset({JobState.DETECTED, JobState.QUEUED}),
 }
 
-#: Failure reasons worth another attempt. A witness the node cannot serve will not appear by
-#: retrying at once, but a node may gain the method after a restart, so it is retried too, slowly.
-RETRYABLE_REASONS: Final = frozenset(FailureReason)
+#: Failure reasons worth another attempt: all of them, on purpose. Each can be transient on an
+#: unattended box: a witness the node cannot serve may appear after a node restart or upgrade
+#: (``witness_unavailable``, ``witness_timeout``), an input error may come from a node that served
+#: a bad block or witness (``input_error``), and a proof may fail, time out or leave an unreadable
+#: file because of the GPU, the disk or a killed process (``proving_*``, ``proof_data_unreadable``,
+#: ``internal_error``). Retries are bounded by ``RetryPolicy.max_attempts`` and spaced by its
+#: backoff, so a permanent failure costs a few attempts and then stays ``failed`` for the operator.
+RETRYABLE_REASONS: Final[frozenset[FailureReason]] = frozenset(FailureReason)
 
 
 class TransitionError(ValueError):
@@ -112,6 +131,51 @@ class Job:
     source: str = "follower"
     gas_used: int | None = None
     tx_count: int | None = None
+
+
+class _Keep(enum.Enum):
+    KEEP = "keep"
+
+
+#: "Leave this field as it is" in ``JobChanges`` (None means: set the column to NULL).
+KEEP: Final = _Keep.KEEP
+
+Keep = Literal[_Keep.KEEP]
+
+
+@dataclass(frozen=True, slots=True)
+class JobChanges:
+    """The non-state fields a transition (or ``Store.update_job``) sets on a job.
+
+    Every field defaults to ``KEEP`` (unchanged); ``None`` clears the column. Units as ``Job``.
+    ``state``, ``updated_at`` and the identity fields are the store's and cannot be set here.
+    """
+
+    attempts: int | Keep = KEEP
+    failure_reason: FailureReason | Keep | None = KEEP
+    error: str | Keep | None = KEEP
+    input_path: str | Keep | None = KEEP
+    pid: int | Keep | None = KEEP
+    next_attempt_at: float | Keep | None = KEEP
+    proving_started_at: float | Keep | None = KEEP
+    proving_time_ms: int | Keep | None = KEEP
+    cycles: int | Keep | None = KEEP
+    proof_path: str | Keep | None = KEEP
+    proof_id: str | Keep | None = KEEP
+    gas_used: int | Keep | None = KEEP
+    tx_count: int | Keep | None = KEEP
+
+    def columns(self) -> dict[str, object]:
+        """The fields to write, by column name (``KEEP`` fields left out)."""
+        return {
+            f.name: value
+            for f in fields(self)
+            if (value := getattr(self, f.name)) is not KEEP
+        }
+
+
+#: A transition that sets no field besides the state.
+NO_CHANGES: Final = JobChanges()
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,18 +9,16 @@ from the store and the actors' status objects, so they can never drift from the 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
+from ethproofs_daemon.health import DaemonState
 from ethproofs_daemon.jobs import DEFAULT_PROOF_TYPE
 from ethproofs_daemon.store import Store
-
-if TYPE_CHECKING:
-    from ethproofs_daemon.health import DaemonState
 
 PREFIX: Final = "ethproofs_daemon"
 

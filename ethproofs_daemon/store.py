@@ -2,8 +2,9 @@
 
 One database file in the state directory, WAL journal, ``synchronous=FULL`` so a committed
 transition survives ``kill -9`` and power loss. Every job transition, together with the outbox
-row it produces, is one ``BEGIN IMMEDIATE`` transaction. The schema is versioned with
-``PRAGMA user_version`` and migrated forward on open.
+row it produces, is one ``BEGIN IMMEDIATE`` transaction; which transition and which row is
+decided by ``lifecycle.py``, the only caller of ``transition`` and ``update_job``. The schema is
+versioned with ``PRAGMA user_version`` and migrated forward on open.
 
 Calls are synchronous and short (well under a millisecond on local disk); actors call them from
 the trio thread. After each commit, listeners registered with ``on_change`` are called so that
@@ -21,12 +22,15 @@ from pathlib import Path
 from typing import Any, Final
 
 from ethproofs_daemon.jobs import (
+    NO_CHANGES,
     FailureReason,
     Job,
+    JobChanges,
     JobState,
+    TransitionError,
     check_transition,
 )
-from ethproofs_daemon.reporting.outbox import OutboxRow, ReportKind, ReportStatus
+from ethproofs_daemon.outbox import OutboxRow, ReportKind, ReportStatus
 
 SCHEMA_VERSION: Final = 1
 
@@ -248,22 +252,22 @@ class Store:
         job_id: int,
         target: JobState,
         *,
+        sources: frozenset[JobState] | None = None,
+        changes: JobChanges = NO_CHANGES,
         report: tuple[ReportKind, str] | None = None,
         count_attempt: bool = False,
-        **changes: Any,
     ) -> Job:
-        """Move a job to ``target`` and apply ``changes`` (Job field names), in one transaction.
+        """Move a job to ``target`` and apply ``changes``, in one transaction.
 
+        ``sources``, when given, are the only states the job may be in (else ``TransitionError``).
         ``report`` = (kind, payload JSON) appends an outbox row in the same transaction.
-        ``count_attempt`` increments ``attempts``. Leaving ``failed`` clears the failure fields.
+        ``count_attempt`` increments ``attempts``. Leaving ``failed`` clears the failure fields
+        (``failure_reason``, ``error``, ``next_attempt_at``). Called by ``lifecycle.py`` only.
 
         Raises:
             TransitionError: the lifecycle does not allow the move.
             KeyError: no such job.
         """
-        unknown = set(changes) - set(_JOB_COLUMNS)
-        if unknown:
-            raise ValueError(f"unknown job fields: {sorted(unknown)}")
         now = self.clock()
         with self._tx() as conn:
             row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
@@ -271,10 +275,12 @@ class Store:
                 raise KeyError(job_id)
             current = JobState(row["state"])
             check_transition(current, target)
-            values: dict[str, Any] = {"state": target, "updated_at": now}
+            if sources is not None and current not in sources:
+                raise TransitionError(current, target)
+            values: dict[str, object] = {"state": target, "updated_at": now}
             if current is JobState.FAILED:
                 values.update(failure_reason=None, error=None, next_attempt_at=None)
-            values.update(changes)
+            values.update(changes.columns())
             assignments = ", ".join(f"{k} = ?" for k in values)
             extra = ", attempts = attempts + 1" if count_attempt else ""
             conn.execute(
@@ -292,36 +298,27 @@ class Store:
         assert job is not None
         return job
 
-    def update_job(self, job_id: int, **changes: Any) -> None:
-        """Set non-state fields of a job (e.g. the prover's ``pid``) in one transaction."""
-        unknown = set(changes) - set(_JOB_COLUMNS) | ({"state"} & set(changes))
-        if unknown:
-            raise ValueError(f"cannot update job fields: {sorted(unknown)}")
-        changes["updated_at"] = self.clock()
-        assignments = ", ".join(f"{k} = ?" for k in changes)
-        with self._tx() as conn:
-            conn.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", (*changes.values(), job_id))
+    def update_job(
+        self, job_id: int, changes: JobChanges, *, in_state: JobState | None = None
+    ) -> None:
+        """Set non-state fields of a job (e.g. the prover's ``pid``) in one transaction.
 
-    def fail(
-        self,
-        job_id: int,
-        reason: FailureReason,
-        error: str,
-        *,
-        retry_at: float | None,
-    ) -> Job:
-        """Move a job to ``failed`` with its reason and error text (truncated to 4000 chars),
-        counting one failed attempt; ``retry_at`` (Unix s) schedules a retry, None leaves it
-        failed for good."""
-        return self.transition(
-            job_id,
-            JobState.FAILED,
-            count_attempt=True,
-            failure_reason=reason,
-            error=error[-4000:],
-            next_attempt_at=retry_at,
-            pid=None,
-        )
+        ``in_state``, when given, is the state the job must be in (checked in the transaction).
+        Called by ``lifecycle.py`` only.
+
+        Raises:
+            TransitionError: the job is not ``in_state`` (``current → in_state``).
+            KeyError: no such job.
+        """
+        values: dict[str, object] = {**changes.columns(), "updated_at": self.clock()}
+        assignments = ", ".join(f"{k} = ?" for k in values)
+        with self._tx() as conn:
+            row = conn.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise KeyError(job_id)
+            if in_state is not None and JobState(row["state"]) is not in_state:
+                raise TransitionError(JobState(row["state"]), in_state)
+            conn.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", (*values.values(), job_id))
 
     def due_retries(self, now: float) -> list[Job]:
         """Failed jobs whose retry time has come, oldest block first."""

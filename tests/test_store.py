@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ethproofs_daemon.jobs import FailureReason, JobState, TransitionError
-from ethproofs_daemon.reporting.outbox import ReportKind, ReportStatus
+from ethproofs_daemon.jobs import FailureReason, JobChanges, JobState, TransitionError
+from ethproofs_daemon.outbox import ReportKind, ReportStatus
 from ethproofs_daemon.store import SCHEMA_VERSION, Store, StoreError
 
 
@@ -41,7 +41,7 @@ def test_add_job_is_idempotent_per_block_and_proof_type(store: Store) -> None:
 def test_transition_writes_outbox_row_in_same_transaction(store: Store) -> None:
     job, _ = store.add_job(100, "ethrex-zisk")
     store.transition(job.id, JobState.FETCHING)
-    store.transition(job.id, JobState.INPUT_READY, input_path="/x")
+    store.transition(job.id, JobState.INPUT_READY, changes=JobChanges(input_path="/x"))
     store.transition(job.id, JobState.QUEUED, report=(ReportKind.QUEUED, '{"block_number":100}'))
     rows = store.reports_for_block(100)
     assert [r.kind for r in rows] == [ReportKind.QUEUED]
@@ -78,7 +78,9 @@ def test_due_reports_gives_one_row_per_block_in_order(store: Store) -> None:
 def test_failed_job_keeps_reason_and_is_retried_when_due(store: Store) -> None:
     job, _ = store.add_job(100, "ethrex-zisk")
     store.transition(job.id, JobState.FETCHING)
-    failed = store.fail(job.id, FailureReason.WITNESS_UNAVAILABLE, "no method", retry_at=1500.0)
+    failed = store.transition(job.id, JobState.FAILED, count_attempt=True, changes=JobChanges(
+        failure_reason=FailureReason.WITNESS_UNAVAILABLE, error="no method", next_attempt_at=1500.0,
+    ))
     assert failed.failure_reason is FailureReason.WITNESS_UNAVAILABLE and failed.attempts == 1
     assert store.due_retries(1400.0) == []
     assert [j.id for j in store.due_retries(1500.0)] == [job.id]
@@ -111,7 +113,7 @@ def test_committed_transition_survives_kill_9(tmp_path: Path) -> None:
         import os, signal, sys
         from ethproofs_daemon.store import Store
         from ethproofs_daemon.jobs import JobState
-        from ethproofs_daemon.reporting.outbox import ReportKind
+        from ethproofs_daemon.outbox import ReportKind
         s = Store(__import__("pathlib").Path({str(path)!r}))
         job, _ = s.add_job(100, "ethrex-zisk")
         for st in (JobState.FETCHING, JobState.INPUT_READY):

@@ -28,9 +28,10 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from ethproofs_daemon.health import DaemonState, health_document, is_live, is_ready
-from ethproofs_daemon.jobs import DEFAULT_PROOF_TYPE, JobState
+from ethproofs_daemon.jobs import DEFAULT_PROOF_TYPE, JobState, TransitionError
+from ethproofs_daemon.lifecycle import Lifecycle
 from ethproofs_daemon.metrics import DaemonMetrics
-from ethproofs_daemon.reporting.outbox import ReportStatus
+from ethproofs_daemon.outbox import ReportStatus
 from ethproofs_daemon.store import Store, job_to_dict
 
 MAX_ENQUEUE: Final = 1000
@@ -48,13 +49,15 @@ def _is_loopback(request: Request) -> bool:
 def create_ops_app(
     *,
     store: Store,
+    lifecycle: Lifecycle,
     state: DaemonState,
     metrics: DaemonMetrics,
     stuck_threshold_s: float,
     admin_token: str | None,
     clock: Callable[[], float] = time.time,
 ) -> Starlette:
-    """Build the app. ``admin_token`` None: mutations only from loopback."""
+    """Build the app. ``admin_token`` None: mutations only from loopback. Reads go to ``store``;
+    the admin mutations are ``lifecycle`` verbs (``detected``, ``operator_retry``)."""
 
     def authorize(request: Request) -> Response | None:
         header = request.headers.get("authorization", "")
@@ -129,7 +132,8 @@ def create_ops_app(
             return JSONResponse({"error": f"invalid body: {exc}"}, status_code=400)
         out = []
         for n in numbers:
-            job, created = store.add_job(n, DEFAULT_PROOF_TYPE, source="admin", priority=priority)
+            job, created = lifecycle.detected(n, DEFAULT_PROOF_TYPE, source="admin",
+                                              priority=priority)
             out.append({"block_number": n, "created": created, "state": job.state})
         return JSONResponse({"jobs": out}, status_code=201)
 
@@ -139,9 +143,14 @@ def create_ops_app(
             return denied
         block = int(request.path_params["block_number"])
         job = store.job_for_block(block, DEFAULT_PROOF_TYPE)
+        no_failed_job = JSONResponse({"error": f"block {block} has no failed job"},
+                                     status_code=409)
         if job is None or job.state is not JobState.FAILED:
-            return JSONResponse({"error": f"block {block} has no failed job"}, status_code=409)
-        store.update_job(job.id, next_attempt_at=clock(), attempts=0)
+            return no_failed_job
+        try:
+            lifecycle.operator_retry(job)
+        except TransitionError:  # it left ``failed`` after it was read
+            return no_failed_job
         return JSONResponse({"block_number": block, "retry": True})
 
     async def status_page(request: Request) -> Response:

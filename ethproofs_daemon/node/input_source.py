@@ -32,7 +32,11 @@ from ethproofs_daemon.inputs.errors import InputError
 from ethproofs_daemon.inputs.external import run_external_builder
 from ethproofs_daemon.inputs.profiles import DEFAULT_PROFILE_NAME, GuestProfile, load_profiles
 from ethproofs_daemon.jobs import FailureReason
-from ethproofs_daemon.node.follower import InputPreparationFailed, NodeUnavailable, PreparedInput
+from ethproofs_daemon.node.preparation import (
+    InputPreparationFailed,
+    NodeUnavailable,
+    PreparedInput,
+)
 from ethproofs_daemon.node.rpc import (
     JsonRpcClient,
     RpcError,

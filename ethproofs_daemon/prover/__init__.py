@@ -6,6 +6,8 @@
 - ``process``: one subprocess in its own session; process-group termination.
 - ``driver``: ``ZiskDriver`` (v0.14.x / v0.15.x).
 - ``simulated``: ``SimulatedProver`` for the demo without GPU (proves nothing).
+- ``actor``: the prover actor (one proof at a time); ``external``: its queue of Proof Node API
+  requests waiting for the GPU.
 """
 
 from __future__ import annotations

@@ -16,18 +16,17 @@ past that its process group is killed and the job is left to resume at the next 
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 import structlog
 import trio
 
-from ethproofs_daemon.jobs import FailureReason, Job, JobState, RetryPolicy
+from ethproofs_daemon.jobs import FailureReason, Job, JobState
+from ethproofs_daemon.lifecycle import Lifecycle
 from ethproofs_daemon.metrics import DaemonMetrics
 from ethproofs_daemon.prover.backend import (
     ProofResult,
@@ -36,10 +35,11 @@ from ethproofs_daemon.prover.backend import (
     ProverFailed,
     ProverUnavailable,
 )
+from ethproofs_daemon.prover.external import ExternalQueue, ExternalRequest
 from ethproofs_daemon.prover.process import kill_process_group
 from ethproofs_daemon.reporting.notices import Notifier, ProofDataUnreadable, ProofFailed
-from ethproofs_daemon.reporting.outbox import ReportKind
-from ethproofs_daemon.reporting.payloads import ProvedFields, build_payload
+from ethproofs_daemon.reporting.payloads import ProvedFields
+from ethproofs_daemon.status import ProverStatus
 from ethproofs_daemon.store import Store
 from ethproofs_daemon.supervisor import Fatal
 
@@ -51,67 +51,42 @@ FOLLOWER_PRIORITY: Final = 0
 
 @dataclass(frozen=True, slots=True)
 class ProverConfig:
-    """Settings of the prover actor. ``cluster_id`` None: nothing is reported. ``execute``:
-    run the guest for cycles only (``ZISK_ACTION=execute``), no proof, no reports. Seconds."""
+    """Settings of the prover actor. ``execute``: run the guest for cycles only
+    (``ZISK_ACTION=execute``), no proof. Seconds. (Whether anything is reported is the
+    lifecycle's ``ReportPolicy``.)"""
 
     output_dir: Path
     timeout_s: float
     grace_s: float
-    cluster_id: int | None
     execute: bool = False
 
 
-@dataclass
-class ProverStatus:
-    """What ``/health`` shows about the prover (mutated by the actor only). Unix seconds."""
-
-    version: str | None = None
-    current_block: int | None = None
-    current_job_id: int | None = None
-    current_kind: str | None = None
-    proving_since: float | None = None
-    phase: str | None = None
-    proved_count: int = 0
-    failed_count: int = 0
-    last_failure: str | None = None
-
-
-@dataclass(order=True)
-class _External:
-    sort_key: tuple[int, int]
-    block_number: int = field(compare=False)
-    request: ProveRequest = field(compare=False)
-    done: trio.Event = field(compare=False, default_factory=trio.Event)
-    result: ProofResult | None = field(compare=False, default=None)
-    error: ProverFailed | None = field(compare=False, default=None)
-
-
 class ProverActor:
-    """See the module docstring. ``submit`` is the shared queue used by the Proof Node API."""
+    """See the module docstring. ``submit`` is the shared queue used by the Proof Node API.
+    Every job state change is a verb of ``lifecycle``; ``clock`` returns Unix seconds."""
 
     def __init__(
         self,
         *,
         store: Store,
+        lifecycle: Lifecycle,
         backend: ProverBackend,
         config: ProverConfig,
         notifier: Notifier,
-        retry: RetryPolicy,
         status: ProverStatus | None = None,
         clock: Callable[[], float],
         metrics: DaemonMetrics | None = None,
     ) -> None:
         self.metrics = metrics
         self.store = store
+        self.lifecycle = lifecycle
         self.backend = backend
         self.config = config
         self.notifier = notifier
-        self.retry = retry
         self.status = status or ProverStatus()
         self.clock = clock
-        self._external: list[_External] = []
-        self._seq = itertools.count()
         self._work = trio.Event()
+        self._external = ExternalQueue(on_push=lambda: self._work.set())
         self._proof_scope: trio.CancelScope | None = None
         store.on_change(lambda topic: self._work.set() if topic == "jobs" else None)
 
@@ -127,19 +102,7 @@ class ProverActor:
         Raises:
             ProverFailed: the run failed (reason set).
         """
-        item = _External((-priority, next(self._seq)), request.block_number, request)
-        heapq.heappush(self._external, item)
-        self._work.set()
-        try:
-            await item.done.wait()
-        finally:
-            if not item.done.is_set() and item in self._external:
-                self._external.remove(item)
-                heapq.heapify(self._external)
-        if item.error is not None:
-            raise item.error
-        assert item.result is not None
-        return item.result
+        return await self._external.submit(request, priority=priority)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Check the prover, resume in-flight jobs, then prove until cancelled."""
@@ -171,13 +134,14 @@ class ProverActor:
                 killed = await kill_process_group(job.pid, not_before=job.proving_started_at)
                 log.warning("orphan_prover_killed", block_number=job.block_number, pgid=job.pid,
                             killed=killed)
-            self.store.transition(job.id, JobState.QUEUED, pid=None, proving_started_at=None)
+            self.lifecycle.resume_after_crash(job)
             log.info("job_resumed", block_number=job.block_number, job_id=job.id)
 
-    def _pick(self) -> Job | _External | None:
+    def _pick(self) -> Job | ExternalRequest | None:
         job = self.store.next_job(JobState.QUEUED)
-        if self._external and (job is None or -self._external[0].sort_key[0] > job.priority):
-            return heapq.heappop(self._external)
+        external = self._external.top_priority()
+        if external is not None and (job is None or external > job.priority):
+            return self._external.pop()
         return job
 
     async def _loop(self) -> None:
@@ -188,12 +152,12 @@ class ProverActor:
             work = self._pick()
             if work is None:
                 await self._work.wait()
-            elif isinstance(work, _External):
+            elif isinstance(work, ExternalRequest):
                 await self._run_external(work)
             else:
                 await self.prove_job(work)
 
-    async def _run_external(self, item: _External) -> None:
+    async def _run_external(self, item: ExternalRequest) -> None:
         self._begin(None, item.block_number, "external")
         scope = self._proof_scope = trio.CancelScope(shield=True)
         try:
@@ -220,12 +184,6 @@ class ProverActor:
     def _phase(self, phase: str) -> None:
         self.status.phase = phase
 
-    def _report(self, kind: ReportKind, job: Job, fields: ProvedFields | None = None
-                ) -> tuple[ReportKind, str] | None:
-        if self.config.cluster_id is None or self.config.execute:
-            return None
-        return kind, build_payload(kind, job.block_number, self.config.cluster_id, fields)
-
     async def prove_job(self, job: Job) -> None:
         """Prove (or execute) one ``queued`` job and record the outcome."""
         with structlog.contextvars.bound_contextvars(
@@ -239,10 +197,7 @@ class ProverActor:
         out_dir.mkdir(parents=True, exist_ok=True)
         request = ProveRequest(job.block_number, Path(job.input_path), out_dir,
                                self.config.timeout_s)
-        self.store.transition(
-            job.id, JobState.PROVING, report=self._report(ReportKind.PROVING, job),
-            proving_started_at=self.clock(),
-        )
+        job = self.lifecycle.begin_proving(job)
         self._begin(job.id, job.block_number, "execute" if self.config.execute else "prove")
         log.info("proving_started", input_path=job.input_path)
         scope = self._proof_scope = trio.CancelScope(shield=True)
@@ -258,7 +213,7 @@ class ProverActor:
                     self._record_proof(job, result)
             if scope.cancelled_caught:
                 # Shutdown outlasted the grace period: the group was killed; resume next start.
-                self.store.transition(job.id, JobState.QUEUED, pid=None, proving_started_at=None)
+                self.lifecycle.interrupted_by_shutdown(job)
                 log.warning("proving_interrupted_by_shutdown")
         except ProverFailed as exc:
             self._record_failure(job, exc)
@@ -268,13 +223,12 @@ class ProverActor:
 
     def _on_spawn(self, job: Job) -> Callable[[int], None]:
         def record(pid: int) -> None:
-            self.store.update_job(job.id, pid=pid)
+            self.lifecycle.record_pid(job, pid)
 
         return record
 
     def _record_execution(self, job: Job, cycles: int | None, time_ms: int) -> None:
-        self.store.transition(job.id, JobState.PROVED, pid=None, cycles=cycles,
-                              proving_time_ms=time_ms)
+        self.lifecycle.executed(job, cycles=cycles, time_ms=time_ms)
         self.status.proved_count += 1
         log.info("execution_finished", block_number=job.block_number, cycles=cycles,
                  time_ms=time_ms)
@@ -285,16 +239,14 @@ class ProverActor:
         except OSError as exc:
             raise ProverFailed(FailureReason.PROOF_DATA_UNREADABLE,
                                f"cannot read {result.proof_path}: {exc}") from exc
-        fields = ProvedFields(result.proving_time_ms, proof, result.cycles, result.proof_id)
-        report = self._report(ReportKind.PROVED, job, fields)
-        if report is not None:
+
+        def keep_payload(body: str) -> None:  # output/{block}/{block}.json: the body as sent
             sent = result.output_dir / f"{job.block_number}.json"
-            sent.write_text(json.dumps(json.loads(report[1]), indent=2) + "\n")
-        self.store.transition(
-            job.id, JobState.PROVED, report=report, pid=None,
-            proving_time_ms=result.proving_time_ms, cycles=result.cycles,
-            proof_path=str(result.proof_path), proof_id=result.proof_id,
-        )
+            sent.write_text(json.dumps(json.loads(body), indent=2) + "\n")
+
+        fields = ProvedFields(result.proving_time_ms, proof, result.cycles, result.proof_id)
+        self.lifecycle.proved(job, fields, proof_path=str(result.proof_path),
+                              keep_payload=keep_payload)
         self.status.proved_count += 1
         if self.metrics is not None:
             self.metrics.prover_exits.labels("ok").inc()
@@ -307,11 +259,10 @@ class ProverActor:
                  proof_bytes=len(proof), proof_id=result.proof_id)
 
     def _record_failure(self, job: Job, exc: ProverFailed) -> None:
-        attempts = job.attempts + 1
-        retry_at = self.retry.retry_at(attempts, exc.reason, self.clock())
         error = exc.message + (f"\n--- stderr tail ---\n{exc.stderr_tail}" if exc.stderr_tail
                                else "")
-        self.store.fail(job.id, exc.reason, error, retry_at=retry_at)
+        failed = self.lifecycle.failed(job, exc.reason, error)
+        retry_at = failed.next_attempt_at
         self.status.failed_count += 1
         if self.metrics is not None:
             self.metrics.prover_exits.labels(str(exc.reason)).inc()
@@ -323,4 +274,5 @@ class ProverActor:
             self.notifier.notify(ProofFailed(job.block_number, f"{exc.reason}: {exc.message}"))
         log.error("proving_failed", block_number=job.block_number, job_id=job.id,
                   reason=exc.reason, error=exc.message, exit_code=exc.exit_code,
-                  stderr_tail=exc.stderr_tail[-500:], attempts=attempts, retry_at=retry_at)
+                  stderr_tail=exc.stderr_tail[-500:], attempts=failed.attempts,
+                  retry_at=retry_at)

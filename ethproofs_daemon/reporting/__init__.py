@@ -1,6 +1,6 @@
 """Reporting: the EthProofs API client, the outbox reporter actor, operator notifications.
 
-- ``outbox``: the contract between the store (writer) and the reporter (``Outbox``, ``OutboxRow``).
+- ``outbox``: what the reporter needs from the store (``Outbox``; the rows: ``..outbox``).
 - ``payloads``: the JSON bodies of ``POST /proofs/{queued,proving,proved}`` (pure).
 - ``replies``: what an HTTP reply means (delivered, retry, rejected) and ``Retry-After`` (pure).
 - ``ethproofs``: ``EthProofsClient`` and its errors (``Retryable``, ``Rejected``); 409 = done.

@@ -29,7 +29,7 @@ from typing import Final
 import httpx
 import structlog
 
-from ethproofs_daemon.reporting.outbox import ReportKind
+from ethproofs_daemon.outbox import ReportKind
 from ethproofs_daemon.reporting.replies import Outcome, OutcomeKind, StatusRules, classify_reply
 
 log = structlog.get_logger(__name__)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 from urllib.parse import urlsplit
 
+from ethproofs_daemon.outbox import ReportKind
 from ethproofs_daemon.reporting.notices import (
     BlockNoted,
     EthProofsRequestFailed,
@@ -29,7 +30,6 @@ from ethproofs_daemon.reporting.notices import (
     ProofFailed,
     ProofSubmitted,
 )
-from ethproofs_daemon.reporting.outbox import ReportKind
 from ethproofs_daemon.reporting.rpc_health import RpcDown, RpcRecovered
 
 #: Slack limits: header text 150 characters, section text 3000 (api.slack.com/reference/block-kit).

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from ethproofs_daemon.reporting.outbox import ReportKind
+from ethproofs_daemon.outbox import ReportKind
 from ethproofs_daemon.reporting.rpc_health import RpcDown, RpcRecovered
 
 __all__ = [

@@ -1,53 +1,14 @@
-"""The report outbox contract between the store (writer) and the reporter (deliverer).
+"""What the reporter needs from the store: ``Outbox``, over the rows of ``ethproofs_daemon.outbox``.
 
-Each EthProofs-tracked transition of a job writes one outbox row in the same transaction as the
-state change (``store.py``). The reporter delivers rows per block in order: ``queued`` →
-``proving`` → ``proved`` (the API answers 500 to ``proved`` for a block it has no row for:
-``../shared/docs/ethproofs-api.md`` §1.5).
+The row types (``OutboxRow``, ``ReportKind``, ``ReportStatus``) live in the leaf module
+``ethproofs_daemon/outbox.py`` so that the store imports no feature package.
 """
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
 from typing import Protocol
 
-
-class ReportKind(enum.StrEnum):
-    """The EthProofs status endpoint a row goes to: ``POST /proofs/{kind}``."""
-
-    QUEUED = "queued"
-    PROVING = "proving"
-    PROVED = "proved"
-
-
-class ReportStatus(enum.StrEnum):
-    """Where an outbox row is: waiting, delivered (200 or 409), or stopped (400/401/404)."""
-
-    PENDING = "pending"
-    DELIVERED = "delivered"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxRow:
-    """One report to deliver.
-
-    ``payload_json`` is the exact JSON body to POST (``block_number``, ``cluster_id`` and, for
-    ``proved``, ``proving_time`` ms int, ``proving_cycles`` when known, ``proof`` base64,
-    ``verifier_id``). Times are Unix seconds.
-    """
-
-    id: int
-    job_id: int
-    block_number: int
-    kind: ReportKind
-    payload_json: str
-    attempts: int
-    next_attempt_at: float
-    created_at: float
-    status: ReportStatus = ReportStatus.PENDING
-    last_error: str | None = None
+from ethproofs_daemon.outbox import OutboxRow
 
 
 class Outbox(Protocol):

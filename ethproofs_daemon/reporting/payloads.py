@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass
 from typing import Final
 
-from ethproofs_daemon.reporting.outbox import ReportKind
+from ethproofs_daemon.outbox import ReportKind
 
 #: Netlify's buffered request limit for a function (§1.4): the JSON body must fit.
 MAX_BODY_BYTES: Final = 6 * 1024 * 1024

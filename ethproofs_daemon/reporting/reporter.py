@@ -40,6 +40,7 @@ import structlog
 import trio
 
 from ethproofs_daemon.backoff import Backoff
+from ethproofs_daemon.outbox import OutboxRow, ReportKind
 from ethproofs_daemon.reporting.ethproofs import (
     HTTP_ALREADY_PROVED,
     EthProofsClient,
@@ -53,7 +54,7 @@ from ethproofs_daemon.reporting.notices import (
     NullNotifier,
     ProofSubmitted,
 )
-from ethproofs_daemon.reporting.outbox import Outbox, OutboxRow, ReportKind
+from ethproofs_daemon.reporting.outbox import Outbox
 from ethproofs_daemon.reporting.payloads import MAX_BODY_BYTES, PayloadError, summarize_payload
 
 log = structlog.get_logger(__name__)

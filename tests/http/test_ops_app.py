@@ -15,6 +15,8 @@ import pytest
 
 from ethproofs_daemon.health import DaemonState
 from ethproofs_daemon.http.app import create_ops_app
+from ethproofs_daemon.jobs import RetryPolicy
+from ethproofs_daemon.lifecycle import Lifecycle
 from ethproofs_daemon.metrics import DaemonMetrics
 from ethproofs_daemon.store import Store
 
@@ -31,8 +33,10 @@ def parts(tmp_path: Path) -> Iterator[tuple[Store, DaemonState]]:
 
 def _client(store: Store, state: DaemonState, host: str, token: str | None = TOKEN
             ) -> httpx.AsyncClient:
-    app = create_ops_app(store=store, state=state, metrics=DaemonMetrics(store, state),
-                         stuck_threshold_s=3600, admin_token=token)
+    lifecycle = Lifecycle(store, reporting=None, retry=RetryPolicy(), clock=time.time)
+    app = create_ops_app(store=store, lifecycle=lifecycle, state=state,
+                         metrics=DaemonMetrics(store, state), stuck_threshold_s=3600,
+                         admin_token=token)
     transport = httpx.ASGITransport(app=app, client=(host, 50000))
     return httpx.AsyncClient(transport=transport, base_url="http://daemon")
 

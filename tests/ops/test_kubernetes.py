@@ -26,6 +26,8 @@ from starlette.routing import Route
 from ethproofs_daemon.config import ENV_NAMES, Settings
 from ethproofs_daemon.health import DaemonState
 from ethproofs_daemon.http.app import create_ops_app
+from ethproofs_daemon.jobs import RetryPolicy
+from ethproofs_daemon.lifecycle import Lifecycle
 from ethproofs_daemon.metrics import DaemonMetrics
 from ethproofs_daemon.store import Store
 
@@ -86,8 +88,10 @@ def ops_routes(tmp_path: Path) -> set[str]:
     store = Store(tmp_path / "routes.sqlite")
     try:
         state = DaemonState(started_at=0.0)
-        app = create_ops_app(store=store, state=state, metrics=DaemonMetrics(store, state),
-                             stuck_threshold_s=60, admin_token=None)
+        lifecycle = Lifecycle(store, reporting=None, retry=RetryPolicy(), clock=lambda: 0.0)
+        app = create_ops_app(store=store, lifecycle=lifecycle, state=state,
+                             metrics=DaemonMetrics(store, state), stuck_threshold_s=60,
+                             admin_token=None)
         return {r.path for r in app.routes if isinstance(r, Route)
                 and "GET" in (r.methods or set())}
     finally:

@@ -10,7 +10,7 @@ import dataclasses
 import time
 from collections.abc import Callable
 
-from ethproofs_daemon.reporting.outbox import OutboxRow, ReportKind, ReportStatus
+from ethproofs_daemon.outbox import OutboxRow, ReportKind, ReportStatus
 
 
 class MemoryOutbox:

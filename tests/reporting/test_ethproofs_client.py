@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from ethproofs_daemon.outbox import ReportKind
 from ethproofs_daemon.reporting.ethproofs import EthProofsClient, Rejected, Retryable, make_client
-from ethproofs_daemon.reporting.outbox import ReportKind
 from ethproofs_daemon.reporting.payloads import (
     ProvedFields,
     proved_payload,

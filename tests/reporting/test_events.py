@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
+from ethproofs_daemon.outbox import ReportKind
 from ethproofs_daemon.reporting import events
 from ethproofs_daemon.reporting.events import EventKind, HostInfo
 from ethproofs_daemon.reporting.notices import BlockNoted
-from ethproofs_daemon.reporting.outbox import ReportKind
 
 HOST = HostInfo(hostname="box1", gpu="NVIDIA GeForce RTX 5090", cpu="AMD EPYC", ram="62.7 GiB")
 

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
+from ethproofs_daemon.outbox import OutboxRow, ReportKind
 from ethproofs_daemon.reporting.ethproofs import Rejected, Retryable
-from ethproofs_daemon.reporting.outbox import OutboxRow, ReportKind
 from ethproofs_daemon.reporting.reporter import (
     BackoffPolicy,
     Deferred,

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ethproofs_daemon.reporting.outbox import ReportKind
+from ethproofs_daemon.outbox import ReportKind
 from ethproofs_daemon.reporting.payloads import (
     PayloadError,
     ProvedFields,

@@ -14,9 +14,9 @@ import structlog
 import trio
 
 from ethproofs_daemon.jobs import DEFAULT_PROOF_TYPE, JobState
+from ethproofs_daemon.outbox import ReportKind, ReportStatus
 from ethproofs_daemon.reporting.ethproofs import EthProofsClient
 from ethproofs_daemon.reporting.events import EventKind
-from ethproofs_daemon.reporting.outbox import ReportKind, ReportStatus
 from ethproofs_daemon.reporting.payloads import (
     ProvedFields,
     proved_payload,

@@ -10,6 +10,7 @@ import pytest
 import structlog
 import trio
 
+from ethproofs_daemon.outbox import ReportKind
 from ethproofs_daemon.reporting.events import HostInfo
 from ethproofs_daemon.reporting.notices import (
     BlockNoted,
@@ -21,7 +22,6 @@ from ethproofs_daemon.reporting.notices import (
     ProofFailed,
     ProofSubmitted,
 )
-from ethproofs_daemon.reporting.outbox import ReportKind
 from ethproofs_daemon.reporting.ratelimit import RateLimit
 from ethproofs_daemon.reporting.rpc_health import RpcDown, RpcRecovered
 from ethproofs_daemon.reporting.slack import SlackNotifier, SlackRetry, make_notifier
