@@ -34,7 +34,8 @@ def test_the_pure_core_imports_no_io_library(module: str) -> None:
 
 def test_the_store_imports_no_feature_package() -> None:
     ours = {m for m in _loaded_after("ethproofs_daemon.store") if m.startswith("ethproofs_daemon.")}
-    assert ours == {"ethproofs_daemon.store", "ethproofs_daemon.jobs", "ethproofs_daemon.outbox"}
+    assert ours == {"ethproofs_daemon.store", "ethproofs_daemon.jobs", "ethproofs_daemon.outbox",
+                    "ethproofs_daemon.backoff"}
 
 
 def test_health_and_metrics_do_not_import_the_actors() -> None:
