@@ -15,6 +15,7 @@ Every failure is ``InputError`` naming the field.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 from . import hexjson as hj
@@ -263,3 +264,22 @@ def block_from_json(value: object, *, rpc: bool = True, field: str = "block") ->
         raise InputError(f"{bfield}.withdrawals", "null is not an array of withdrawals")
     withdrawals = None if wd_json is None else _withdrawals(wd_json, f"{bfield}.withdrawals")
     return Block(header, BlockBody(tuple(txs), ommers, withdrawals))
+
+
+@dataclass(frozen=True, slots=True)
+class RpcBlock:
+    """An ``eth_getBlockByNumber(n, true)`` result, typed: the block and the ``hash`` the node
+    gave for it (32 bytes; ``checks.check_block_hash`` compares it with the header's keccak)."""
+
+    block: Block
+    hash: bytes
+
+
+def rpc_block_from_json(value: object, field: str = "block") -> RpcBlock:
+    """Parse a node's block once, at the RPC edge (``block_from_json`` with the NIF's rules).
+
+    Raises ``InputError`` naming the field.
+    """
+    block = block_from_json(value, rpc=True, field=field)
+    o = hj.obj(value, field)
+    return RpcBlock(block, hj.h256(o["hash"], f"{field}.hash"))

@@ -1,4 +1,9 @@
-"""Merkle-Patricia trie helpers: ethrex node decoding, witness embedding, lookups and hashing.
+"""The ethrex rkyv ``Node`` layout: node decoding, witness embedding, lookups and hashing.
+
+What ``eth.mpt`` (the package's one MPT) cannot serve: rkyv's ``Node`` keeps children embedded
+(``NodeRef::Node``) or as ``NodeHash``, reads hex-prefix paths the way ethrex does (pad nibble not
+checked, leaf paths end with 16) and every failure must be an ``InputError`` naming the witness
+field. Path arithmetic (``key_nibbles``, hex-prefix) comes from ``eth.mpt``.
 
 Sources: lambdaclass/ethrex@891528d:crates/common/trie/{node.rs,rlp.rs,trie.rs,node_hash.rs}
 (``Node::decode``, ``Trie::get_embedded_root``), ``../shared/docs/ethrex-input.md`` §3.3.
@@ -10,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Final
 
+from ethproofs_daemon.eth import rlp
+from ethproofs_daemon.eth.mpt import encode_hex_prefix, hex_prefix_nibbles
+from ethproofs_daemon.eth.mpt import key_nibbles as key_nibbles
 from ethproofs_daemon.hashing import keccak
-from ethproofs_daemon.mpt import encode_hex_prefix, hex_prefix_nibbles
-from ethproofs_daemon.mpt import key_nibbles as key_nibbles
 
-from . import rlp
 from .errors import InputError
 from .types import (
     EMPTY_REF,
@@ -98,8 +103,12 @@ def _fast_branch(raw: bytes) -> BranchNode | None:
     return None
 
 
-def decode_node(raw: bytes, field: str = "node") -> Node:
-    """``Node::decode``: a 2-item (leaf/extension) or 17-item (branch) RLP list."""
+def decode_ethrex_node(raw: bytes, field: str = "node") -> Node:
+    """``Node::decode``: a 2-item (leaf/extension) or 17-item (branch) RLP list.
+
+    Branches whose children are all hashes or empty take ``_fast_branch`` (most witness nodes).
+    Raises ``InputError`` naming ``field``.
+    """
     fast = _fast_branch(raw)
     if fast is not None:
         return fast
@@ -162,8 +171,8 @@ class Embedder:
         return node
 
 
-def lookup(root: Node | None, path: bytes, field: str) -> bytes | None:
-    """The value at nibble ``path`` in an embedded trie, or None when absent.
+def lookup_embedded(root: Node | None, path: bytes, field: str) -> bytes | None:
+    """The value at nibble ``path`` in an embedded trie, or None when absent (``InputError``).
 
     A non-embedded ``Hashed`` child on the path is an error (the witness lacks a node).
     """
@@ -172,7 +181,7 @@ def lookup(root: Node | None, path: bytes, field: str) -> bytes | None:
         if isinstance(node, InlineHash):
             if not node.rlp:
                 return None
-            node = decode_node(node.rlp, field)
+            node = decode_ethrex_node(node.rlp, field)
             continue
         if isinstance(node, Hashed):
             raise InputError(field, f"trie node 0x{node.hash.hex()} on the path is missing")

@@ -23,7 +23,7 @@ from typing import cast
 
 import trio
 
-from ethproofs_daemon.config import Settings
+from ethproofs_daemon.config import Settings, WitnessSourceMode
 from ethproofs_daemon.inputs.build import chain_config_by_name
 from ethproofs_daemon.inputs.errors import InputError
 from ethproofs_daemon.inputs.rpc_witness import witness_from_json
@@ -40,7 +40,6 @@ from ethproofs_daemon.prover.actor import ProverActor
 from ethproofs_daemon.prover.backend import ProverBackend, ProveRequest, ProverFailed
 from ethproofs_daemon.ssz.new_payload_request import DecodedNewPayloadRequest
 from ethproofs_daemon.store import Store
-from ethproofs_daemon.witness.source import WitnessSource as ChainWitnessMode
 from ethproofs_daemon.witness.source import WitnessUnavailable, fetch_witness
 
 
@@ -100,7 +99,7 @@ class SynthesizedWitnessSource:
     (``debug_executionWitness`` by number, or synthesis). None when it has nothing yet."""
 
     rpc: JsonRpcClient
-    mode: ChainWitnessMode
+    mode: WitnessSourceMode
 
     async def witness(self, *, block_hash: str, block_number: int) -> JsonValue | None:
         try:
@@ -130,7 +129,7 @@ def build_proof_node(settings: Settings, store: Store, rpc: JsonRpcClient, actor
     cache = ProofCache(store.conn, directory / "cache", node_settings.cache_entries)
     shared = SharedProver(actor, backend)
     witness = RpcWitnessProvider(
-        rpc, fallbacks=[SynthesizedWitnessSource(rpc, ChainWitnessMode(settings.witness_source))],
+        rpc, fallbacks=[SynthesizedWitnessSource(rpc, settings.witness_source)],
         retry_interval_s=node_settings.witness_retry_interval_s,
     )
     builder = Eip8025InputBuilder(make_witness_encoder(settings.chain))  # type: ignore[arg-type]

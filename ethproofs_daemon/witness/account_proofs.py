@@ -14,8 +14,8 @@ from typing import Final
 
 import trio
 
+from ethproofs_daemon.eth.witness import WitnessFormatError, hex_bytes
 from ethproofs_daemon.node.rpc import JsonRpcClient, JsonValue
-from ethproofs_daemon.witness.format import WitnessFormatError, hex_bytes
 from ethproofs_daemon.witness.synthesis_block import WitnessSynthesisError
 
 _PROOF_CONCURRENCY: Final = 8

@@ -12,8 +12,8 @@ from typing import Final
 
 import structlog
 
+from ethproofs_daemon.eth.witness import WitnessFormatError, encode_header_json
 from ethproofs_daemon.node.rpc import JsonRpcClient, RpcResponseError
-from ethproofs_daemon.witness.format import WitnessFormatError, encode_header_json
 from ethproofs_daemon.witness.synthesis_block import WitnessSynthesisError
 
 log = structlog.get_logger(__name__)

@@ -19,11 +19,7 @@ from typing import Final
 import rlp
 import structlog
 
-from ethproofs_daemon.hashing import keccak
-from ethproofs_daemon.node.rpc import JsonRpcClient
-from ethproofs_daemon.witness.account_proofs import AccountProof, hex_0x, parse_proof
-from ethproofs_daemon.witness.touched_state import Touched
-from ethproofs_daemon.witness.trie import (
+from ethproofs_daemon.eth.mpt import (
     EMPTY_TRIE_ROOT,
     NodeKind,
     TrieError,
@@ -32,6 +28,10 @@ from ethproofs_daemon.witness.trie import (
     lookup,
     nibbles,
 )
+from ethproofs_daemon.hashing import keccak
+from ethproofs_daemon.node.rpc import JsonRpcClient
+from ethproofs_daemon.witness.account_proofs import AccountProof, hex_0x, parse_proof
+from ethproofs_daemon.witness.touched_state import Touched
 from ethproofs_daemon.witness.trie_update import MissingNode, PartialTrie
 
 log = structlog.get_logger(__name__)

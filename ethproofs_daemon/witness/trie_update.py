@@ -14,14 +14,14 @@ from typing import TypeAlias
 
 import rlp
 
-from ethproofs_daemon.hashing import keccak
-from ethproofs_daemon.witness.trie import (
+from ethproofs_daemon.eth.mpt import (
     EMPTY_TRIE_ROOT,
     ChildRef,
     NodeKind,
     decode_node,
     encode_hex_prefix,
 )
+from ethproofs_daemon.hashing import keccak
 
 
 class MissingNode(LookupError):

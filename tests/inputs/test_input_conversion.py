@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
+from ethproofs_daemon.eth.rlp import header_rlp
 from ethproofs_daemon.inputs.build import build_input, chain_config_by_name, convert
 from ethproofs_daemon.inputs.chain_config import MAINNET
 from ethproofs_daemon.inputs.errors import InputError
 from ethproofs_daemon.inputs.profiles import get_profile
-from ethproofs_daemon.inputs.rlp import header_rlp
 from ethproofs_daemon.inputs.rpc_block import block_from_json, header_from_json
 from ethproofs_daemon.inputs.schema import encode_program_input
 from ethproofs_daemon.inputs.typed_json import root_from_json
-from ethproofs_daemon.inputs.types import ExecutionWitness, ProgramInput
+from ethproofs_daemon.inputs.types import GuestExecutionWitness, ProgramInput
 from tests.inputs.inputs_fixtures import case_id, manifest_cases
 
 PRIMARY = manifest_cases("ethrex-input")
@@ -100,7 +100,7 @@ def test_extra_rpc_case_builds_byte_for_byte(shared_fixtures: Path, case: dict[s
         assert build_input(block, witness, get_profile()) == expected
         return
     typed_block = block_from_json(block)  # block-only: default witness, mainnet config
-    witness_value = ExecutionWitness((), (), typed_block.header.number, MAINNET, None, {}, ())
+    witness_value = GuestExecutionWitness((), (), typed_block.header.number, MAINNET, None, {}, ())
     pi = ProgramInput((typed_block,), witness_value, 2, None)
     assert encode_program_input(pi) == expected
 

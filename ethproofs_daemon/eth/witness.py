@@ -22,8 +22,8 @@ from typing import Final
 
 import rlp
 
+from ethproofs_daemon.eth.json import JsonValue
 from ethproofs_daemon.hashing import keccak
-from ethproofs_daemon.node.rpc import JsonValue
 
 
 class WitnessInvalid(Exception):

@@ -1,4 +1,16 @@
-"""Merkle-Patricia trie nodes as they appear in witnesses and ``eth_getProof`` (pure).
+"""The Merkle-Patricia trie: paths, nodes, accounts and lookups over a witness node map (pure).
+
+The one MPT of the package. Primitives (key → nibbles, hex-prefix encoding, the empty root) are
+shared with the ethrex node layout of ``inputs.trie``, which keeps only what rkyv's ``Node`` needs
+(embedded children, ethrex's looser path rules, ``InputError``). Nodes here are read the way
+witnesses and ``eth_getProof`` give them, strictly (pad nibble checked; ``TrieError``).
+
+Why not py-trie (PyPI ``trie``): its ``HexaryTrie`` works on a hash → RLP database and answers
+``get``/``set``/``delete`` with ``MissingTrieNode`` for a partial trie, but the witness code needs
+more than that: the node RLPs on a key's path (``Lookup.path_nodes``, for ``branch_collapse``), a
+reachability walk over every node that counts open references (``witness.verify``), strict
+hex-prefix pad checks, and decoding of inline children in place. Those would be written against
+its private node helpers, so the few small functions below stay in-house (not benchmarked).
 
 A node is the RLP of a 17-item list (branch: 16 children + value) or a 2-item list (leaf or
 extension: hex-prefix path + value or child). A child reference is a 32-byte keccak hash, the empty
@@ -10,15 +22,49 @@ encoding); ethrex's reading of the same: ``../shared/docs/ethrex-input.md §3.3`
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
 import rlp
 
 from ethproofs_daemon.hashing import keccak as keccak
-from ethproofs_daemon.mpt import EMPTY_TRIE_ROOT as EMPTY_TRIE_ROOT
-from ethproofs_daemon.mpt import encode_hex_prefix as encode_hex_prefix
-from ethproofs_daemon.mpt import hex_prefix_nibbles, key_nibbles
+
+#: keccak(rlp(b"")): the root of an empty trie.
+EMPTY_TRIE_ROOT: Final[bytes] = keccak(b"\x80")
+
+#: ``NIBBLE_PAIRS[b]``: the two nibbles of byte ``b``, high first, as a 2-byte string.
+NIBBLE_PAIRS: Final = [bytes((b >> 4, b & 15)) for b in range(256)]
+
+
+def key_nibbles(key: bytes) -> bytes:
+    """The nibble path of a byte key, one nibble (0–15) a byte, high nibble first (32 → 64)."""
+    return b"".join([NIBBLE_PAIRS[b] for b in key])
+
+
+def hex_prefix_nibbles(encoded: bytes) -> tuple[bytes, bool]:
+    """Decode a hex-prefix path to ``(nibbles, is_leaf)`` (nibbles one a byte).
+
+    ``encoded`` must be non-empty with a flag nibble 0–3: callers check that (and the pad nibble,
+    if they care) and raise their own error; the pad nibble of an even path is not looked at.
+    """
+    first = encoded[0]
+    flag = first >> 4
+    head = bytes((first & 15,)) if flag & 1 else b""
+    return head + b"".join([NIBBLE_PAIRS[b] for b in encoded[1:]]), flag >= 2
+
+
+def encode_hex_prefix(path: Sequence[int], *, leaf: bool) -> bytes:
+    """Hex-prefix encode the nibbles ``path`` (``bytes`` or ints) as a leaf or extension path."""
+    flag = 2 if leaf else 0
+    if len(path) % 2:
+        head = bytes(((flag + 1) << 4 | path[0],))
+        rest = path[1:]
+    else:
+        head = bytes((flag << 4,))
+        rest = path
+    return head + bytes([rest[i] << 4 | rest[i + 1] for i in range(0, len(rest), 2)])
+
 
 #: An RLP item as the ``rlp`` package decodes it: bytes or a list of items.
 RlpItem: TypeAlias = "bytes | list[RlpItem]"
