@@ -5,12 +5,14 @@ shared with the ethrex node layout of ``inputs.trie``, which keeps only what rky
 (embedded children, ethrex's looser path rules, ``InputError``). Nodes here are read the way
 witnesses and ``eth_getProof`` give them, strictly (pad nibble checked; ``TrieError``).
 
-Why not py-trie (PyPI ``trie``): its ``HexaryTrie`` works on a hash → RLP database and answers
-``get``/``set``/``delete`` with ``MissingTrieNode`` for a partial trie, but the witness code needs
-more than that: the node RLPs on a key's path (``Lookup.path_nodes``, for ``branch_collapse``), a
-reachability walk over every node that counts open references (``witness.verify``), strict
-hex-prefix pad checks, and decoding of inline children in place. Those would be written against
-its private node helpers, so the few small functions below stay in-house (not benchmarked).
+Lookups, the walk down a key's path, and updates of a partial trie (post-state root, missing
+nodes) are py-trie's (PyPI ``trie``, ``HexaryTrie`` over the witness's hash → RLP map, which
+raises ``MissingTrieNode`` naming the node a partial trie lacks): ``lookup``, ``lowest_branch``,
+``partial_trie``. For the 46 account lookups of the Hoodi 1265656 witness (1,704 nodes) it takes
+5.0 ms (min of 10) against 7.4 ms for the in-house walk it replaced. In-house stays only what
+py-trie does not offer: ``decode_node`` (strict: pad nibble, child reference sizes; ``TrieError``)
+for ``witness.verify``'s walk over every node (reachability, open references, account leaves),
+and ``decode_account``.
 
 A node is the RLP of a 17-item list (branch: 16 children + value) or a 2-item list (leaf or
 extension: hex-prefix path + value or child). A child reference is a 32-byte keccak hash, the empty
@@ -22,11 +24,15 @@ encoding); ethrex's reading of the same: ``../shared/docs/ethrex-input.md §3.3`
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
 import rlp
+from trie.exceptions import InvalidNode, MissingTraversalNode, MissingTrieNode
+from trie.exceptions import ValidationError as PyTrieValidationError
+from trie.hexary import HexaryTrie
+from trie.typing import NodeType as PyTrieNodeType
 
 from ethproofs_daemon.hashing import keccak as keccak
 
@@ -214,55 +220,67 @@ def decode_account(value: bytes) -> Account:
     )
 
 
-def resolve(ref: ChildRef, nodes: dict[bytes, bytes]) -> bytes | None:
-    """The RLP of the node ``ref`` points at: inline bytes, or ``nodes[hash]``; None if unknown."""
-    if ref.inline is not None:
-        return ref.inline
-    assert ref.hash is not None
-    return nodes.get(ref.hash)
+def trie_key(key_path: Sequence[int]) -> bytes:
+    """The trie key (bytes) of an even-length nibble path."""
+    return bytes([key_path[i] << 4 | key_path[i + 1] for i in range(0, len(key_path), 2)])
 
 
-@dataclass(frozen=True, slots=True)
-class Lookup:
-    """Result of walking a key's path: ``value`` (None: absent or unknown), ``complete`` (False:
-    the walk hit a hash not among the nodes) and the node RLPs on the path, root first."""
-
-    value: bytes | None
-    complete: bool
-    path_nodes: tuple[bytes, ...]
+def partial_trie(root: bytes, nodes: MutableMapping[bytes, bytes]) -> HexaryTrie:
+    """py-trie's ``HexaryTrie`` rooted at ``root`` (hash) over ``nodes`` (keccak → RLP), which may
+    lack nodes; updates write their new nodes into ``nodes``. A read or update that needs an
+    absent node raises ``trie.exceptions.MissingTrieNode`` (``missing_node_hash``)."""
+    return HexaryTrie(nodes, root)
 
 
-def lookup(root: bytes, key_path: tuple[int, ...], nodes: dict[bytes, bytes]) -> Lookup:
-    """Walk ``key_path`` (nibbles) from ``root`` (hash) through ``nodes`` (keccak → RLP).
+#: What py-trie raises for bytes that are not a trie node.
+PY_TRIE_NODE_ERRORS: Final = (InvalidNode, PyTrieValidationError, rlp.exceptions.DecodingError)
+
+
+def lookup(
+    root: bytes, key_path: Sequence[int], nodes: MutableMapping[bytes, bytes]
+) -> bytes | None:
+    """The value at ``key_path`` (64 nibbles: a secure trie's ``keccak(key)``) in the trie ``root``
+    over ``nodes`` (keccak → RLP); None when absent, or unknown because a node on the path is not
+    in ``nodes``. Read with py-trie's ``HexaryTrie.get``.
 
     Raises:
         TrieError: a node on the path does not decode.
     """
-    if root == EMPTY_TRIE_ROOT:
-        return Lookup(None, True, ())
-    raw = nodes.get(root)
-    seen: list[bytes] = []
-    depth = 0
-    for _ in range(len(key_path) + 2):
-        if raw is None:
-            return Lookup(None, False, tuple(seen))
-        seen.append(raw)
-        node = decode_node(raw)
-        rest = key_path[depth:]
-        if node.kind is NodeKind.LEAF:
-            return Lookup(node.value if node.path == rest else None, True, tuple(seen))
-        if node.kind is NodeKind.EXTENSION:
-            if rest[: len(node.path)] != node.path:
-                return Lookup(None, True, tuple(seen))
-            depth += len(node.path)
-            child = node.children[0]
-        else:
-            if not rest:
-                return Lookup(node.value or None, True, tuple(seen))
-            child = node.children[rest[0]]
-            depth += 1
-            if child is None:
-                return Lookup(None, True, tuple(seen))
-        assert child is not None
-        raw = resolve(child, nodes)
-    raise TrieError("path longer than the key")
+    try:
+        value: bytes = partial_trie(root, nodes).get(trie_key(key_path))
+    except MissingTrieNode:
+        return None
+    except PY_TRIE_NODE_ERRORS as exc:
+        raise TrieError(f"a node on the path does not decode: {exc}") from exc
+    return value or None
+
+
+def lowest_branch(
+    root: bytes, key_path: Sequence[int], nodes: MutableMapping[bytes, bytes]
+) -> tuple[Node, int] | None:
+    """The lowest branch node on the path to the leaf at ``key_path`` and its depth (nibbles from
+    the root); None when the leaf is absent or unknown, or no branch is on the path. Walked with
+    py-trie's ``HexaryTrie.traverse``.
+
+    Raises:
+        TrieError: a node on the path does not decode.
+    """
+    trie = partial_trie(root, nodes)
+    try:
+        if not trie.get(trie_key(key_path)):
+            return None
+        found: tuple[Node, int] | None = None
+        prefix: tuple[int, ...] = ()
+        while True:
+            node = trie.traverse(prefix)
+            if node.node_type is PyTrieNodeType.BRANCH:
+                found = (node_from_item(node.raw), len(prefix))
+                prefix = (*prefix, key_path[len(prefix)])
+            elif node.node_type is PyTrieNodeType.EXTENSION:
+                prefix = (*prefix, *node.sub_segments[0])
+            else:
+                return found
+    except (MissingTrieNode, MissingTraversalNode):
+        return None
+    except PY_TRIE_NODE_ERRORS as exc:
+        raise TrieError(f"a node on the path does not decode: {exc}") from exc

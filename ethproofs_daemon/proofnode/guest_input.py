@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from ethproofs_daemon.node.rpc import JsonValue
+from ethproofs_daemon.eth.json import JsonValue
 from ethproofs_daemon.ssz import DecodedNewPayloadRequest
 
 
