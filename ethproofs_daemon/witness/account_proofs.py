@@ -2,7 +2,7 @@
 
 Source of the format: EIP-1186 (``eth_getProof``): ``{accountProof: [node…], storageHash,
 codeHash, storageProof: [{key, value, proof: [node…]}]}``, nodes as hex RLP. Used by
-``witness_synthesis`` (step 2 of its module docstring) and by ``touched_state`` and
+``witness.synthesis`` (step 2 of its module docstring) and by ``touched_state`` and
 ``branch_collapse``.
 """
 

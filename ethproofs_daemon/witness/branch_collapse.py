@@ -1,5 +1,5 @@
 """Branch collapse and the post-state check for witness synthesis ("Post-state check" and "Known
-limit: branch collapse" in ``witness_synthesis``'s module docstring).
+limit: branch collapse" in ``witness.synthesis``'s module docstring).
 
 When the block deletes a key and the branch above it is left with one child, the trie update must
 read that sibling, which no pre-state proof contains. ``resolve_collapses`` finds such deletions

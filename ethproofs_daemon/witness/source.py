@@ -1,5 +1,5 @@
 """Where a block's execution witness comes from: the node's ``debug_executionWitness``, a witness
-synthesized from proofs (``witness_synthesis.py``), or ``auto`` (the first, falling back to the
+synthesized from proofs (``synthesis.py``), or ``auto`` (the first, falling back to the
 second when the node answers ``-32601 Method not found``, as anvil does).
 
 Whatever the source, the result is one typed ``eth.witness.ExecutionWitness`` with RLP headers and
@@ -14,7 +14,7 @@ Errors (what the daemon does with each):
 
 - ``WitnessUnavailable``: no witness can be had from this node for now (method missing in
   ``debug`` mode, node error, synthesis impossible or incomplete): ``witness_unavailable``.
-- ``WitnessInvalid`` (from ``witness_format``): the node's witness is malformed: ``input_error``.
+- ``WitnessInvalid`` (from ``eth.witness``): the node's witness is malformed: ``input_error``.
 - ``RpcTransportError``: the node is unreachable; retry.
 """
 
@@ -52,8 +52,8 @@ class WitnessUnavailable(Exception):
 
 class WitnessIncomplete(WitnessUnavailable):
     """A synthesized witness may lack a sibling node a branch collapse needs (``risks`` lists
-    them; ``witness_synthesis``, "Known limit"), or re-applying the block's writes to it does not
-    give the block's ``stateRoot`` (``witness_synthesis``, "Post-state check")."""
+    them; ``witness.synthesis``, "Known limit"), or re-applying the block's writes to it does not
+    give the block's ``stateRoot`` (``witness.synthesis``, "Post-state check")."""
 
     def __init__(self, message: str, risks: tuple[object, ...]) -> None:
         super().__init__(message)

@@ -6,7 +6,7 @@ for callers that hold only JSON) (execution-apis
 ``eth_getBlockByNumber``; header fields of EIP-4788 ``parentBeaconBlockRoot`` and EIP-7685
 ``requestsHash``). ``WitnessSynthesisError`` is shared by the synthesis modules
 (``account_proofs``, ``touched_state``, ``ancestor_headers``, ``branch_collapse``) and
-``witness_synthesis``, which assembles them (its module docstring describes the whole method).
+``witness.synthesis``, which assembles them (its module docstring describes the whole method).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Touched-state discovery for witness synthesis: which accounts and storage slots block N reads
-or writes (step 1 of ``witness_synthesis``'s module docstring).
+or writes (step 1 of ``witness.synthesis``'s module docstring).
 
 Sources: geth's ``prestateTracer`` (``debug_traceBlockByNumber(N, {"tracer": "prestateTracer"})``)
 for what transactions touch; for what the block touches outside them, the system contracts of

@@ -25,7 +25,7 @@ records as the job failure ``input_error``):
    guest looks codes up by hash), so this check is about catching corrupted witnesses.
 
 The node entry that is exactly ``0x80`` (RLP of the empty string) is ignored, as ethrex does
-(``../shared/docs/ethrex-input.md §3.3`` step 2). Trie format: see ``trie.py``.
+(``../shared/docs/ethrex-input.md §3.3`` step 2). Trie format: see ``eth.mpt``.
 """
 
 from __future__ import annotations
