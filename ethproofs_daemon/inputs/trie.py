@@ -76,6 +76,8 @@ def _fast_branch(raw: bytes) -> BranchNode | None:
     """The common branch shape (children all 32-byte hashes or empty) without generic parsing.
 
     Returns None for anything else (the generic decoder then decides, errors included).
+    Hoodi 1265656 ``build_input`` (min of 15, loaded 2-core machine): 38.6 ms with this path,
+    42.3 ms without it; 54.3 ms without it and without ``eth.rlp.scan_list``'s fast path.
     """
     n = len(raw)
     if n < 56 or raw[0] < 0xF8:
