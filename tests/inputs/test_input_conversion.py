@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from ethproofs_daemon.eth.rlp import header_rlp
-from ethproofs_daemon.inputs.build import build_input, chain_config_by_name, convert
+from ethproofs_daemon.eth.witness import parse_witness
+from ethproofs_daemon.inputs.build import (
+    build_input,
+    build_typed_input,
+    chain_config_by_name,
+    convert,
+    unwrap_document,
+)
 from ethproofs_daemon.inputs.chain_config import MAINNET
 from ethproofs_daemon.inputs.errors import InputError
 from ethproofs_daemon.inputs.profiles import get_profile
@@ -41,6 +48,24 @@ def test_real_case_builds_byte_for_byte(shared_fixtures: Path, case: dict[str, A
     if case.get("typed_json"):
         _, typed = root_from_json(_load(shared_fixtures / "ethrex-input", case["typed_json"]))
         assert convert(block, witness, chain).program_input == typed
+
+
+@pytest.mark.parametrize("case", REAL_OK, ids=[case_id(c) for c in REAL_OK])
+def test_typed_values_parsed_at_the_edge_build_byte_for_byte(
+    shared_fixtures: Path, case: dict[str, Any]
+) -> None:
+    """The daemon's path: block and witness parsed once (the witness by ``parse_witness``, as
+    ``witness.source`` does), then ``build_typed_input`` with every check."""
+    block, witness = _load(shared_fixtures, case["block"]), _load(shared_fixtures, case["witness"])
+    chain = chain_config_by_name(case["chain_config"])
+    block_obj, rpc = unwrap_document(block, "block")
+    typed_block = block_from_json(block_obj, rpc=rpc)
+    typed_witness = parse_witness(unwrap_document(witness, "witness")[0])  # type: ignore[arg-type]
+    claimed = convert(block, witness, chain).claimed_block_hash
+    out = build_typed_input(
+        typed_block, typed_witness, get_profile(), chain, claimed_block_hash=claimed
+    )
+    assert out == (shared_fixtures / "ethrex-input" / case["rkyv"]).read_bytes()
 
 
 @pytest.mark.parametrize("case", REJECTED, ids=[case_id(c) for c in REJECTED])

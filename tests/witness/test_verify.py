@@ -21,6 +21,8 @@ from ethproofs_daemon.eth.witness import (
     encode_header_json,
     parse_witness,
 )
+from ethproofs_daemon.inputs.rpc_block import block_from_json
+from ethproofs_daemon.witness.synthesis_block import SynthesisBlock
 from ethproofs_daemon.witness.verify import (
     WitnessBlockFacts,
     WitnessCodeError,
@@ -214,3 +216,12 @@ def test_headers_not_ending_at_the_blocks_parent_are_rejected(shared_fixtures: P
     empty = ExecutionWitness(witness.state, witness.codes, witness.keys, ())
     with pytest.raises(WitnessHeaderError, match="no headers"):
         verify_witness(empty, block)
+
+
+def test_block_facts_from_the_typed_block_equal_those_read_from_json(shared_fixtures: Path) -> None:
+    """The daemon reads the block once (typed); what verification and synthesis take from it is
+    what the JSON readers take (hive block 0x2d: a creation and a type-4 delegation, Prague)."""
+    doc = load(shared_fixtures / "real-data/hive-chain/block_0x2d.json")
+    block = block_from_json(doc)
+    assert WitnessBlockFacts.from_block(block) == WitnessBlockFacts.from_block_json(doc)  # type: ignore[arg-type]
+    assert SynthesisBlock.from_block(block) == SynthesisBlock.from_json(doc)  # type: ignore[arg-type]
