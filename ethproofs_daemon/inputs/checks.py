@@ -14,22 +14,22 @@ from collections.abc import Sequence
 
 from ethproofs_daemon.eth import rlp
 from ethproofs_daemon.eth.rlp import enc_bytes, enc_list, enc_uint
-from ethproofs_daemon.hashing import keccak
-
-from .errors import CheckFailed
-from .rpc_witness import parent_state_root
-from .trie import node_hash, ordered_trie_root
-from .types import (
+from ethproofs_daemon.eth.types import (
     AccessListItem,
     Block,
     EIP1559Transaction,
     EIP2930Transaction,
     EIP4844Transaction,
     EIP7702Transaction,
-    GuestExecutionWitness,
     LegacyTransaction,
     Transaction,
 )
+from ethproofs_daemon.hashing import keccak
+
+from .errors import CheckFailed
+from .rpc_witness import parent_state_root
+from .trie import node_hash, ordered_trie_root
+from .types import GuestExecutionWitness
 
 
 def _to(to: bytes | None) -> bytes:

@@ -18,10 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from . import hexjson as hj
-from .errors import InputError
-from .hexjson import JsonObject
-from .types import (
+from ethproofs_daemon.eth.types import (
     AccessListItem,
     AuthorizationTuple,
     Block,
@@ -37,6 +34,10 @@ from .types import (
     Transaction,
     Withdrawal,
 )
+
+from . import hexjson as hj
+from .errors import InputError
+from .hexjson import JsonObject
 
 KNOWN_TX_TYPES: Final = frozenset({0, 1, 2, 3, 4, 0x7D, 0x7E})
 _RPC_TX_KEYS: Final = ("from", "hash", "blockNumber", "transactionIndex")
