@@ -4,8 +4,8 @@ second when the node answers ``-32601 Method not found``, as anvil does).
 
 Whatever the source, the result is one typed ``eth.witness.ExecutionWitness`` with RLP headers and
 ``keys`` filled, which the ethrex 891528d input conversion requires
-(``../shared/docs/ethrex-input.md §3.3``): ``fetch_execution_witness``; ``fetch_witness`` gives
-the same in the reth wire form for callers that pass witnesses on as JSON. A geth-form answer
+(``../shared/docs/ethrex-input.md §3.3``): ``fetch_execution_witness``; ``fetch_witness`` writes
+the same out in the reth wire form for callers that store or hand on JSON. A geth-form answer
 (JSON headers, ``keys: null``) is completed: its headers are re-encoded to RLP by
 ``parse_witness`` and its keys are recovered from the block's prestate trace
 (``touched_state.collect_touched``).
@@ -111,9 +111,9 @@ async def fetch_witness(
     *,
     allow_incomplete: bool = False,
 ) -> dict[str, object]:
-    """``fetch_execution_witness`` in the reth wire form (``{"state", "codes", "keys",
-    "headers"}``: lists of 0x-hex strings), for callers that pass witnesses on as JSON (the Proof
-    Node API's witness sources). ``block_json``: ``eth_getBlockByNumber(block_number, true)``.
+    """``fetch_execution_witness`` written out in the reth wire form (``{"state", "codes", "keys",
+    "headers"}``: lists of 0x-hex strings), for callers that store or hand on JSON (the daemon's
+    own paths take the typed value). ``block_json``: ``eth_getBlockByNumber(block_number, true)``.
 
     Raises: as ``fetch_execution_witness``.
     """
