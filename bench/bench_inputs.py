@@ -4,8 +4,10 @@ Cases: Hoodi 1265656 (≈1 MB input, ethrex-replay cache) and the hive cases of
 ``../shared/fixtures/ethrex-input`` (block 45 with the reth / reth-canonical witnesses).
 For each: ``encode`` = ``rkyv`` encoding of the already-converted ``ProgramInput``;
 ``build`` = ``build_input`` from parsed JSON (conversion + checks + encoding); ``build+json`` adds
-``json.loads`` of the files. Prints min and median over N runs in ms, and a CPU calibration
-(``sum(range(10**6))``) so numbers from a loaded machine can be compared.
+``json.loads`` of the files; ``typed`` = ``build_typed_input`` from the typed block and witness (the
+daemon's path: the JSON was parsed once at the RPC edge; all three checks run). Prints min and
+median over N runs in ms, and a CPU calibration (``sum(range(10**6))``) so numbers from a loaded
+machine can be compared.
 Targets (issue 3): encode ≤ 20 ms and whole build ≤ 100 ms for Hoodi.
 Run: ``.venv/bin/python bench/bench_inputs.py [--runs N]``.
 """
@@ -20,8 +22,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ethproofs_daemon.inputs.build import build_input, chain_config_by_name, convert
+from ethproofs_daemon.inputs.build import (
+    build_input,
+    build_typed_input,
+    chain_config_by_name,
+    convert,
+    unwrap_document,
+)
 from ethproofs_daemon.inputs.profiles import get_profile
+from ethproofs_daemon.inputs.rpc_block import block_from_json
+from ethproofs_daemon.inputs.rpc_witness import read_rpc_witness
 from ethproofs_daemon.inputs.schema import encode_program_input
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
@@ -58,7 +68,7 @@ def main() -> int:
     cal, _ = _times(lambda: sum(range(10**6)), 5)
     print(f"calibration sum(range(1e6)): {cal:.1f} ms (an idle modern core: ~8-10 ms)")
     print(f"{'case':28} {'bytes':>9} {'encode min/med':>16} {'build min/med':>16} "
-          f"{'build+json min/med':>20}")  # fmt: skip
+          f"{'build+json min/med':>20} {'typed min/med':>16}")  # fmt: skip
     profile = get_profile()
     for name, block_path, witness_path, chain_name, golden in CASES:
         chain = chain_config_by_name(chain_name)
@@ -73,8 +83,19 @@ def main() -> int:
             lambda: build_input(json.loads(block_text), json.loads(witness_text), profile, chain),  # noqa: B023
             runs,
         )
+        block_obj, rpc = unwrap_document(block, "block")
+        typed_block = block_from_json(block_obj, rpc=rpc)
+        typed_witness = read_rpc_witness(unwrap_document(witness, "witness")[0])
+        claimed = convert(block, witness, chain).claimed_block_hash
+        typed = _times(
+            lambda: build_typed_input(typed_block, typed_witness, profile, chain,  # noqa: B023
+                                      claimed_block_hash=claimed),  # noqa: B023
+            runs,
+        )
+        assert build_typed_input(typed_block, typed_witness, profile, chain) == data
         print(f"{name:28} {len(data):>9} {enc[0]:>7.2f}/{enc[1]:<7.2f}ms "
-              f"{build[0]:>7.2f}/{build[1]:<7.2f}ms {full[0]:>8.2f}/{full[1]:<8.2f}ms")  # fmt: skip
+              f"{build[0]:>7.2f}/{build[1]:<7.2f}ms {full[0]:>8.2f}/{full[1]:<8.2f}ms "
+              f"{typed[0]:>7.2f}/{typed[1]:<7.2f}ms")  # fmt: skip
     return 0
 
 

@@ -1,6 +1,9 @@
-"""Build the guest input file from node JSON: convert, check, encode, frame. Pure functions.
+"""Build the guest input file: convert, check, encode, frame. Pure functions.
 
-``build_input(block, witness, profile, chain)`` does what the ethrex-ethproofs NIF does
+``build_typed_input(block, witness, profile, chain)`` takes the typed values the daemon parsed at
+the RPC edge (``eth.types.Block``, ``eth.witness.ExecutionWitness``); ``build_input`` takes node
+JSON documents (the ``build-input`` CLI's edge), parses them once with ethrex's serde rules and
+goes the same way. Both do what the ethrex-ethproofs NIF does
 (``lambdaclass/ethrex-ethproofs@b45cda3:native/ethrex_ethproofs_input_generator/src/lib.rs``):
 ``ProgramInput { blocks: [block], execution_witness, elasticity_multiplier: 2, fee_configs: None }``
 with the mainnet ``ChainConfig`` unless another is given, then runs the checks of ``checks.py``
@@ -17,17 +20,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from ethproofs_daemon.eth.witness import ExecutionWitness
+
 from . import hexjson as hj
 from .chain_config import MAINNET, chain_config_by_name
-from .checks import check_all
+from .checks import check_all, check_block_hash, check_state_root, check_transactions_root
 from .errors import InputError
 from .profiles import Codec, GuestProfile, frame
 from .rpc_block import block_from_json
-from .rpc_witness import witness_from_json
+from .rpc_witness import guest_witness, read_rpc_witness
 from .schema import encode_program_input
 from .types import Block, ChainConfig, ProgramInput
 
-__all__ = ["ConvertedInput", "build_input", "chain_config_by_name", "convert", "unwrap_document"]
+__all__ = [
+    "ConvertedInput",
+    "build_input",
+    "build_typed_input",
+    "chain_config_by_name",
+    "convert",
+    "convert_typed",
+    "unwrap_document",
+]
 
 ELASTICITY_MULTIPLIER: Final[int] = 2
 
@@ -69,17 +82,45 @@ def convert(
     block_obj, rpc = unwrap_document(block, "block")
     witness_obj, _ = unwrap_document(witness, "witness")
     typed_block = block_from_json(block_obj, rpc=rpc)
-    typed_witness = witness_from_json(
-        witness_obj, block_number=typed_block.header.number, chain_config=chain or MAINNET
-    )
+    typed_witness = read_rpc_witness(witness_obj)
+    program_input = _program_input(typed_block, typed_witness, chain)
     claimed = hj.h256(block_obj["hash"], "block.hash") if "hash" in block_obj else None
-    program_input = ProgramInput(
-        blocks=(typed_block,),
-        execution_witness=typed_witness,
+    return ConvertedInput(program_input, claimed)
+
+
+def convert_typed(
+    block: Block,
+    witness: ExecutionWitness,
+    chain: ChainConfig | None = None,
+    *,
+    claimed_block_hash: bytes | None = None,
+) -> ConvertedInput:
+    """Typed block + node witness → typed ``ProgramInput`` (no checks, no encoding).
+
+    ``claimed_block_hash``: the hash the node gave for the block (checked by ``check_block_hash``).
+    Raises ``InputError``.
+    """
+    return ConvertedInput(_program_input(block, witness, chain), claimed_block_hash)
+
+
+def _program_input(
+    block: Block, witness: ExecutionWitness, chain: ChainConfig | None
+) -> ProgramInput:
+    guest = guest_witness(witness, block_number=block.header.number, chain_config=chain or MAINNET)
+    return ProgramInput(
+        blocks=(block,),
+        execution_witness=guest,
         elasticity_multiplier=ELASTICITY_MULTIPLIER,
         fee_configs=None,
     )
-    return ConvertedInput(program_input, claimed)
+
+
+def _check_codec(profile: GuestProfile) -> None:
+    if profile.codec is not Codec.ETHREX_891528D_RKYV:
+        raise InputError(
+            "profile",
+            f"profile {profile.name} uses codec {profile.codec}; use the external builder",
+        )
 
 
 def build_input(
@@ -90,17 +131,13 @@ def build_input(
     *,
     check: bool = True,
 ) -> bytes:
-    """The guest input file's bytes for one block (framed per ``profile``).
+    """The guest input file's bytes for one block (framed per ``profile``), from node JSON.
 
     ``chain`` defaults to mainnet (as the NIF). ``check`` runs the pre-proving checks (block hash,
     transactions root, state root → ``CheckFailed``). Raises ``InputError`` for anything wrong,
     including a profile whose codec is not built in (use ``external.run_external_builder``).
     """
-    if profile.codec is not Codec.ETHREX_891528D_RKYV:
-        raise InputError(
-            "profile",
-            f"profile {profile.name} uses codec {profile.codec}; use the external builder",
-        )
+    _check_codec(profile)
     converted = convert(block, witness, chain)
     if check:
         check_all(
@@ -108,4 +145,30 @@ def build_input(
             converted.program_input.execution_witness,
             converted.claimed_block_hash,
         )
+    return frame(encode_program_input(converted.program_input), profile.framing)
+
+
+def build_typed_input(
+    block: Block,
+    witness: ExecutionWitness,
+    profile: GuestProfile,
+    chain: ChainConfig | None = None,
+    *,
+    claimed_block_hash: bytes | None = None,
+    witness_verified: bool = False,
+) -> bytes:
+    """The guest input file's bytes for one block (framed per ``profile``), from typed values.
+
+    Runs the pre-proving checks: block hash (against ``claimed_block_hash``, when given),
+    transactions root and, unless ``witness_verified``, the parent state root. The daemon passes
+    ``witness_verified=True`` after ``witness.verify.verify_witness``, which is its one state-root
+    check (every node reachable from the parent's ``stateRoot``). Raises ``InputError`` as
+    ``build_input`` does.
+    """
+    _check_codec(profile)
+    converted = convert_typed(block, witness, chain, claimed_block_hash=claimed_block_hash)
+    check_block_hash(converted.block, claimed_block_hash)
+    check_transactions_root(converted.block)
+    if not witness_verified:
+        check_state_root(converted.program_input.execution_witness)
     return frame(encode_program_input(converted.program_input), profile.framing)

@@ -12,24 +12,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ethproofs_daemon.hashing import keccak
-
-from . import rlp
-from .errors import CheckFailed
-from .rlp import enc_bytes, enc_list, enc_uint
-from .rpc_witness import parent_state_root
-from .trie import node_hash, ordered_trie_root
-from .types import (
+from ethproofs_daemon.eth import rlp
+from ethproofs_daemon.eth.rlp import enc_bytes, enc_list, enc_uint
+from ethproofs_daemon.eth.types import (
     AccessListItem,
     Block,
     EIP1559Transaction,
     EIP2930Transaction,
     EIP4844Transaction,
     EIP7702Transaction,
-    ExecutionWitness,
     LegacyTransaction,
     Transaction,
 )
+from ethproofs_daemon.hashing import keccak
+
+from .errors import CheckFailed
+from .rpc_witness import parent_state_root
+from .trie import node_hash, ordered_trie_root
+from .types import GuestExecutionWitness
 
 
 def _to(to: bytes | None) -> bytes:
@@ -139,7 +139,7 @@ def check_transactions_root(block: Block) -> None:
         )
 
 
-def check_state_root(witness: ExecutionWitness) -> None:
+def check_state_root(witness: GuestExecutionWitness) -> None:
     """The embedded state trie re-hashes to the parent header's state root."""
     expected = parent_state_root(
         list(witness.block_headers_bytes), witness.first_block_number, "witness"
@@ -152,7 +152,9 @@ def check_state_root(witness: ExecutionWitness) -> None:
         )
 
 
-def check_all(block: Block, witness: ExecutionWitness, expected_hash: bytes | None) -> None:
+def check_all(
+    block: Block, witness: GuestExecutionWitness, expected_hash: bytes | None
+) -> None:
     """All three checks; raises ``CheckFailed`` on the first failure."""
     check_block_hash(block, expected_hash)
     check_transactions_root(block)

@@ -130,7 +130,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     i.set_defaults(func=handle_inspect_input)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _main(argv: Sequence[str] | None = None) -> int:
     """Stand-alone entry point (``python -m ethproofs_daemon.inputs.commands``)."""
     parser = argparse.ArgumentParser(prog="ethproofs-daemon-inputs")
     register(parser.add_subparsers(dest="command", required=True))
@@ -140,4 +140,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_main())

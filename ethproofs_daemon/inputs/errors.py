@@ -6,18 +6,16 @@ into (or read as) a guest input. Subclasses say where it happened.
 
 from __future__ import annotations
 
+from ethproofs_daemon.eth.errors import InputError
 
-class InputError(Exception):
-    """An input cannot be built or read.
-
-    ``field`` names the offending field as a dotted path (e.g. ``block.transactions[3].gas``);
-    ``reason`` says why in plain words.
-    """
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
+__all__ = [
+    "ArchiveError",
+    "CheckFailed",
+    "ExternalBuilderError",
+    "InputError",
+    "ProfileError",
+    "ProfileMismatch",
+]
 
 
 class ArchiveError(InputError):

@@ -15,12 +15,10 @@ Every failure is ``InputError`` naming the field.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
-from . import hexjson as hj
-from .errors import InputError
-from .hexjson import JsonObject
-from .types import (
+from ethproofs_daemon.eth.types import (
     AccessListItem,
     AuthorizationTuple,
     Block,
@@ -36,6 +34,10 @@ from .types import (
     Transaction,
     Withdrawal,
 )
+
+from . import hexjson as hj
+from .errors import InputError
+from .hexjson import JsonObject
 
 KNOWN_TX_TYPES: Final = frozenset({0, 1, 2, 3, 4, 0x7D, 0x7E})
 _RPC_TX_KEYS: Final = ("from", "hash", "blockNumber", "transactionIndex")
@@ -263,3 +265,22 @@ def block_from_json(value: object, *, rpc: bool = True, field: str = "block") ->
         raise InputError(f"{bfield}.withdrawals", "null is not an array of withdrawals")
     withdrawals = None if wd_json is None else _withdrawals(wd_json, f"{bfield}.withdrawals")
     return Block(header, BlockBody(tuple(txs), ommers, withdrawals))
+
+
+@dataclass(frozen=True, slots=True)
+class RpcBlock:
+    """An ``eth_getBlockByNumber(n, true)`` result, typed: the block and the ``hash`` the node
+    gave for it (32 bytes; ``checks.check_block_hash`` compares it with the header's keccak)."""
+
+    block: Block
+    hash: bytes
+
+
+def rpc_block_from_json(value: object, field: str = "block") -> RpcBlock:
+    """Parse a node's block once, at the RPC edge (``block_from_json`` with the NIF's rules).
+
+    Raises ``InputError`` naming the field.
+    """
+    block = block_from_json(value, rpc=True, field=field)
+    o = hj.obj(value, field)
+    return RpcBlock(block, hj.h256(o["hash"], f"{field}.hash"))

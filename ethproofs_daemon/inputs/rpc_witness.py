@@ -1,5 +1,9 @@
-"""``debug_executionWitness`` JSON → typed ``ExecutionWitness`` (the NIF's conversion).
+"""The node's witness → the guest's ``GuestExecutionWitness`` (the NIF's conversion).
 
+Two entry points: ``guest_witness`` converts the typed ``eth.witness.ExecutionWitness`` (what the
+daemon parsed at the RPC edge); ``witness_from_json`` reads a witness document with ethrex's serde
+rules first (``read_rpc_witness``: the four arrays, document order, geth form refused), for the
+``build-input`` CLI and the Proof Node API.
 Source: lambdaclass/ethrex@891528d:crates/networking/rpc/debug/execution_witness.rs
 (``RpcExecutionWitness``, ``execution_witness_from_rpc_chain_config``);
 ``../shared/docs/ethrex-input.md`` §3.3. Steps: parent state root from the RLP headers; node map
@@ -10,16 +14,18 @@ for each 20-byte key whose account has a non-empty storage root present in the m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
+from ethproofs_daemon.eth import rlp
+from ethproofs_daemon.eth.rlp import EMPTY_TRIE_HASH
+from ethproofs_daemon.eth.witness import ExecutionWitness
 from ethproofs_daemon.hashing import keccak
 
 from . import hexjson as hj
-from . import rlp
 from .errors import InputError
-from .rlp import EMPTY_TRIE_HASH
-from .trie import Embedder, decode_node, key_nibbles, lookup
-from .types import ChainConfig, ExecutionWitness, Node
+from .trie import Embedder, decode_ethrex_node, key_nibbles, lookup_embedded
+from .types import ChainConfig, GuestExecutionWitness, Node
 
 WITNESS_KEYS: Final = ("state", "keys", "codes", "headers")
 
@@ -42,8 +48,8 @@ def _hex_list(value: object, key: str, field: str) -> list[bytes]:
     return out
 
 
-def parse_witness_lists(value: object, field: str = "witness") -> dict[str, list[bytes]]:
-    """The four byte-string arrays, checked in document order like serde does."""
+def read_rpc_witness(value: object, field: str = "witness") -> ExecutionWitness:
+    """The four byte-string arrays, checked in document order like serde does (``InputError``)."""
     o = hj.obj(value, field)
     out: dict[str, list[bytes]] = {}
     for key in [k for k in o if k in WITNESS_KEYS]:
@@ -51,10 +57,15 @@ def parse_witness_lists(value: object, field: str = "witness") -> dict[str, list
     for key in WITNESS_KEYS:
         if key not in out:
             raise InputError(f"{field}.{key}", "missing")
-    return out
+    return ExecutionWitness(
+        state=tuple(out["state"]),
+        codes=tuple(out["codes"]),
+        keys=tuple(out["keys"]),
+        headers=tuple(out["headers"]),
+    )
 
 
-def parent_state_root(headers: list[bytes], block_number: int, field: str) -> bytes:
+def parent_state_root(headers: Sequence[bytes], block_number: int, field: str) -> bytes:
     """State root of the header numbered ``block_number - 1`` (earlier headers must decode)."""
     for i, raw in enumerate(headers):
         number, state_root = rlp.header_number_and_state_root(raw, f"{field}.headers[{i}]")
@@ -63,7 +74,7 @@ def parent_state_root(headers: list[bytes], block_number: int, field: str) -> by
     raise InputError(f"{field}.headers", f"header for block {block_number - 1} not found")
 
 
-def node_map(state: list[bytes], field: str) -> dict[bytes, Node]:
+def node_map(state: Sequence[bytes], field: str) -> dict[bytes, Node]:
     """``keccak(rlp) → decoded node`` for every state entry except ``0x80``."""
     nodes: dict[bytes, Node] = {}
     for i, raw in enumerate(state):
@@ -71,7 +82,7 @@ def node_map(state: list[bytes], field: str) -> dict[bytes, Node]:
             continue
         h = keccak(raw)
         if h not in nodes:
-            nodes[h] = decode_node(raw, f"{field}.state[{i}]")
+            nodes[h] = decode_ethrex_node(raw, f"{field}.state[{i}]")
     return nodes
 
 
@@ -84,15 +95,36 @@ def _storage_root(account_rlp: bytes, field: str) -> bytes:
 
 def witness_from_json(
     value: object, *, block_number: int, chain_config: ChainConfig, field: str = "witness"
-) -> ExecutionWitness:
-    """Convert a witness (bare result object) for block ``block_number``.
+) -> GuestExecutionWitness:
+    """Read a witness document (bare result object) with ethrex's rules, then ``guest_witness``.
 
-    Raises ``InputError``: geth form (``keys: null``, JSON headers), bad hex, undecodable nodes
-    or headers, missing parent header, missing state root node, a missing node on an account path.
+    Raises ``InputError``: geth form (``keys: null``, JSON headers), bad hex, and everything
+    ``guest_witness`` raises.
     """
-    lists = parse_witness_lists(value, field)
-    root_hash = parent_state_root(lists["headers"], block_number, field)
-    nodes = node_map(lists["state"], field)
+    return guest_witness(
+        read_rpc_witness(value, field),
+        block_number=block_number,
+        chain_config=chain_config,
+        field=field,
+    )
+
+
+def guest_witness(
+    witness: ExecutionWitness,
+    *,
+    block_number: int,
+    chain_config: ChainConfig,
+    field: str = "witness",
+) -> GuestExecutionWitness:
+    """Convert the node's witness for block ``block_number`` to the guest's form.
+
+    Raises ``InputError``: keys unknown (a geth-form witness not completed), undecodable nodes or
+    headers, missing parent header, missing state root node, a missing node on an account path.
+    """
+    if witness.keys is None:
+        raise InputError(f"{field}.keys", "unknown (geth-form witness not completed)")
+    root_hash = parent_state_root(witness.headers, block_number, field)
+    nodes = node_map(witness.state, field)
     embedder = Embedder(nodes)
     if root_hash == EMPTY_TRIE_HASH:
         state_root: Node | None = None
@@ -103,23 +135,23 @@ def witness_from_json(
     else:
         state_root = embedder.embed_hash(root_hash)
     storage: dict[bytes, Node] = {}
-    for i, key in enumerate(lists["keys"]):
+    for i, key in enumerate(witness.keys):
         if len(key) != 20:
             continue
         kf = f"{field}.keys[{i}]"
-        account = lookup(state_root, key_nibbles(keccak(key)), kf)
+        account = lookup_embedded(state_root, key_nibbles(keccak(key)), kf)
         if account is None:
             continue
         sr = _storage_root(account, kf)
         if sr == EMPTY_TRIE_HASH or sr not in nodes:
             continue
         storage[key] = embedder.embed_hash(sr)
-    return ExecutionWitness(
-        codes=tuple(lists["codes"]),
-        block_headers_bytes=tuple(lists["headers"]),
+    return GuestExecutionWitness(
+        codes=witness.codes,
+        block_headers_bytes=witness.headers,
         first_block_number=block_number,
         chain_config=chain_config,
         state_trie_root=state_root,
         storage_trie_roots=storage,
-        keys=tuple(lists["keys"]),
+        keys=witness.keys,
     )

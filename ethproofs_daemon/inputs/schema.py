@@ -260,10 +260,11 @@ NODE.define(
 
 # -- witness and root ------------------------------------------------------------------------------
 WITNESS: Final = _struct(
-    t.ExecutionWitness,
+    t.GuestExecutionWitness,
     ("codes", VEC_BYTES), ("block_headers_bytes", VEC_BYTES), ("first_block_number", U64),
     ("chain_config", CHAIN_CONFIG), ("state_trie_root", Option(NODE)),
     ("storage_trie_roots", BTreeMap(H160, NODE)), ("keys", VEC_BYTES),
+    name="ExecutionWitness",
 )  # fmt: skip
 FEE_CONFIG: Final = _struct(
     t.FeeConfig,
@@ -301,7 +302,7 @@ def decode_program_input(data: bytes) -> t.ProgramInput:
     return cast(t.ProgramInput, from_bytes(PROGRAM_INPUT, data))
 
 
-def encode_execution_witness(value: t.ExecutionWitness) -> bytes:
+def encode_execution_witness(value: t.GuestExecutionWitness) -> bytes:
     """``rkyv::to_bytes(&ExecutionWitness)`` (ethrex@891528d layout, 496-byte root last).
 
     For guests that read a bare witness after other data; raises ``InputError``.

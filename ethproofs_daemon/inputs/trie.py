@@ -1,4 +1,9 @@
-"""Merkle-Patricia trie helpers: ethrex node decoding, witness embedding, lookups and hashing.
+"""The ethrex rkyv ``Node`` layout: node decoding, witness embedding, lookups and hashing.
+
+What ``eth.mpt`` (the package's one MPT) cannot serve: rkyv's ``Node`` keeps children embedded
+(``NodeRef::Node``) or as ``NodeHash``, reads hex-prefix paths the way ethrex does (pad nibble not
+checked, leaf paths end with 16) and every failure must be an ``InputError`` naming the witness
+field. Path arithmetic (``key_nibbles``, hex-prefix) comes from ``eth.mpt``.
 
 Sources: lambdaclass/ethrex@891528d:crates/common/trie/{node.rs,rlp.rs,trie.rs,node_hash.rs}
 (``Node::decode``, ``Trie::get_embedded_root``), ``../shared/docs/ethrex-input.md`` §3.3.
@@ -10,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Final
 
+from ethproofs_daemon.eth import rlp
+from ethproofs_daemon.eth.mpt import encode_hex_prefix, hex_prefix_nibbles
+from ethproofs_daemon.eth.mpt import key_nibbles as key_nibbles
 from ethproofs_daemon.hashing import keccak
-from ethproofs_daemon.mpt import encode_hex_prefix, hex_prefix_nibbles
-from ethproofs_daemon.mpt import key_nibbles as key_nibbles
 
-from . import rlp
 from .errors import InputError
 from .types import (
     EMPTY_REF,
@@ -71,6 +76,8 @@ def _fast_branch(raw: bytes) -> BranchNode | None:
     """The common branch shape (children all 32-byte hashes or empty) without generic parsing.
 
     Returns None for anything else (the generic decoder then decides, errors included).
+    Hoodi 1265656 ``build_input`` (min of 15, loaded 2-core machine): 38.6 ms with this path,
+    42.3 ms without it; 54.3 ms without it and without ``eth.rlp.scan_list``'s fast path.
     """
     n = len(raw)
     if n < 56 or raw[0] < 0xF8:
@@ -98,8 +105,12 @@ def _fast_branch(raw: bytes) -> BranchNode | None:
     return None
 
 
-def decode_node(raw: bytes, field: str = "node") -> Node:
-    """``Node::decode``: a 2-item (leaf/extension) or 17-item (branch) RLP list."""
+def decode_ethrex_node(raw: bytes, field: str = "node") -> Node:
+    """``Node::decode``: a 2-item (leaf/extension) or 17-item (branch) RLP list.
+
+    Branches whose children are all hashes or empty take ``_fast_branch`` (most witness nodes).
+    Raises ``InputError`` naming ``field``.
+    """
     fast = _fast_branch(raw)
     if fast is not None:
         return fast
@@ -162,8 +173,8 @@ class Embedder:
         return node
 
 
-def lookup(root: Node | None, path: bytes, field: str) -> bytes | None:
-    """The value at nibble ``path`` in an embedded trie, or None when absent.
+def lookup_embedded(root: Node | None, path: bytes, field: str) -> bytes | None:
+    """The value at nibble ``path`` in an embedded trie, or None when absent (``InputError``).
 
     A non-embedded ``Hashed`` child on the path is an error (the witness lacks a node).
     """
@@ -172,7 +183,7 @@ def lookup(root: Node | None, path: bytes, field: str) -> bytes | None:
         if isinstance(node, InlineHash):
             if not node.rlp:
                 return None
-            node = decode_node(node.rlp, field)
+            node = decode_ethrex_node(node.rlp, field)
             continue
         if isinstance(node, Hashed):
             raise InputError(field, f"trie node 0x{node.hash.hex()} on the path is missing")
@@ -223,7 +234,11 @@ def node_hash(node: Node | None) -> bytes:
 
 
 def ordered_trie_root(values: Sequence[bytes]) -> bytes:
-    """Root of the trie ``rlp(index) → value`` (transactions root, withdrawals root)."""
+    """Root of the trie ``rlp(index) → value`` (transactions root, withdrawals root).
+
+    Built bottom-up from the sorted keys rather than by py-trie inserts (``eth.mpt``): for the 11
+    transactions of Hoodi 1265656, 0.07 ms here against 0.84 ms with ``HexaryTrie.set`` (min of 20).
+    """
     pairs = sorted((key_nibbles(rlp.enc_uint(i)), v) for i, v in enumerate(values))
     if not pairs:
         return rlp.EMPTY_TRIE_HASH

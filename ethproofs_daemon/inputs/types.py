@@ -1,5 +1,6 @@
 """Typed values of ethrex's guest ``ProgramInput`` at lambdaclass/ethrex@891528d (no ``l2``).
 
+Block, header and transaction types are ``eth.types`` (re-exported here for the schema).
 One frozen dataclass per Rust struct or enum variant, fields in Rust declaration order, skip fields
 (cached hashes) left out. Python shapes: hashes/addresses/bloom are ``bytes`` of exactly 32/20/256;
 ``U256``/``u128``/``u64`` are ``int``; ``Vec<u8>``/``Bytes`` are ``bytes``; other ``Vec`` are
@@ -16,214 +17,48 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True, slots=True)
-class BlockHeader:
-    """``BlockHeader`` (archived 674 bytes)."""
-
-    parent_hash: bytes
-    ommers_hash: bytes
-    coinbase: bytes
-    state_root: bytes
-    transactions_root: bytes
-    receipts_root: bytes
-    logs_bloom: bytes
-    difficulty: int
-    number: int
-    gas_limit: int
-    gas_used: int
-    timestamp: int
-    extra_data: bytes
-    prev_randao: bytes
-    nonce: int
-    base_fee_per_gas: int | None
-    withdrawals_root: bytes | None
-    blob_gas_used: int | None
-    excess_blob_gas: int | None
-    parent_beacon_block_root: bytes | None
-    requests_hash: bytes | None
-
-
-@dataclass(frozen=True, slots=True)
-class Withdrawal:
-    """``Withdrawal`` (44 bytes); ``amount`` in gwei."""
-
-    index: int
-    validator_index: int
-    address: bytes
-    amount: int
-
-
-@dataclass(frozen=True, slots=True)
-class AccessListItem:
-    """``(Address, Vec<H256>)``, archived as one opaque byte blob."""
-
-    address: bytes
-    storage_keys: tuple[bytes, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class AuthorizationTuple:
-    """EIP-7702 ``AuthorizationTuple`` (156 bytes)."""
-
-    chain_id: int
-    address: bytes
-    nonce: int
-    y_parity: int
-    r_signature: int
-    s_signature: int
-
-
-@dataclass(frozen=True, slots=True)
-class LegacyTransaction:
-    """Type 0 (tag 0)."""
-
-    nonce: int
-    gas_price: int
-    gas: int
-    to: bytes | None
-    value: int
-    data: bytes
-    v: int
-    r: int
-    s: int
-
-
-@dataclass(frozen=True, slots=True)
-class EIP2930Transaction:
-    """Type 1 (tag 1)."""
-
-    chain_id: int
-    nonce: int
-    gas_price: int
-    gas_limit: int
-    to: bytes | None
-    value: int
-    data: bytes
-    access_list: tuple[AccessListItem, ...]
-    signature_y_parity: bool
-    signature_r: int
-    signature_s: int
-
-
-@dataclass(frozen=True, slots=True)
-class EIP1559Transaction:
-    """Type 2 (tag 2)."""
-
-    chain_id: int
-    nonce: int
-    max_priority_fee_per_gas: int
-    max_fee_per_gas: int
-    gas_limit: int
-    to: bytes | None
-    value: int
-    data: bytes
-    access_list: tuple[AccessListItem, ...]
-    signature_y_parity: bool
-    signature_r: int
-    signature_s: int
-
-
-@dataclass(frozen=True, slots=True)
-class EIP4844Transaction:
-    """Type 3 (tag 3); ``to`` is a plain address."""
-
-    chain_id: int
-    nonce: int
-    max_priority_fee_per_gas: int
-    max_fee_per_gas: int
-    gas: int
-    to: bytes
-    value: int
-    data: bytes
-    access_list: tuple[AccessListItem, ...]
-    max_fee_per_blob_gas: int
-    blob_versioned_hashes: tuple[bytes, ...]
-    signature_y_parity: bool
-    signature_r: int
-    signature_s: int
-
-
-@dataclass(frozen=True, slots=True)
-class EIP7702Transaction:
-    """Type 4 (tag 4); ``to`` is a plain address."""
-
-    chain_id: int
-    nonce: int
-    max_priority_fee_per_gas: int
-    max_fee_per_gas: int
-    gas_limit: int
-    to: bytes
-    value: int
-    data: bytes
-    access_list: tuple[AccessListItem, ...]
-    authorization_list: tuple[AuthorizationTuple, ...]
-    signature_y_parity: bool
-    signature_r: int
-    signature_s: int
-
-
-@dataclass(frozen=True, slots=True)
-class PrivilegedL2Transaction:
-    """Type 0x7e (tag 5), L2 only; ``from_`` is Rust ``from``."""
-
-    chain_id: int
-    nonce: int
-    max_priority_fee_per_gas: int
-    max_fee_per_gas: int
-    gas_limit: int
-    to: bytes | None
-    value: int
-    data: bytes
-    access_list: tuple[AccessListItem, ...]
-    from_: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class FeeTokenTransaction:
-    """Type 0x7d (tag 6), L2 only."""
-
-    chain_id: int
-    nonce: int
-    max_priority_fee_per_gas: int
-    max_fee_per_gas: int
-    gas_limit: int
-    to: bytes | None
-    value: int
-    data: bytes
-    access_list: tuple[AccessListItem, ...]
-    fee_token: bytes
-    signature_y_parity: bool
-    signature_r: int
-    signature_s: int
-
-
-Transaction = (
-    LegacyTransaction
-    | EIP2930Transaction
-    | EIP1559Transaction
-    | EIP4844Transaction
-    | EIP7702Transaction
-    | PrivilegedL2Transaction
-    | FeeTokenTransaction
+from ethproofs_daemon.eth.types import (
+    AccessListItem as AccessListItem,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class BlockBody:
-    """``BlockBody`` (25 bytes)."""
-
-    transactions: tuple[Transaction, ...]
-    ommers: tuple[BlockHeader, ...]
-    withdrawals: tuple[Withdrawal, ...] | None
-
-
-@dataclass(frozen=True, slots=True)
-class Block:
-    """``Block`` (699 bytes)."""
-
-    header: BlockHeader
-    body: BlockBody
+from ethproofs_daemon.eth.types import (
+    AuthorizationTuple as AuthorizationTuple,
+)
+from ethproofs_daemon.eth.types import (
+    Block as Block,
+)
+from ethproofs_daemon.eth.types import (
+    BlockBody as BlockBody,
+)
+from ethproofs_daemon.eth.types import (
+    BlockHeader as BlockHeader,
+)
+from ethproofs_daemon.eth.types import (
+    EIP1559Transaction as EIP1559Transaction,
+)
+from ethproofs_daemon.eth.types import (
+    EIP2930Transaction as EIP2930Transaction,
+)
+from ethproofs_daemon.eth.types import (
+    EIP4844Transaction as EIP4844Transaction,
+)
+from ethproofs_daemon.eth.types import (
+    EIP7702Transaction as EIP7702Transaction,
+)
+from ethproofs_daemon.eth.types import (
+    FeeTokenTransaction as FeeTokenTransaction,
+)
+from ethproofs_daemon.eth.types import (
+    LegacyTransaction as LegacyTransaction,
+)
+from ethproofs_daemon.eth.types import (
+    PrivilegedL2Transaction as PrivilegedL2Transaction,
+)
+from ethproofs_daemon.eth.types import (
+    Transaction as Transaction,
+)
+from ethproofs_daemon.eth.types import (
+    Withdrawal as Withdrawal,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,8 +177,12 @@ EMPTY_REF: InlineHash = InlineHash(b"")
 
 
 @dataclass(frozen=True, slots=True)
-class ExecutionWitness:
-    """``ExecutionWitness`` (496 bytes); ``storage_trie_roots`` maps 20-byte address → root."""
+class GuestExecutionWitness:
+    """Rust ``ExecutionWitness`` (496 bytes): the guest's form, tries embedded.
+
+    Built from the node's ``eth.witness.ExecutionWitness`` by ``inputs.rpc_witness``;
+    ``storage_trie_roots`` maps 20-byte address → root.
+    """
 
     codes: tuple[bytes, ...]
     block_headers_bytes: tuple[bytes, ...]
@@ -384,6 +223,6 @@ class ProgramInput:
     """``ProgramInput`` (521 bytes), the guest's single input."""
 
     blocks: tuple[Block, ...]
-    execution_witness: ExecutionWitness
+    execution_witness: GuestExecutionWitness
     elasticity_multiplier: int
     fee_configs: tuple[FeeConfig, ...] | None

@@ -2,13 +2,17 @@
 
 ``RpcInputSource.prepare(n)``:
 
-1. ``eth_getBlockByNumber(n, true)``;
-2. the execution witness from the configured source (``witness_source.py``: the node's
-   ``debug_executionWitness``, or one synthesized from proofs, or ``auto``);
-3. witness verification (``witness_verify.py``) against the parent's state root: a bad witness
-   fails here, before any GPU time is spent;
-4. the input: the built-in ethrex codec (``inputs.build.build_input``, run in a worker thread:
-   it is CPU-bound) or the operator's external builder.
+1. ``eth_getBlockByNumber(n, true)``, parsed once, here, into a typed block
+   (``inputs.rpc_block.rpc_block_from_json``; with an external builder only its header, as that
+   builder reads the node itself);
+2. the execution witness from the configured source (``witness/source.py``: the node's
+   ``debug_executionWitness``, or one synthesized from proofs, or ``auto``), typed;
+3. witness verification (``witness/verify.py``) against the parent's state root: a bad witness
+   fails here, before any GPU time is spent (the one state-root check of this path);
+4. the input: the built-in ethrex codec (``inputs.build.build_typed_input`` on the typed values,
+   run in a worker thread: it is CPU-bound) or the operator's external builder.
+
+``PreparedInput``'s block facts (hash, gas used, transaction count) come from the typed block.
 
 Errors are mapped to the job lifecycle: a node that does not answer, or has not got the block
 yet (``null``) → ``NodeUnavailable`` (no attempt counted, the job waits); a node without the
@@ -22,15 +26,20 @@ import shlex
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import trio
 
 from ethproofs_daemon.config import Settings, WitnessSourceMode
-from ethproofs_daemon.inputs.build import build_input, chain_config_by_name
+from ethproofs_daemon.eth.types import Block, BlockHeader
+from ethproofs_daemon.eth.witness import ExecutionWitness, WitnessInvalid
+from ethproofs_daemon.inputs import hexjson
+from ethproofs_daemon.inputs.build import build_typed_input, chain_config_by_name
 from ethproofs_daemon.inputs.errors import InputError
 from ethproofs_daemon.inputs.external import run_external_builder
 from ethproofs_daemon.inputs.profiles import DEFAULT_PROFILE_NAME, GuestProfile, load_profiles
+from ethproofs_daemon.inputs.rpc_block import header_from_json, rpc_block_from_json
 from ethproofs_daemon.jobs import FailureReason
 from ethproofs_daemon.node.preparation import (
     InputPreparationFailed,
@@ -44,9 +53,8 @@ from ethproofs_daemon.node.rpc import (
     RpcResponseError,
     RpcTransportError,
 )
-from ethproofs_daemon.witness.format import WitnessInvalid
-from ethproofs_daemon.witness.source import WitnessUnavailable, fetch_witness
-from ethproofs_daemon.witness.verify import verify_witness_json
+from ethproofs_daemon.witness.source import WitnessUnavailable, fetch_execution_witness
+from ethproofs_daemon.witness.verify import WitnessBlockFacts, verify_witness
 
 
 @dataclass
@@ -84,28 +92,46 @@ class RpcInputSource:
 
     async def prepare(self, block_number: int) -> PreparedInput:
         """Block + witness + checks + input for ``block_number`` (see the module docstring)."""
-        block = await self._fetch_block(block_number)
-        gas_used = int(str(block.get("gasUsed", "0x0")), 16)
-        txs = block.get("transactions")
-        tx_count = len(txs) if isinstance(txs, list) else 0
-        block_hash = str(block.get("hash", ""))
+        block_json = await self._fetch_block(block_number)
         if self.external_builder is not None:
+            header, tx_count = _parse_header(block_json)
             data = await self._external(block_number)
-            return PreparedInput(data, block_hash, gas_used, tx_count)
+            block_hash = str(block_json.get("hash", ""))
+            return PreparedInput(data, block_hash, header.gas_used, tx_count)
+        try:
+            rpc_block = rpc_block_from_json(block_json)
+        except InputError as exc:
+            raise InputPreparationFailed(FailureReason.INPUT_ERROR, "block", str(exc)) from exc
+        block = rpc_block.block
         started = trio.current_time()
         witness = await self._fetch_witness(block_number, block)
         if self.observe_witness_s is not None:
             self.observe_witness_s(trio.current_time() - started)
         try:
-            verify_witness_json(witness, block)  # type: ignore[arg-type]
+            verify_witness(witness, WitnessBlockFacts.from_block(block))
         except WitnessInvalid as exc:
             raise InputPreparationFailed(FailureReason.INPUT_ERROR, "verify", str(exc)) from exc
         try:
             chain = chain_config_by_name(self.chain)
-            data = await trio.to_thread.run_sync(build_input, block, witness, self.profile, chain)
+            data = await trio.to_thread.run_sync(
+                partial(
+                    build_typed_input,
+                    block,
+                    witness,
+                    self.profile,
+                    chain,
+                    claimed_block_hash=rpc_block.hash,
+                    witness_verified=True,
+                )
+            )
         except InputError as exc:
             raise InputPreparationFailed(FailureReason.INPUT_ERROR, "build", str(exc)) from exc
-        return PreparedInput(data, block_hash, gas_used, tx_count)
+        return PreparedInput(
+            data,
+            "0x" + rpc_block.hash.hex(),
+            block.header.gas_used,
+            len(block.body.transactions),
+        )
 
     async def _fetch_block(self, block_number: int) -> Mapping[str, object]:
         try:
@@ -126,12 +152,12 @@ class RpcInputSource:
             )
         return block
 
-    async def _fetch_witness(
-        self, block_number: int, block: Mapping[str, object]
-    ) -> dict[str, object]:
+    async def _fetch_witness(self, block_number: int, block: Block) -> ExecutionWitness:
         try:
             with trio.fail_after(self.witness_timeout_s):
-                return await fetch_witness(self.rpc, block_number, block, self.witness_mode)
+                return await fetch_execution_witness(
+                    self.rpc, block_number, block, self.witness_mode
+                )
         except trio.TooSlowError as exc:
             raise InputPreparationFailed(
                 FailureReason.WITNESS_TIMEOUT,
@@ -165,3 +191,17 @@ class RpcInputSource:
                 raise InputPreparationFailed(
                     FailureReason.INPUT_ERROR, "external_builder", str(exc)
                 ) from exc
+
+
+def _parse_header(block_json: Mapping[str, object]) -> tuple[BlockHeader, int]:
+    """The header and transaction count of a block handed to an external builder.
+
+    Only these are read: the external builder fetches and reads the block itself, so the codec's
+    body rules (e.g. ``withdrawals`` required) do not apply. Raises ``InputPreparationFailed``.
+    """
+    try:
+        header = header_from_json(block_json, "block")
+        txs = hexjson.array(hexjson.get(block_json, "transactions", "block"), "block.transactions")
+    except InputError as exc:
+        raise InputPreparationFailed(FailureReason.INPUT_ERROR, "block", str(exc)) from exc
+    return header, len(txs)

@@ -20,12 +20,11 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import dataclass
-from typing import Final, TypeAlias
+from typing import Final
 
 import httpx
 
-#: JSON value as decoded by the json module.
-JsonValue: TypeAlias = "bool | int | float | str | list[JsonValue] | dict[str, JsonValue] | None"
+from ethproofs_daemon.eth.json import JsonValue as JsonValue
 
 METHOD_NOT_FOUND: Final = -32601
 

@@ -19,28 +19,27 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 import trio
 
-from ethproofs_daemon.config import Settings
+from ethproofs_daemon.config import Settings, WitnessSourceMode
+from ethproofs_daemon.eth.witness import ExecutionWitness
 from ethproofs_daemon.inputs.build import chain_config_by_name
 from ethproofs_daemon.inputs.errors import InputError
-from ethproofs_daemon.inputs.rpc_witness import witness_from_json
+from ethproofs_daemon.inputs.rpc_witness import guest_witness, witness_from_json
 from ethproofs_daemon.inputs.schema import encode_execution_witness
 from ethproofs_daemon.jobs import FailureReason
-from ethproofs_daemon.node.rpc import JsonRpcClient, JsonValue, RpcError
+from ethproofs_daemon.node.rpc import JsonRpcClient, RpcError
 from ethproofs_daemon.proofnode.backend import ProvedArtifact, ProvingFailed, VerificationError
 from ethproofs_daemon.proofnode.cache import PROOF_CACHE_SCHEMA, ProofCache
-from ethproofs_daemon.proofnode.guest_input import Eip8025InputBuilder
+from ethproofs_daemon.proofnode.guest_input import Eip8025InputBuilder, NodeWitness, WitnessEncoder
 from ethproofs_daemon.proofnode.service import ProofNodeService
 from ethproofs_daemon.proofnode.settings import ProofNodeSettings
 from ethproofs_daemon.proofnode.witness import RpcWitnessProvider
 from ethproofs_daemon.prover.backend import ProverBackend, ProveRequest, ProverFailed, ProverQueue
 from ethproofs_daemon.ssz.new_payload_request import DecodedNewPayloadRequest
 from ethproofs_daemon.store import Store
-from ethproofs_daemon.witness.source import WitnessSource as ChainWitnessMode
-from ethproofs_daemon.witness.source import WitnessUnavailable, fetch_witness
+from ethproofs_daemon.witness.source import WitnessUnavailable, fetch_execution_witness
 
 
 @dataclass
@@ -79,14 +78,19 @@ class SharedProver:
                 raise VerificationError(exc.message) from exc
 
 
-def make_witness_encoder(chain: str) -> object:
-    """``WitnessEncoder`` for the EIP-8025 guest: witness JSON (reth form) → rkyv bytes."""
+def make_witness_encoder(chain: str) -> WitnessEncoder:
+    """``WitnessEncoder`` for the EIP-8025 guest → rkyv bytes: a typed witness (the daemon's own
+    sources) is converted as is, node JSON (reth form) is read once with ethrex's rules."""
     config = chain_config_by_name(chain)
 
-    def encode(witness: JsonValue, request: DecodedNewPayloadRequest) -> bytes:
+    def encode(witness: NodeWitness, request: DecodedNewPayloadRequest) -> bytes:
         try:
-            typed = witness_from_json(witness, block_number=request.block_number,
+            if isinstance(witness, ExecutionWitness):
+                typed = guest_witness(witness, block_number=request.block_number,
                                       chain_config=config)
+            else:
+                typed = witness_from_json(witness, block_number=request.block_number,
+                                          chain_config=config)
             return encode_execution_witness(typed)
         except InputError as exc:
             raise ValueError(str(exc)) from exc
@@ -100,15 +104,14 @@ class SynthesizedWitnessSource:
     (``debug_executionWitness`` by number, or synthesis). None when it has nothing yet."""
 
     rpc: JsonRpcClient
-    mode: ChainWitnessMode
+    mode: WitnessSourceMode
 
-    async def witness(self, *, block_hash: str, block_number: int) -> JsonValue | None:
+    async def witness(self, *, block_hash: str, block_number: int) -> ExecutionWitness | None:
         try:
             block = await self.rpc.call("eth_getBlockByHash", [block_hash, True])
             if not isinstance(block, dict):
                 return None
-            found = await fetch_witness(self.rpc, block_number, block, self.mode)
-            return cast(JsonValue, found)
+            return await fetch_execution_witness(self.rpc, block_number, block, self.mode)
         except (WitnessUnavailable, RpcError):
             return None
 
@@ -130,9 +133,9 @@ def build_proof_node(settings: Settings, store: Store, rpc: JsonRpcClient, actor
     cache = ProofCache(store.conn, directory / "cache", node_settings.cache_entries)
     shared = SharedProver(actor, backend)
     witness = RpcWitnessProvider(
-        rpc, fallbacks=[SynthesizedWitnessSource(rpc, ChainWitnessMode(settings.witness_source))],
+        rpc, fallbacks=[SynthesizedWitnessSource(rpc, settings.witness_source)],
         retry_interval_s=node_settings.witness_retry_interval_s,
     )
-    builder = Eip8025InputBuilder(make_witness_encoder(settings.chain))  # type: ignore[arg-type]
+    builder = Eip8025InputBuilder(make_witness_encoder(settings.chain))
     return ProofNodeService(settings=node_settings, cache=cache, prover=shared, verifier=shared,
                             witness=witness, input_builder=builder, work_dir=directory / "work")

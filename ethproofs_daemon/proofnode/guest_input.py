@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeAlias
 
-from ethproofs_daemon.node.rpc import JsonValue
+from ethproofs_daemon.eth.json import JsonValue
+from ethproofs_daemon.eth.witness import ExecutionWitness
 from ethproofs_daemon.ssz import DecodedNewPayloadRequest
 
 
@@ -25,15 +26,19 @@ class GuestInputError(Exception):
     """The input could not be built (witness unusable for this guest); a ``proving_error``."""
 
 
-#: Turns witness JSON (geth or reth form) into the guest's ``ExecutionWitness`` bytes.
+#: A witness as a source hands it over: the node's JSON (geth or reth form, as
+#: ``debug_executionWitnessByBlockHash`` returned it) or already typed (the daemon's own sources).
+NodeWitness: TypeAlias = "JsonValue | ExecutionWitness"
+
+#: Turns a witness into the guest's ``ExecutionWitness`` bytes.
 #: Raises ``GuestInputError`` (or ``ValueError``, wrapped) when the witness cannot be encoded.
-WitnessEncoder = Callable[[JsonValue, DecodedNewPayloadRequest], bytes]
+WitnessEncoder = Callable[[NodeWitness, DecodedNewPayloadRequest], bytes]
 
 
 class GuestInputBuilder(Protocol):
     """Builds the bytes of the input file the prover reads."""
 
-    def build(self, request: DecodedNewPayloadRequest, witness: JsonValue) -> bytes:
+    def build(self, request: DecodedNewPayloadRequest, witness: NodeWitness) -> bytes:
         """The input file bytes; raises ``GuestInputError``."""
         ...
 
@@ -58,7 +63,7 @@ class Eip8025InputBuilder:
     encode_witness: WitnessEncoder
     framed: bool = True
 
-    def build(self, request: DecodedNewPayloadRequest, witness: JsonValue) -> bytes:
+    def build(self, request: DecodedNewPayloadRequest, witness: NodeWitness) -> bytes:
         """See ``GuestInputBuilder.build``."""
         try:
             witness_bytes = self.encode_witness(witness, request)

@@ -8,8 +8,9 @@ serve the method (``-32601``) is not asked again during that fetch. Each round, 
 the fallback sources are asked in order (``FallbackWitnessSource``: e.g. the daemon's own witness
 fetchers by block number); the first non-None witness wins.
 
-The witness is returned as decoded JSON (geth or reth form, see ``../shared/docs/real-data.md``);
-the guest input builder turns it into the guest's encoding.
+The node's witness is returned as decoded JSON (geth or reth form, see
+``../shared/docs/real-data.md``), a fallback's as it has it (the daemon's own sources give the typed
+``ExecutionWitness``); the guest input builder turns either into the guest's encoding.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ import trio
 
 from ethproofs_daemon.node.rpc import (
     JsonRpcClient,
-    JsonValue,
     RpcError,
     RpcMethodNotFound,
 )
+from ethproofs_daemon.proofnode.guest_input import NodeWitness
 
 log = structlog.get_logger(__name__)
 
@@ -39,17 +40,17 @@ class WitnessTimeout(Exception):
 class FallbackWitnessSource(Protocol):
     """A fallback witness source. Returns None when it has nothing (yet) for that block."""
 
-    async def witness(self, *, block_hash: str, block_number: int) -> JsonValue | None:
-        """The witness JSON for the block (``block_hash`` is 0x-hex), or None. Should not raise
-        for "not found"; any ``RpcError`` it raises counts as "not yet"."""
+    async def witness(self, *, block_hash: str, block_number: int) -> NodeWitness | None:
+        """The witness for the block (``block_hash`` is 0x-hex), JSON or typed, or None. Should not
+        raise for "not found"; any ``RpcError`` it raises counts as "not yet"."""
         ...
 
 
 class WitnessProvider(Protocol):
     """What the proof node service needs: a witness, or ``WitnessTimeout``."""
 
-    async def fetch(self, *, block_hash: str, block_number: int, timeout_s: float) -> JsonValue:
-        """The witness JSON for the block; raises ``WitnessTimeout`` after ``timeout_s`` s."""
+    async def fetch(self, *, block_hash: str, block_number: int, timeout_s: float) -> NodeWitness:
+        """The witness for the block; raises ``WitnessTimeout`` after ``timeout_s`` s."""
         ...
 
 
@@ -68,7 +69,7 @@ class RpcWitnessProvider:
         self._fallbacks = tuple(fallbacks)
         self._retry_interval_s = retry_interval_s
 
-    async def fetch(self, *, block_hash: str, block_number: int, timeout_s: float) -> JsonValue:
+    async def fetch(self, *, block_hash: str, block_number: int, timeout_s: float) -> NodeWitness:
         """See ``WitnessProvider.fetch``. Each RPC call is limited to what is left of the budget."""
         deadline = trio.current_time() + timeout_s
         use_rpc = self._client is not None

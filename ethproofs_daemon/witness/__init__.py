@@ -1,1 +1,4 @@
-"""Execution witnesses: the wire model, fetching, synthesis from traces and proofs, verification."""
+"""Execution witnesses: fetching (typed, ``source``), synthesis from traces and proofs, checks.
+
+The witness model itself (``ExecutionWitness``, its wire parser) is ``eth.witness``.
+"""

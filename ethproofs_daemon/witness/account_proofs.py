@@ -2,7 +2,7 @@
 
 Source of the format: EIP-1186 (``eth_getProof``): ``{accountProof: [node…], storageHash,
 codeHash, storageProof: [{key, value, proof: [node…]}]}``, nodes as hex RLP. Used by
-``witness_synthesis`` (step 2 of its module docstring) and by ``touched_state`` and
+``witness.synthesis`` (step 2 of its module docstring) and by ``touched_state`` and
 ``branch_collapse``.
 """
 
@@ -14,8 +14,8 @@ from typing import Final
 
 import trio
 
+from ethproofs_daemon.eth.witness import WitnessFormatError, hex_bytes
 from ethproofs_daemon.node.rpc import JsonRpcClient, JsonValue
-from ethproofs_daemon.witness.format import WitnessFormatError, hex_bytes
 from ethproofs_daemon.witness.synthesis_block import WitnessSynthesisError
 
 _PROOF_CONCURRENCY: Final = 8

@@ -1,9 +1,9 @@
 """Ancestor headers for witness synthesis: which blocks' hashes block N reads with ``BLOCKHASH``
-and their RLP headers (step 4 of ``witness_synthesis``'s module docstring).
+and their RLP headers (step 4 of ``witness.synthesis``'s module docstring).
 
 Sources: the ``BLOCKHASH`` opcode (0x40, reaching back 256 blocks; yellow paper §H.2), geth's
 JavaScript tracer API (``log.op``, ``log.stack.peek``) for the operands, and
-``eth_getBlockByNumber(n, false)`` for the headers, RLP-encoded by ``witness_format``.
+``eth_getBlockByNumber(n, false)`` for the headers, RLP-encoded by ``eth.witness``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Final
 
 import structlog
 
+from ethproofs_daemon.eth.witness import WitnessFormatError, encode_header_json
 from ethproofs_daemon.node.rpc import JsonRpcClient, RpcResponseError
-from ethproofs_daemon.witness.format import WitnessFormatError, encode_header_json
 from ethproofs_daemon.witness.synthesis_block import WitnessSynthesisError
 
 log = structlog.get_logger(__name__)

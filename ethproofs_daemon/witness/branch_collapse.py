@@ -1,5 +1,5 @@
 """Branch collapse and the post-state check for witness synthesis ("Post-state check" and "Known
-limit: branch collapse" in ``witness_synthesis``'s module docstring).
+limit: branch collapse" in ``witness.synthesis``'s module docstring).
 
 When the block deletes a key and the branch above it is left with one child, the trie update must
 read that sibling, which no pre-state proof contains. ``resolve_collapses`` finds such deletions
@@ -19,19 +19,18 @@ from typing import Final
 import rlp
 import structlog
 
+from ethproofs_daemon.eth.mpt import (
+    EMPTY_TRIE_ROOT,
+    TrieError,
+    decode_account,
+    lookup,
+    lowest_branch,
+    nibbles,
+)
 from ethproofs_daemon.hashing import keccak
 from ethproofs_daemon.node.rpc import JsonRpcClient
 from ethproofs_daemon.witness.account_proofs import AccountProof, hex_0x, parse_proof
 from ethproofs_daemon.witness.touched_state import Touched
-from ethproofs_daemon.witness.trie import (
-    EMPTY_TRIE_ROOT,
-    NodeKind,
-    TrieError,
-    decode_account,
-    decode_node,
-    lookup,
-    nibbles,
-)
 from ethproofs_daemon.witness.trie_update import MissingNode, PartialTrie
 
 log = structlog.get_logger(__name__)
@@ -59,23 +58,10 @@ def find_collapse_sibling(
     """If deleting ``key_path`` (its leaf present under ``root``) leaves its lowest branch with a
     single child referenced by hash and absent from ``nodes``, return (that hash, its nibble path).
     """
-    node_map = dict(nodes)
-    result = lookup(root, key_path, node_map)
-    if result.value is None or not result.complete:
+    found = lowest_branch(root, key_path, dict(nodes))
+    if found is None:
         return None
-    depth = 0
-    last_branch: tuple[bytes, int] | None = None  # (raw, depth of the branch)
-    for raw in result.path_nodes:
-        node = decode_node(raw)
-        if node.kind is NodeKind.BRANCH:
-            last_branch = (raw, depth)
-            depth += 1
-        elif node.kind is NodeKind.EXTENSION:
-            depth += len(node.path)
-    if last_branch is None:
-        return None
-    branch = decode_node(last_branch[0])
-    branch_depth = last_branch[1]
+    branch, branch_depth = found
     others = [
         (i, c)
         for i, c in enumerate(branch.children)
@@ -116,7 +102,7 @@ async def resolve_collapses(
     risks: list[tuple[CollapseRisk, bytes]] = []  # (risk, root of the trie it is in)
     for address, proof in pre.items():
         path = nibbles(keccak(address))
-        existed = lookup(state_root, path, nodes).value is not None
+        existed = lookup(state_root, path, nodes) is not None
         if existed and not _exists_after(post[address], path):
             found = find_collapse_sibling(state_root, path, nodes)
             if found is not None:
@@ -214,7 +200,7 @@ def _zero_slot_kept(
     post_nodes = {keccak(raw): raw for raw in post.nodes}
     for slot in slots:
         if post.slot_values.get(slot, 0) == 0:
-            value = lookup(storage_root, nibbles(keccak(slot)), post_nodes).value
+            value = lookup(storage_root, nibbles(keccak(slot)), post_nodes)
             if value is not None:
                 return slot
     return None
@@ -225,7 +211,7 @@ def _account_after(post: AccountProof, path: tuple[int, ...]) -> bytes | None:
     if not post.nodes:
         return None
     post_nodes = {keccak(raw): raw for raw in post.nodes}
-    return lookup(keccak(post.nodes[0]), path, post_nodes).value
+    return lookup(keccak(post.nodes[0]), path, post_nodes)
 
 
 def _exists_after(post: AccountProof, path: tuple[int, ...]) -> bool:
@@ -233,7 +219,7 @@ def _exists_after(post: AccountProof, path: tuple[int, ...]) -> bool:
     if not post.nodes:
         return False
     post_nodes = {keccak(raw): raw for raw in post.nodes}
-    return lookup(keccak(post.nodes[0]), path, post_nodes).value is not None
+    return lookup(keccak(post.nodes[0]), path, post_nodes) is not None
 
 
 async def _fetch_sibling(

@@ -49,8 +49,16 @@ from dataclasses import dataclass
 
 import structlog
 
+from ethproofs_daemon.eth.json import JsonValue
+from ethproofs_daemon.eth.mpt import EMPTY_CODE_HASH, TrieError
+from ethproofs_daemon.eth.witness import (
+    ExecutionWitness,
+    WitnessFormatError,
+    decode_header,
+    hex_bytes,
+)
 from ethproofs_daemon.hashing import keccak
-from ethproofs_daemon.node.rpc import JsonRpcClient, JsonValue, RpcMethodNotFound, RpcResponseError
+from ethproofs_daemon.node.rpc import JsonRpcClient, RpcMethodNotFound, RpcResponseError
 from ethproofs_daemon.witness.account_proofs import AccountProof, get_proofs, hex_0x
 from ethproofs_daemon.witness.ancestor_headers import (
     blockhash_in_code,
@@ -65,12 +73,6 @@ from ethproofs_daemon.witness.branch_collapse import (
     grind_preimage,
     resolve_collapses,
 )
-from ethproofs_daemon.witness.format import (
-    ExecutionWitness,
-    WitnessFormatError,
-    decode_header,
-    hex_bytes,
-)
 from ethproofs_daemon.witness.synthesis_block import SynthesisBlock, WitnessSynthesisError
 from ethproofs_daemon.witness.touched_state import (
     HISTORY_STORAGE_ADDRESS,
@@ -79,8 +81,7 @@ from ethproofs_daemon.witness.touched_state import (
     collect_touched,
     parse_prestate,
 )
-from ethproofs_daemon.witness.trie import EMPTY_CODE_HASH, TrieError
-from ethproofs_daemon.witness.verify import BlockFacts, WitnessInvalid, verify_witness
+from ethproofs_daemon.witness.verify import WitnessBlockFacts, WitnessInvalid, verify_witness
 
 log = structlog.get_logger(__name__)
 
@@ -107,10 +108,17 @@ async def synthesize_witness(
     Raises:
         RpcMethodNotFound: the node lacks ``debug_traceBlockByNumber`` or ``eth_getProof``.
         RpcTransportError: the node is unreachable (retry later).
-        WitnessSynthesisError: any other inconsistent or unusable answer, including a result
-            that fails ``verify_witness``.
+        WitnessSynthesisError: any other inconsistent or unusable answer (the block JSON
+            included), including a result that fails ``verify_witness``.
     """
-    block = SynthesisBlock.from_json(block_json)
+    return await synthesize_block_witness(rpc, SynthesisBlock.from_json(block_json))
+
+
+async def synthesize_block_witness(rpc: JsonRpcClient, block: SynthesisBlock) -> SynthesizedWitness:
+    """``synthesize_witness`` for a block already read (``SynthesisBlock.from_block``).
+
+    Raises: as ``synthesize_witness``.
+    """
     if block.number < 1:
         raise WitnessSynthesisError("block 0 has no parent state")
     parent = block.number - 1
@@ -164,7 +172,7 @@ async def synthesize_witness(
     try:
         verify_witness(
             witness,
-            BlockFacts(block.number, block.parent_hash, block.creation_inputs),
+            WitnessBlockFacts(block.number, block.parent_hash, block.creation_inputs),
         )
     except WitnessInvalid as exc:
         raise WitnessSynthesisError(f"synthesized witness fails verification: {exc}") from exc
@@ -231,5 +239,6 @@ __all__ = [
     "grind_preimage",
     "oldest_header_needed",
     "parse_prestate",
+    "synthesize_block_witness",
     "synthesize_witness",
 ]

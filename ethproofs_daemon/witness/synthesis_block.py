@@ -1,10 +1,12 @@
 """What witness synthesis reads from the block itself, and the error every synthesis step raises.
 
-``SynthesisBlock`` is parsed from ``eth_getBlockByNumber(N, true)`` (execution-apis
+``SynthesisBlock`` is read from the typed block (``from_block``, the daemon's path: the block JSON
+was parsed once at the RPC edge) or from ``eth_getBlockByNumber(N, true)`` JSON (``from_json``,
+for callers that hold only JSON) (execution-apis
 ``eth_getBlockByNumber``; header fields of EIP-4788 ``parentBeaconBlockRoot`` and EIP-7685
 ``requestsHash``). ``WitnessSynthesisError`` is shared by the synthesis modules
 (``account_proofs``, ``touched_state``, ``ancestor_headers``, ``branch_collapse``) and
-``witness_synthesis``, which assembles them (its module docstring describes the whole method).
+``witness.synthesis``, which assembles them (its module docstring describes the whole method).
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ethproofs_daemon.node.rpc import JsonValue
-from ethproofs_daemon.witness.format import WitnessFormatError, hex_bytes
-from ethproofs_daemon.witness.verify import BlockFacts
+from ethproofs_daemon.eth.json import JsonValue
+from ethproofs_daemon.eth.types import Block
+from ethproofs_daemon.eth.witness import WitnessFormatError, hex_bytes
+from ethproofs_daemon.witness.verify import WitnessBlockFacts
 
 
 class WitnessSynthesisError(Exception):
@@ -40,10 +43,26 @@ class SynthesisBlock:
     creation_inputs: tuple[bytes, ...]
 
     @classmethod
+    def from_block(cls, block: Block) -> SynthesisBlock:
+        """From the typed block (``inputs.rpc_block``); cannot fail."""
+        header = block.header
+        return cls(
+            number=header.number,
+            parent_hash=header.parent_hash,
+            state_root=header.state_root,
+            miner=header.coinbase,
+            timestamp=header.timestamp,
+            cancun=header.parent_beacon_block_root is not None,
+            prague=header.requests_hash is not None,
+            withdrawal_addresses=tuple(w.address for w in block.body.withdrawals or ()),
+            creation_inputs=WitnessBlockFacts.from_block(block).creation_inputs,
+        )
+
+    @classmethod
     def from_json(cls, block: Mapping[str, JsonValue]) -> SynthesisBlock:
         """Parse the fields above. Raises ``WitnessSynthesisError`` when one is malformed."""
         try:
-            facts = BlockFacts.from_block_json(dict(block))
+            facts = WitnessBlockFacts.from_block_json(dict(block))
             timestamp = block.get("timestamp")
             if not isinstance(timestamp, str):
                 raise WitnessFormatError("block.timestamp missing")

@@ -1,5 +1,5 @@
 """Touched-state discovery for witness synthesis: which accounts and storage slots block N reads
-or writes (step 1 of ``witness_synthesis``'s module docstring).
+or writes (step 1 of ``witness.synthesis``'s module docstring).
 
 Sources: geth's ``prestateTracer`` (``debug_traceBlockByNumber(N, {"tracer": "prestateTracer"})``)
 for what transactions touch; for what the block touches outside them, the system contracts of
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Final
 
+from ethproofs_daemon.eth.witness import WitnessFormatError, hex_bytes
 from ethproofs_daemon.node.rpc import JsonRpcClient, JsonValue
 from ethproofs_daemon.witness.account_proofs import AccountProof, get_proofs
-from ethproofs_daemon.witness.format import WitnessFormatError, hex_bytes
 from ethproofs_daemon.witness.synthesis_block import SynthesisBlock, WitnessSynthesisError
 
 #: System contracts (EIP-4788, EIP-2935, EIP-7002, EIP-7251) and their ring buffer length.

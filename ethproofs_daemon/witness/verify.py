@@ -25,7 +25,7 @@ records as the job failure ``input_error``):
    guest looks codes up by hash), so this check is about catching corrupted witnesses.
 
 The node entry that is exactly ``0x80`` (RLP of the empty string) is ignored, as ethrex does
-(``../shared/docs/ethrex-input.md §3.3`` step 2). Trie format: see ``trie.py``.
+(``../shared/docs/ethrex-input.md §3.3`` step 2). Trie format: see ``eth.mpt``.
 """
 
 from __future__ import annotations
@@ -34,9 +34,16 @@ import itertools
 from dataclasses import dataclass
 from typing import Final
 
-from ethproofs_daemon.hashing import keccak
-from ethproofs_daemon.node.rpc import JsonValue
-from ethproofs_daemon.witness.format import (
+from ethproofs_daemon.eth.json import JsonValue
+from ethproofs_daemon.eth.mpt import (
+    EMPTY_TRIE_ROOT,
+    NodeKind,
+    TrieError,
+    decode_account,
+    decode_node,
+)
+from ethproofs_daemon.eth.types import Block, EIP7702Transaction
+from ethproofs_daemon.eth.witness import (
     ExecutionWitness,
     HeaderInfo,
     WitnessFormatError,
@@ -45,16 +52,10 @@ from ethproofs_daemon.witness.format import (
     hex_bytes,
     parse_witness,
 )
-from ethproofs_daemon.witness.trie import (
-    EMPTY_TRIE_ROOT,
-    NodeKind,
-    TrieError,
-    decode_account,
-    decode_node,
-)
+from ethproofs_daemon.hashing import keccak
 
 __all__ = [
-    "BlockFacts",
+    "WitnessBlockFacts",
     "WitnessCodeError",
     "WitnessHeaderError",
     "WitnessInvalid",
@@ -88,7 +89,7 @@ _DELEGATION_PREFIX: Final = bytes.fromhex("ef0100")
 
 
 @dataclass(frozen=True, slots=True)
-class BlockFacts:
+class WitnessBlockFacts:
     """What verification needs from the block the witness is for.
 
     ``parent_hash`` None skips only the hash comparison of the newest header (for a witness whose
@@ -102,7 +103,23 @@ class BlockFacts:
     delegations: frozenset[bytes] = frozenset()
 
     @classmethod
-    def from_block_json(cls, block: JsonValue) -> BlockFacts:
+    def from_block(cls, block: Block) -> WitnessBlockFacts:
+        """From the typed block (``inputs.rpc_block``, parsed at the RPC edge)."""
+        txs = block.body.transactions
+        return cls(
+            number=block.header.number,
+            parent_hash=block.header.parent_hash,
+            creation_inputs=tuple(tx.data for tx in txs if tx.to is None),
+            delegations=frozenset(
+                auth.address
+                for tx in txs
+                if isinstance(tx, EIP7702Transaction)
+                for auth in tx.authorization_list
+            ),
+        )
+
+    @classmethod
+    def from_block_json(cls, block: JsonValue) -> WitnessBlockFacts:
         """From an ``eth_getBlockByNumber(n, true)`` result (an ethrex-replay ``header`` works too,
         without transactions).
 
@@ -271,7 +288,7 @@ def _walk(root: bytes, nodes: dict[bytes, bytes]) -> tuple[set[bytes], set[bytes
     return reached, code_hashes, accounts, storage_tries, open_refs
 
 
-def _created_by_block(code: bytes, block: BlockFacts, others: tuple[bytes, ...]) -> bool:
+def _created_by_block(code: bytes, block: WitnessBlockFacts, others: tuple[bytes, ...]) -> bool:
     """True when ``code`` is one the block can create (module docstring, rule 3)."""
     if not code:
         return True
@@ -284,7 +301,7 @@ def _created_by_block(code: bytes, block: BlockFacts, others: tuple[bytes, ...])
     return any(code in other and code != other for other in others)
 
 
-def verify_witness(witness: ExecutionWitness, block: BlockFacts) -> WitnessReport:
+def verify_witness(witness: ExecutionWitness, block: WitnessBlockFacts) -> WitnessReport:
     """Verify ``witness`` for ``block`` (see the module docstring for the three checks).
 
     Raises:
@@ -344,10 +361,10 @@ def verify_witness(witness: ExecutionWitness, block: BlockFacts) -> WitnessRepor
 
 def verify_witness_json(witness: JsonValue, block: JsonValue) -> WitnessReport:
     """Parse then verify: ``witness`` in either wire form, ``block`` an
-    ``eth_getBlockByNumber(n, true)`` result (see ``BlockFacts.from_block_json``).
+    ``eth_getBlockByNumber(n, true)`` result (see ``WitnessBlockFacts.from_block_json``).
 
     Raises:
         WitnessFormatError (witness or block JSON malformed), WitnessHeaderError,
         WitnessStateError, WitnessCodeError (all ``WitnessInvalid``).
     """
-    return verify_witness(parse_witness(witness), BlockFacts.from_block_json(block))
+    return verify_witness(parse_witness(witness), WitnessBlockFacts.from_block_json(block))

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from ethproofs_daemon.eth.rlp import keccak
 from ethproofs_daemon.inputs import checks
 from ethproofs_daemon.inputs.build import build_input, convert
 from ethproofs_daemon.inputs.errors import CheckFailed, InputError
 from ethproofs_daemon.inputs.profiles import get_profile
-from ethproofs_daemon.inputs.rlp import keccak
 from ethproofs_daemon.inputs.rpc_block import block_from_json
 from ethproofs_daemon.inputs.rpc_witness import parent_state_root
 from ethproofs_daemon.inputs.types import LeafNode, Nibbles

@@ -10,15 +10,22 @@ from typing import Any
 
 import pytest
 
-from ethproofs_daemon.inputs.build import build_input, chain_config_by_name, convert
+from ethproofs_daemon.eth.rlp import header_rlp
+from ethproofs_daemon.eth.witness import parse_witness
+from ethproofs_daemon.inputs.build import (
+    build_input,
+    build_typed_input,
+    chain_config_by_name,
+    convert,
+    unwrap_document,
+)
 from ethproofs_daemon.inputs.chain_config import MAINNET
 from ethproofs_daemon.inputs.errors import InputError
 from ethproofs_daemon.inputs.profiles import get_profile
-from ethproofs_daemon.inputs.rlp import header_rlp
 from ethproofs_daemon.inputs.rpc_block import block_from_json, header_from_json
 from ethproofs_daemon.inputs.schema import encode_program_input
 from ethproofs_daemon.inputs.typed_json import root_from_json
-from ethproofs_daemon.inputs.types import ExecutionWitness, ProgramInput
+from ethproofs_daemon.inputs.types import GuestExecutionWitness, ProgramInput
 from tests.inputs.inputs_fixtures import case_id, manifest_cases
 
 PRIMARY = manifest_cases("ethrex-input")
@@ -41,6 +48,24 @@ def test_real_case_builds_byte_for_byte(shared_fixtures: Path, case: dict[str, A
     if case.get("typed_json"):
         _, typed = root_from_json(_load(shared_fixtures / "ethrex-input", case["typed_json"]))
         assert convert(block, witness, chain).program_input == typed
+
+
+@pytest.mark.parametrize("case", REAL_OK, ids=[case_id(c) for c in REAL_OK])
+def test_typed_values_parsed_at_the_edge_build_byte_for_byte(
+    shared_fixtures: Path, case: dict[str, Any]
+) -> None:
+    """The daemon's path: block and witness parsed once (the witness by ``parse_witness``, as
+    ``witness.source`` does), then ``build_typed_input`` with every check."""
+    block, witness = _load(shared_fixtures, case["block"]), _load(shared_fixtures, case["witness"])
+    chain = chain_config_by_name(case["chain_config"])
+    block_obj, rpc = unwrap_document(block, "block")
+    typed_block = block_from_json(block_obj, rpc=rpc)
+    typed_witness = parse_witness(unwrap_document(witness, "witness")[0])  # type: ignore[arg-type]
+    claimed = convert(block, witness, chain).claimed_block_hash
+    out = build_typed_input(
+        typed_block, typed_witness, get_profile(), chain, claimed_block_hash=claimed
+    )
+    assert out == (shared_fixtures / "ethrex-input" / case["rkyv"]).read_bytes()
 
 
 @pytest.mark.parametrize("case", REJECTED, ids=[case_id(c) for c in REJECTED])
@@ -100,7 +125,7 @@ def test_extra_rpc_case_builds_byte_for_byte(shared_fixtures: Path, case: dict[s
         assert build_input(block, witness, get_profile()) == expected
         return
     typed_block = block_from_json(block)  # block-only: default witness, mainnet config
-    witness_value = ExecutionWitness((), (), typed_block.header.number, MAINNET, None, {}, ())
+    witness_value = GuestExecutionWitness((), (), typed_block.header.number, MAINNET, None, {}, ())
     pi = ProgramInput((typed_block,), witness_value, 2, None)
     assert encode_program_input(pi) == expected
 

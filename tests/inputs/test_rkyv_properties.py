@@ -149,7 +149,7 @@ def test_trie_node_round_trips(value: Any) -> None:
 @settings(max_examples=8, deadline=None)
 @given(st.dictionaries(st.binary(min_size=20, max_size=20), LEAF, min_size=30, max_size=260))
 def test_large_storage_btrees_round_trip(roots: dict[bytes, Any]) -> None:
-    witness = t.ExecutionWitness((), (), 1, MAINNET, None, roots, ())
+    witness = t.GuestExecutionWitness((), (), 1, MAINNET, None, roots, ())
     assert from_bytes(WITNESS, to_bytes(WITNESS, witness)) == witness
 
 

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from eth_utils import to_checksum_address
 
+from ethproofs_daemon.config import WitnessSourceMode
 from ethproofs_daemon.demo.anvil import ANVIL_DEV_KEYS, ANVIL_GENESIS_CONFIG
 from ethproofs_daemon.inputs.chain_config import chain_config_from_genesis
 from ethproofs_daemon.inputs.rpc_block import block_from_json
 from ethproofs_daemon.inputs.rpc_witness import witness_from_json
 from ethproofs_daemon.node.rpc import JsonRpcClient, RpcEndpoint
-from ethproofs_daemon.witness.source import WitnessSource, fetch_witness
+from ethproofs_daemon.witness.source import fetch_witness
 from ethproofs_daemon.witness.verify import verify_witness_json
 from tests.anvil_node import (
     BLOCKHASH_RUNTIME,
@@ -71,7 +72,7 @@ async def test_synthesized_witnesses_convert_for_every_transaction_kind(
     chain, kinds = blocks
     for kind, number in kinds.items():
         block = await chain.block(number)
-        witness = await fetch_witness(chain.rpc, number, block, WitnessSource.AUTO)
+        witness = await fetch_witness(chain.rpc, number, block, WitnessSourceMode.AUTO)
         verify_witness_json(witness, block)  # type: ignore[arg-type]
         converted = witness_from_json(witness, block_number=number, chain_config=ANVIL_CHAIN)
         assert converted.state_trie_root is not None, kind
@@ -96,6 +97,6 @@ async def test_synthesized_witnesses_build_a_guest_input(
     chain, kinds = blocks
     for kind, number in kinds.items():
         block = await chain.block(number)
-        witness = await fetch_witness(chain.rpc, number, block, WitnessSource.AUTO)
+        witness = await fetch_witness(chain.rpc, number, block, WitnessSourceMode.AUTO)
         data = build_input(block, witness, profile, ANVIL_CHAIN)
         assert isinstance(data, bytes) and len(data) > 1000, kind

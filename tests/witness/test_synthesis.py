@@ -15,12 +15,13 @@ import rlp
 from eth_utils import to_checksum_address
 
 from ethproofs_daemon.demo.anvil import ANVIL_DEV_KEYS
+from ethproofs_daemon.eth.mpt import EMPTY_TRIE_ROOT, keccak, nibbles
+from ethproofs_daemon.eth.witness import decode_header, parse_witness
 from ethproofs_daemon.node.rpc import JsonRpcClient, RpcEndpoint
 from ethproofs_daemon.witness import branch_collapse
-from ethproofs_daemon.witness.format import decode_header, parse_witness
 from ethproofs_daemon.witness.source import (
     WitnessIncomplete,
-    WitnessSource,
+    WitnessSourceMode,
     WitnessUnavailable,
     complete_witness,
     fetch_witness,
@@ -33,8 +34,7 @@ from ethproofs_daemon.witness.synthesis import (
     oldest_header_needed,
     synthesize_witness,
 )
-from ethproofs_daemon.witness.trie import EMPTY_TRIE_ROOT, keccak, nibbles
-from ethproofs_daemon.witness.verify import BlockFacts, verify_witness, verify_witness_json
+from ethproofs_daemon.witness.verify import WitnessBlockFacts, verify_witness, verify_witness_json
 from tests.anvil_node import (
     BLOCKHASH_RUNTIME,
     STORE_RUNTIME,
@@ -57,7 +57,7 @@ async def chain() -> AsyncIterator[Chain]:
 async def synthesized_and_verified(chain: Chain, number: int) -> dict[str, Any]:
     """fetch_witness(synthesize) for block ``number``; asserts it verifies; returns the JSON."""
     block = await chain.block(number)
-    witness = await fetch_witness(chain.rpc, number, block, WitnessSource.SYNTHESIZE)
+    witness = await fetch_witness(chain.rpc, number, block, WitnessSourceMode.SYNTHESIZE)
     assert set(witness) == {"state", "codes", "keys", "headers"}
     verify_witness_json(witness, block)  # type: ignore[arg-type]
     return witness
@@ -120,7 +120,7 @@ async def test_storage_deletion_without_collapse_verifies(chain: Chain) -> None:
     assert result.post_state_error is not None
     assert "keeps storage slot 0x" + word(1).hex() in result.post_state_error
     with pytest.raises(WitnessIncomplete, match="value zero"):
-        await fetch_witness(chain.rpc, block_number(block), block, WitnessSource.SYNTHESIZE)
+        await fetch_witness(chain.rpc, block_number(block), block, WitnessSourceMode.SYNTHESIZE)
 
 
 async def test_writes_reproduce_the_blocks_state_root(chain: Chain) -> None:
@@ -168,9 +168,9 @@ async def test_unfetchable_collapse_sibling_is_reported(
     [risk] = result.collapse_risks
     assert (risk.account.hex(), risk.slot, risk.depth) == (address[2:].lower(), word(1), 1)
     with pytest.raises(WitnessIncomplete, match="branch collapse"):
-        await fetch_witness(chain.rpc, number, block, WitnessSource.AUTO)
+        await fetch_witness(chain.rpc, number, block, WitnessSourceMode.AUTO)
     partial = await fetch_witness(
-        chain.rpc, number, block, WitnessSource.AUTO, allow_incomplete=True
+        chain.rpc, number, block, WitnessSourceMode.AUTO, allow_incomplete=True
     )
     verify_witness_json(partial, block)  # type: ignore[arg-type]
 
@@ -222,14 +222,14 @@ async def test_auto_falls_back_to_synthesis_and_debug_mode_says_why(chain: Chain
     number = int(receipt["blockNumber"], 16)
     block = await chain.block(number)
     auto = await fetch_witness(chain.rpc, number, block, "auto")
-    assert auto == await fetch_witness(chain.rpc, number, block, WitnessSource.SYNTHESIZE)
+    assert auto == await fetch_witness(chain.rpc, number, block, WitnessSourceMode.SYNTHESIZE)
     with pytest.raises(WitnessUnavailable, match="does not serve debug_executionWitness"):
-        await fetch_witness(chain.rpc, number, block, WitnessSource.DEBUG)
+        await fetch_witness(chain.rpc, number, block, WitnessSourceMode.DEBUG)
 
 
 async def test_genesis_cannot_be_synthesized(chain: Chain) -> None:
     with pytest.raises(WitnessUnavailable, match="block 0 has no parent"):
-        await fetch_witness(chain.rpc, 0, await chain.block(0), WitnessSource.SYNTHESIZE)
+        await fetch_witness(chain.rpc, 0, await chain.block(0), WitnessSourceMode.SYNTHESIZE)
 
 
 async def test_geth_form_witness_is_completed_with_keys(chain: Chain) -> None:
@@ -237,7 +237,7 @@ async def test_geth_form_witness_is_completed_with_keys(chain: Chain) -> None:
     receipt = await chain.send(2, to=address, data=word(4) + word(4))
     number = int(receipt["blockNumber"], 16)
     block = await chain.block(number)
-    reth_form = await fetch_witness(chain.rpc, number, block, WitnessSource.SYNTHESIZE)
+    reth_form = await fetch_witness(chain.rpc, number, block, WitnessSourceMode.SYNTHESIZE)
     parent = await chain.block(number - 1)
     header = {k: v for k, v in parent.items() if k not in ("transactions", "uncles", "size")}
     geth_doc = {**reth_form, "keys": None, "headers": [header]}
@@ -245,7 +245,7 @@ async def test_geth_form_witness_is_completed_with_keys(chain: Chain) -> None:
     assert geth.keys is None and geth.headers == parse_witness(reth_form).headers
     completed = await complete_witness(chain.rpc, block, geth)
     assert completed.to_json() == reth_form
-    verify_witness(completed, BlockFacts.from_block_json(block))
+    verify_witness(completed, WitnessBlockFacts.from_block_json(block))
 
 
 # --- pure helpers ---------------------------------------------------------------------------
@@ -273,7 +273,7 @@ def test_grind_preimage_hits_the_prefix_and_stays_bounded() -> None:
 
 def test_collapse_detection_on_a_two_leaf_trie() -> None:
     def leaf(key: bytes, value: bytes) -> bytes:
-        from ethproofs_daemon.witness.trie import encode_hex_prefix
+        from ethproofs_daemon.eth.mpt import encode_hex_prefix
 
         return rlp.encode([encode_hex_prefix(nibbles(keccak(key))[1:], leaf=True), value])
 

@@ -13,16 +13,18 @@ from pathlib import Path
 import pytest
 import rlp
 
-from ethproofs_daemon.witness.format import (
+from ethproofs_daemon.eth.mpt import NodeKind, decode_node, keccak
+from ethproofs_daemon.eth.witness import (
     ExecutionWitness,
     WitnessFormatError,
     decode_header,
     encode_header_json,
     parse_witness,
 )
-from ethproofs_daemon.witness.trie import NodeKind, decode_node, keccak
+from ethproofs_daemon.inputs.rpc_block import block_from_json
+from ethproofs_daemon.witness.synthesis_block import SynthesisBlock
 from ethproofs_daemon.witness.verify import (
-    BlockFacts,
+    WitnessBlockFacts,
     WitnessCodeError,
     WitnessHeaderError,
     WitnessStateError,
@@ -40,12 +42,12 @@ def load(path: Path) -> object:
     return json.loads(path.read_text())
 
 
-def hoodi(shared_fixtures: Path) -> tuple[ExecutionWitness, BlockFacts]:
+def hoodi(shared_fixtures: Path) -> tuple[ExecutionWitness, WitnessBlockFacts]:
     cache = json.loads(
         (shared_fixtures / "real-data/hoodi-replay/cache_hoodi_1265656.json").read_text()
     )
     header = cache["blocks"][0]["header"]
-    return parse_witness(cache["witness"]), BlockFacts.from_block_json(header)
+    return parse_witness(cache["witness"]), WitnessBlockFacts.from_block_json(header)
 
 
 def mainnet(shared_fixtures: Path, number: int) -> ExecutionWitness:
@@ -82,7 +84,7 @@ def test_hoodi_witness_with_six_headers_passes(shared_fixtures: Path) -> None:
 def test_mainnet_geth_witnesses_pass(shared_fixtures: Path, number: int) -> None:
     witness = mainnet(shared_fixtures, number)
     parent_hash = MAINNET_15537393_HASH if number == 15537394 else None
-    report = verify_witness(witness, BlockFacts(number, parent_hash))
+    report = verify_witness(witness, WitnessBlockFacts(number, parent_hash))
     assert report.parent_number == number - 1
     assert report.codes > 20 and report.accounts_reached > 50
 
@@ -160,7 +162,7 @@ def test_altered_node_is_rejected(shared_fixtures: Path) -> None:
     state[index] = bytes(raw)
     damaged = ExecutionWitness(tuple(state), witness.codes, witness.keys, witness.headers)
     with pytest.raises(WitnessStateError, match="not reachable"):
-        verify_witness(damaged, BlockFacts(19426587, None))
+        verify_witness(damaged, WitnessBlockFacts(19426587, None))
 
 
 def test_junk_node_is_rejected(shared_fixtures: Path) -> None:
@@ -184,7 +186,7 @@ def test_wrong_code_is_rejected(shared_fixtures: Path) -> None:
     codes[3] = bytes(code)
     damaged = ExecutionWitness(witness.state, tuple(codes), witness.keys, witness.headers)
     with pytest.raises(WitnessCodeError, match=r"codes\[3\]"):
-        verify_witness(damaged, BlockFacts(15537394, MAINNET_15537393_HASH))
+        verify_witness(damaged, WitnessBlockFacts(15537394, MAINNET_15537393_HASH))
 
 
 def test_header_chain_with_a_gap_is_rejected(shared_fixtures: Path) -> None:
@@ -208,9 +210,18 @@ def test_header_chain_with_an_altered_ancestor_is_rejected(shared_fixtures: Path
 def test_headers_not_ending_at_the_blocks_parent_are_rejected(shared_fixtures: Path) -> None:
     witness, block = hoodi(shared_fixtures)
     with pytest.raises(WitnessHeaderError, match="but block 1265656 has parentHash"):
-        verify_witness(witness, BlockFacts(block.number, b"\x11" * 32))
+        verify_witness(witness, WitnessBlockFacts(block.number, b"\x11" * 32))
     with pytest.raises(WitnessHeaderError, match="not the parent"):
-        verify_witness(witness, BlockFacts(block.number + 1, None))
+        verify_witness(witness, WitnessBlockFacts(block.number + 1, None))
     empty = ExecutionWitness(witness.state, witness.codes, witness.keys, ())
     with pytest.raises(WitnessHeaderError, match="no headers"):
         verify_witness(empty, block)
+
+
+def test_block_facts_from_the_typed_block_equal_those_read_from_json(shared_fixtures: Path) -> None:
+    """The daemon reads the block once (typed); what verification and synthesis take from it is
+    what the JSON readers take (hive block 0x2d: a creation and a type-4 delegation, Prague)."""
+    doc = load(shared_fixtures / "real-data/hive-chain/block_0x2d.json")
+    block = block_from_json(doc)
+    assert WitnessBlockFacts.from_block(block) == WitnessBlockFacts.from_block_json(doc)  # type: ignore[arg-type]
+    assert SynthesisBlock.from_block(block) == SynthesisBlock.from_json(doc)  # type: ignore[arg-type]

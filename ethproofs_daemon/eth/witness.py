@@ -1,4 +1,9 @@
-"""Execution witnesses on the wire, parsed into one typed value (pure).
+"""The execution witness: one typed value for every wire form (pure).
+
+``ExecutionWitness`` is the package's one witness model: the node's witness is parsed into it at
+the RPC edge (``parse_witness`` here, or ``inputs.rpc_witness.read_rpc_witness`` with ethrex's
+stricter serde rules for documents handed to the codec) and every later step takes it:
+completion of geth-form keys, verification, synthesis, the codec.
 
 Two wire forms exist (``../shared/docs/real-data.md §3``):
 
@@ -11,7 +16,7 @@ Some sources describe ``state``/``codes``/``keys`` as hash → bytes maps; those
 values are taken). ``parse_witness`` takes any of these and returns an ``ExecutionWitness`` whose
 headers are always RLP (a JSON header is re-encoded and must hash to its ``hash``);
 ``ExecutionWitness.to_json`` writes the reth form that the ethrex 891528d input conversion reads
-(``../shared/docs/ethrex-input.md §3.3``).
+(``../shared/docs/ethrex-input.md §3.3``), for callers that hand witnesses on as JSON.
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ from typing import Final
 
 import rlp
 
+from ethproofs_daemon.eth.json import JsonValue
 from ethproofs_daemon.hashing import keccak
-from ethproofs_daemon.node.rpc import JsonValue
 
 
 class WitnessInvalid(Exception):
@@ -108,7 +113,7 @@ class ExecutionWitness:
         """The reth wire form: ``{"state", "codes", "keys", "headers"}``, each a list of 0x-hex.
 
         Raises:
-            WitnessFormatError: ``keys`` is None (complete it first, see ``witness_source``).
+            WitnessFormatError: ``keys`` is None (complete it first, see ``witness.source``).
         """
         if self.keys is None:
             raise WitnessFormatError("keys are unknown (geth-form witness not completed)")

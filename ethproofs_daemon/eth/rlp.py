@@ -1,10 +1,22 @@
-"""Minimal RLP for the input builder: strict decoding (ethrex rules) and encoding.
+"""RLP: pyrlp, with the strict readers ethrex's rules need and the fast trie-node scanner.
 
-Decoding follows lambdaclass/ethrex@891528d:crates/common/rlp/decode.rs: canonical lengths (no
-leading zeros in long lengths, no long form under 56 bytes, no one-byte string below 0x80 written
-with a prefix) and integers without leading zero bytes. Every failure is ``InputError``.
-Also: the ethrex ``BlockHeader`` RLP decoding used to find the parent state root (fields in
-``block.rs`` order; optional trailing fields tried in order, a failing one counts as absent).
+Encoding is pyrlp's (``rlp.codec.encode_raw``, ``length_prefix``). Reading node
+data the codec consumes (headers, accounts, trie nodes) walks the bytes with pyrlp's
+``consume_length_prefix``, which already refuses what
+lambdaclass/ethrex@891528d:crates/common/rlp/decode.rs refuses (a long length with a leading zero,
+the long form under 56 bytes, one byte below 0x80 written with a prefix); the wrappers add what it
+does not check (a length or payload running past the data, trailing bytes, integers with leading
+zero bytes), keep the items' positions (an inline trie child is its raw bytes), and turn every
+failure into ``InputError(field, …)``. ``rlp.decode`` (whole item trees) is used where positions
+do not matter (``eth.mpt``, ``eth.witness``).
+
+Fast path: ``scan_list`` reads a trie node's items without building ``Item`` objects for the
+common shapes (``0x80`` and 32-byte hashes). Hoodi 1265656 ``build_input`` (min of 15, loaded
+2-core machine): 38.6 ms with it, 41.3 ms with a generic ``list_items`` scan instead (≈7%); without
+``inputs.trie``'s branch fast path as well, 42.3 against 54.3 ms.
+Also: the ethrex ``BlockHeader`` RLP (its keccak is the block hash) and the header reading used to
+find the parent state root (fields in ``block.rs`` order; optional trailing fields tried in order,
+a failing one counts as absent).
 """
 
 from __future__ import annotations
@@ -12,10 +24,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+from rlp.codec import consume_length_prefix, encode_raw, length_prefix
+from rlp.exceptions import DecodingError
+
 from ethproofs_daemon.hashing import keccak as keccak
-from ethproofs_daemon.mpt import EMPTY_TRIE_ROOT
 
 from .errors import InputError
+from .mpt import EMPTY_TRIE_ROOT
 from .types import BlockHeader
 
 EMPTY_STRING: Final[bytes] = b"\x80"
@@ -47,39 +62,26 @@ class Item:
 
 
 def item_at(data: bytes, pos: int, field: str) -> Item:
-    """Decode the item header at ``pos``; the item must fit in ``data``."""
+    """Decode the item header at ``pos`` (pyrlp's canonical-form rules); it must fit in ``data``."""
     n = len(data)
     if pos >= n:
         raise InputError(field, "RLP item is truncated")
     b = data[pos]
     if b < 0x80:
         return Item(data, False, pos, pos, pos + 1)
-    if b < 0xB8:
-        ln, start, is_list = b - 0x80, pos + 1, False
-        if ln == 1 and start < n and data[start] < 0x80:
-            raise InputError(field, "non-canonical RLP: single byte below 0x80 with a prefix")
-    elif b < 0xC0:
-        ln, start, is_list = _long_len(data, pos, b - 0xB7, field), pos + 1 + b - 0xB7, False
-    elif b < 0xF8:
-        ln, start, is_list = b - 0xC0, pos + 1, True
-    else:
-        ln, start, is_list = _long_len(data, pos, b - 0xF7, field), pos + 1 + b - 0xF7, True
+    long_form = 0xB8 <= b < 0xC0 or b >= 0xF8
+    if long_form and pos + 1 + b - (0xB7 if b < 0xC0 else 0xF7) > n:
+        raise InputError(field, "RLP length is truncated")
+    try:
+        _, kind, ln, start = consume_length_prefix(data, pos)
+    except IndexError:
+        raise InputError(field, "RLP item is truncated") from None
+    except DecodingError as exc:
+        raise InputError(field, f"non-canonical RLP: {exc}") from None
     end = start + ln
     if end > n:
         raise InputError(field, "RLP item is truncated")
-    return Item(data, is_list, pos, start, end)
-
-
-def _long_len(data: bytes, pos: int, nbytes: int, field: str) -> int:
-    raw = data[pos + 1 : pos + 1 + nbytes]
-    if len(raw) != nbytes:
-        raise InputError(field, "RLP length is truncated")
-    if raw[0] == 0:
-        raise InputError(field, "non-canonical RLP length (leading zero)")
-    ln = int.from_bytes(raw, "big")
-    if ln < 56:
-        raise InputError(field, "non-canonical RLP: long form for a short item")
-    return ln
+    return Item(data, kind is list, pos, start, end)
 
 
 def decode_one(data: bytes, field: str) -> Item:
@@ -154,30 +156,24 @@ def as_uint(item: Item, field: str, max_bytes: int = 32) -> int:
     return int.from_bytes(p, "big")
 
 
-# -- encoding ------------------------------------------------------------------------------------
-def _length_prefix(n: int, short: int) -> bytes:
-    if n < 56:
-        return bytes([short + n])
-    ln = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([short + 55 + len(ln)]) + ln
-
-
+# -- encoding (pyrlp) ----------------------------------------------------------------------------
 def enc_bytes(b: bytes) -> bytes:
     """A string item."""
-    if len(b) == 1 and b[0] < 0x80:
-        return bytes(b)
-    return _length_prefix(len(b), 0x80) + b
+    encoded: bytes = encode_raw(b)
+    return encoded
 
 
 def enc_uint(n: int) -> bytes:
     """An integer item (minimal big-endian)."""
-    return enc_bytes(n.to_bytes((n.bit_length() + 7) // 8, "big"))
+    encoded: bytes = encode_raw(n.to_bytes((n.bit_length() + 7) // 8, "big"))
+    return encoded
 
 
 def enc_list(items: Sequence[bytes]) -> bytes:
     """A list of already-encoded items."""
     body = b"".join(items)
-    return _length_prefix(len(body), 0xC0) + body
+    prefix: bytes = length_prefix(len(body), 0xC0)
+    return prefix + body
 
 
 # -- ethrex BlockHeader --------------------------------------------------------------------------

@@ -1,4 +1,18 @@
-"""Merkle-Patricia trie nodes as they appear in witnesses and ``eth_getProof`` (pure).
+"""The Merkle-Patricia trie: paths, nodes, accounts and lookups over a witness node map (pure).
+
+The one MPT of the package. Primitives (key → nibbles, hex-prefix encoding, the empty root) are
+shared with the ethrex node layout of ``inputs.trie``, which keeps only what rkyv's ``Node`` needs
+(embedded children, ethrex's looser path rules, ``InputError``). Nodes here are read the way
+witnesses and ``eth_getProof`` give them, strictly (pad nibble checked; ``TrieError``).
+
+Lookups, the walk down a key's path, and updates of a partial trie (post-state root, missing
+nodes) are py-trie's (PyPI ``trie``, ``HexaryTrie`` over the witness's hash → RLP map, which
+raises ``MissingTrieNode`` naming the node a partial trie lacks): ``lookup``, ``lowest_branch``,
+``partial_trie``. For the 46 account lookups of the Hoodi 1265656 witness (1,704 nodes) it takes
+5.0 ms (min of 10) against 7.4 ms for the in-house walk it replaced. In-house stays only what
+py-trie does not offer: ``decode_node`` (strict: pad nibble, child reference sizes; ``TrieError``)
+for ``witness.verify``'s walk over every node (reachability, open references, account leaves),
+and ``decode_account``.
 
 A node is the RLP of a 17-item list (branch: 16 children + value) or a 2-item list (leaf or
 extension: hex-prefix path + value or child). A child reference is a 32-byte keccak hash, the empty
@@ -10,15 +24,53 @@ encoding); ethrex's reading of the same: ``../shared/docs/ethrex-input.md §3.3`
 from __future__ import annotations
 
 import enum
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
 import rlp
+from trie.exceptions import InvalidNode, MissingTraversalNode, MissingTrieNode
+from trie.exceptions import ValidationError as PyTrieValidationError
+from trie.hexary import HexaryTrie
+from trie.typing import NodeType as PyTrieNodeType
 
 from ethproofs_daemon.hashing import keccak as keccak
-from ethproofs_daemon.mpt import EMPTY_TRIE_ROOT as EMPTY_TRIE_ROOT
-from ethproofs_daemon.mpt import encode_hex_prefix as encode_hex_prefix
-from ethproofs_daemon.mpt import hex_prefix_nibbles, key_nibbles
+
+#: keccak(rlp(b"")): the root of an empty trie.
+EMPTY_TRIE_ROOT: Final[bytes] = keccak(b"\x80")
+
+#: ``NIBBLE_PAIRS[b]``: the two nibbles of byte ``b``, high first, as a 2-byte string.
+NIBBLE_PAIRS: Final = [bytes((b >> 4, b & 15)) for b in range(256)]
+
+
+def key_nibbles(key: bytes) -> bytes:
+    """The nibble path of a byte key, one nibble (0–15) a byte, high nibble first (32 → 64)."""
+    return b"".join([NIBBLE_PAIRS[b] for b in key])
+
+
+def hex_prefix_nibbles(encoded: bytes) -> tuple[bytes, bool]:
+    """Decode a hex-prefix path to ``(nibbles, is_leaf)`` (nibbles one a byte).
+
+    ``encoded`` must be non-empty with a flag nibble 0–3: callers check that (and the pad nibble,
+    if they care) and raise their own error; the pad nibble of an even path is not looked at.
+    """
+    first = encoded[0]
+    flag = first >> 4
+    head = bytes((first & 15,)) if flag & 1 else b""
+    return head + b"".join([NIBBLE_PAIRS[b] for b in encoded[1:]]), flag >= 2
+
+
+def encode_hex_prefix(path: Sequence[int], *, leaf: bool) -> bytes:
+    """Hex-prefix encode the nibbles ``path`` (``bytes`` or ints) as a leaf or extension path."""
+    flag = 2 if leaf else 0
+    if len(path) % 2:
+        head = bytes(((flag + 1) << 4 | path[0],))
+        rest = path[1:]
+    else:
+        head = bytes((flag << 4,))
+        rest = path
+    return head + bytes([rest[i] << 4 | rest[i + 1] for i in range(0, len(rest), 2)])
+
 
 #: An RLP item as the ``rlp`` package decodes it: bytes or a list of items.
 RlpItem: TypeAlias = "bytes | list[RlpItem]"
@@ -168,55 +220,67 @@ def decode_account(value: bytes) -> Account:
     )
 
 
-def resolve(ref: ChildRef, nodes: dict[bytes, bytes]) -> bytes | None:
-    """The RLP of the node ``ref`` points at: inline bytes, or ``nodes[hash]``; None if unknown."""
-    if ref.inline is not None:
-        return ref.inline
-    assert ref.hash is not None
-    return nodes.get(ref.hash)
+def trie_key(key_path: Sequence[int]) -> bytes:
+    """The trie key (bytes) of an even-length nibble path."""
+    return bytes([key_path[i] << 4 | key_path[i + 1] for i in range(0, len(key_path), 2)])
 
 
-@dataclass(frozen=True, slots=True)
-class Lookup:
-    """Result of walking a key's path: ``value`` (None: absent or unknown), ``complete`` (False:
-    the walk hit a hash not among the nodes) and the node RLPs on the path, root first."""
-
-    value: bytes | None
-    complete: bool
-    path_nodes: tuple[bytes, ...]
+def partial_trie(root: bytes, nodes: MutableMapping[bytes, bytes]) -> HexaryTrie:
+    """py-trie's ``HexaryTrie`` rooted at ``root`` (hash) over ``nodes`` (keccak → RLP), which may
+    lack nodes; updates write their new nodes into ``nodes``. A read or update that needs an
+    absent node raises ``trie.exceptions.MissingTrieNode`` (``missing_node_hash``)."""
+    return HexaryTrie(nodes, root)
 
 
-def lookup(root: bytes, key_path: tuple[int, ...], nodes: dict[bytes, bytes]) -> Lookup:
-    """Walk ``key_path`` (nibbles) from ``root`` (hash) through ``nodes`` (keccak → RLP).
+#: What py-trie raises for bytes that are not a trie node.
+PY_TRIE_NODE_ERRORS: Final = (InvalidNode, PyTrieValidationError, rlp.exceptions.DecodingError)
+
+
+def lookup(
+    root: bytes, key_path: Sequence[int], nodes: MutableMapping[bytes, bytes]
+) -> bytes | None:
+    """The value at ``key_path`` (64 nibbles: a secure trie's ``keccak(key)``) in the trie ``root``
+    over ``nodes`` (keccak → RLP); None when absent, or unknown because a node on the path is not
+    in ``nodes``. Read with py-trie's ``HexaryTrie.get``.
 
     Raises:
         TrieError: a node on the path does not decode.
     """
-    if root == EMPTY_TRIE_ROOT:
-        return Lookup(None, True, ())
-    raw = nodes.get(root)
-    seen: list[bytes] = []
-    depth = 0
-    for _ in range(len(key_path) + 2):
-        if raw is None:
-            return Lookup(None, False, tuple(seen))
-        seen.append(raw)
-        node = decode_node(raw)
-        rest = key_path[depth:]
-        if node.kind is NodeKind.LEAF:
-            return Lookup(node.value if node.path == rest else None, True, tuple(seen))
-        if node.kind is NodeKind.EXTENSION:
-            if rest[: len(node.path)] != node.path:
-                return Lookup(None, True, tuple(seen))
-            depth += len(node.path)
-            child = node.children[0]
-        else:
-            if not rest:
-                return Lookup(node.value or None, True, tuple(seen))
-            child = node.children[rest[0]]
-            depth += 1
-            if child is None:
-                return Lookup(None, True, tuple(seen))
-        assert child is not None
-        raw = resolve(child, nodes)
-    raise TrieError("path longer than the key")
+    try:
+        value: bytes = partial_trie(root, nodes).get(trie_key(key_path))
+    except MissingTrieNode:
+        return None
+    except PY_TRIE_NODE_ERRORS as exc:
+        raise TrieError(f"a node on the path does not decode: {exc}") from exc
+    return value or None
+
+
+def lowest_branch(
+    root: bytes, key_path: Sequence[int], nodes: MutableMapping[bytes, bytes]
+) -> tuple[Node, int] | None:
+    """The lowest branch node on the path to the leaf at ``key_path`` and its depth (nibbles from
+    the root); None when the leaf is absent or unknown, or no branch is on the path. Walked with
+    py-trie's ``HexaryTrie.traverse``.
+
+    Raises:
+        TrieError: a node on the path does not decode.
+    """
+    trie = partial_trie(root, nodes)
+    try:
+        if not trie.get(trie_key(key_path)):
+            return None
+        found: tuple[Node, int] | None = None
+        prefix: tuple[int, ...] = ()
+        while True:
+            node = trie.traverse(prefix)
+            if node.node_type is PyTrieNodeType.BRANCH:
+                found = (node_from_item(node.raw), len(prefix))
+                prefix = (*prefix, key_path[len(prefix)])
+            elif node.node_type is PyTrieNodeType.EXTENSION:
+                prefix = (*prefix, *node.sub_segments[0])
+            else:
+                return found
+    except (MissingTrieNode, MissingTraversalNode):
+        return None
+    except PY_TRIE_NODE_ERRORS as exc:
+        raise TrieError(f"a node on the path does not decode: {exc}") from exc
