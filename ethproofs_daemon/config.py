@@ -17,8 +17,11 @@ anything starts.
 from __future__ import annotations
 
 import enum
+import ipaddress
 import os
+import shlex
 import shutil
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,7 +174,8 @@ class Settings(BaseModel):
     guest_profile: str | None = Field(
         None,
         alias="GUEST_PROFILE",
-        description="Guest profile from guest_elfs/manifest.json (default: the ZisK 0.14.0 guest).",
+        description="Guest profile from the guest manifest shipped with the package "
+        "(default: the ZisK 0.14.0 guest).",
     )
     allow_unknown_elf: bool = Field(
         False,
@@ -183,7 +187,7 @@ class Settings(BaseModel):
         alias="EXTERNAL_INPUT_BUILDER",
         description=(
             "Command that builds the input instead of the built-in codec; "
-            "{block}, {rpc_url}, {output} are replaced."
+            "{block_number}, {rpc_url}, {output_path} are replaced."
         ),
     )
     proving_timeout_seconds: float = Field(
@@ -333,7 +337,90 @@ def cross_field_problems(raw: Mapping[str, object], *, for_run: bool) -> list[st
     node_port, health_port = raw.get("PROOF_NODE_PORT"), raw.get("HEALTH_PORT", "4000")
     if node_port is not None and str(node_port) == str(health_port) and str(node_port) != "0":
         problems.append("PROOF_NODE_PORT: must differ from HEALTH_PORT")
+    problems += setup_problems(raw)
     return problems
+
+
+def setup_problems(raw: Mapping[str, object]) -> list[str]:
+    """What ``run`` would only find out later: the chain config, the Proof Node API's proof
+    types, the external builder's template and its fit with the guest profile, the state
+    directory, and placeholder proofs aimed at a real EthProofs service.
+
+    Args:
+        raw: values by environment name, as collected by ``load_settings``.
+
+    Returns:
+        ``VARIABLE: reason`` lines; empty when fine.
+    """
+    from ethproofs_daemon.inputs.chain_config import chain_config_by_name
+    from ethproofs_daemon.inputs.errors import InputError
+    from ethproofs_daemon.inputs.external import render_argv
+    from ethproofs_daemon.inputs.profiles import Codec, get_profile
+    from ethproofs_daemon.proofnode.settings import KNOWN_PROOF_TYPES
+
+    problems: list[str] = []
+    try:
+        chain_config_by_name(str(raw.get("CHAIN", "mainnet")))
+    except InputError as exc:
+        problems.append(f"CHAIN: {exc.reason}")
+    types = [t.strip() for t in str(raw.get("PROOF_NODE_PROOF_TYPES", "ethrex-zisk")).split(",")]
+    unknown = [t for t in types if t not in KNOWN_PROOF_TYPES]
+    if unknown or not any(types):
+        problems.append(f"PROOF_NODE_PROOF_TYPES: unknown proof type(s) {unknown or types}; "
+                        f"known: {', '.join(KNOWN_PROOF_TYPES)}")
+    builder = raw.get("EXTERNAL_INPUT_BUILDER")
+    if builder is not None:
+        try:
+            render_argv(shlex.split(str(builder)), block_number=0, rpc_url="", output_path=Path())
+        except ValueError as exc:  # shlex: unbalanced quotes
+            problems.append(f"EXTERNAL_INPUT_BUILDER: cannot split the command: {exc}")
+        except InputError as exc:
+            problems.append(f"EXTERNAL_INPUT_BUILDER: {exc.reason}")
+    name = raw.get("GUEST_PROFILE")
+    try:
+        profile = get_profile(None if name is None else str(name))
+    except InputError:
+        profile = None  # reported by guest_problems with the ELF check
+    if profile is not None and profile.codec is Codec.EXTERNAL and builder is None:
+        problems.append(f"EXTERNAL_INPUT_BUILDER: required by GUEST_PROFILE={profile.name} "
+                        "(its input has no built-in codec)")
+    problems += _state_dir_problems(Path(str(raw.get("STATE_DIR", "state"))))
+    backend = str(raw.get("PROVER_BACKEND", ProverBackendKind.ZISK))
+    url = raw.get("ETHPROOFS_RPC_URL")
+    simulated = backend == ProverBackendKind.SIMULATED
+    if simulated and url is not None and not _is_loopback_url(str(url)):
+        problems.append(
+            "PROVER_BACKEND, ETHPROOFS_RPC_URL: the simulated prover writes placeholder bytes, "
+            f"not proofs; it reports only to a loopback EthProofs URL (got {url!r:.80})"
+        )
+    return problems
+
+
+def _state_dir_problems(state_dir: Path) -> list[str]:
+    """The state directory exists as a writable directory, or can be created."""
+    if state_dir.exists():
+        if not state_dir.is_dir():
+            return [f"STATE_DIR: {state_dir} exists and is not a directory"]
+        if not os.access(state_dir, os.W_OK | os.X_OK):
+            return [f"STATE_DIR: {state_dir} is not writable"]
+        return []
+    parent = state_dir.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        return [f"STATE_DIR: {state_dir} cannot be created ({parent} is not a writable directory)"]
+    return []
+
+
+def _is_loopback_url(url: str) -> bool:
+    """True when ``url``'s host is ``localhost`` or a loopback address (127.0.0.0/8, ::1)."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def guest_problems(raw: Mapping[str, object]) -> list[str]:

@@ -1,4 +1,9 @@
-"""Shared test fixtures: the location of ``../shared/fixtures`` and helpers to skip without it."""
+"""Shared test fixtures: the location of ``../shared/fixtures`` and helpers to skip without it.
+
+Outside CI, tests that need the fixtures skip (saying why) when the folder is absent. In CI
+(``CI`` set) its absence fails the whole run before any test: a skipped golden vector would
+otherwise pass unnoticed.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,15 @@ if os.environ.get("CI"):
 SHARED_FIXTURES = Path(
     os.environ.get("SHARED_FIXTURES", Path(__file__).resolve().parents[2] / "shared" / "fixtures")
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In CI, refuse to run without ``../shared/fixtures`` (exit status 4, saying where)."""
+    if os.environ.get("CI") and not SHARED_FIXTURES.is_dir():
+        raise pytest.UsageError(
+            f"CI is set but the shared fixtures are not at {SHARED_FIXTURES}: the golden-vector "
+            "and real-chain tests would all skip (set SHARED_FIXTURES or provide ../shared)"
+        )
 
 
 @pytest.fixture

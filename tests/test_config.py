@@ -84,3 +84,61 @@ def test_unknown_guest_profile_is_refused(tmp_path: Path) -> None:
            "GUEST_PROFILE": "no-such-guest"}
     with pytest.raises(ConfigError, match="GUEST_PROFILE: unknown guest profile"):
         load_settings(env, for_run=True)
+
+
+def _simulated_run(tmp_path: Path, **env: str) -> dict[str, str]:
+    return {"ETH_RPC_URL": "http://127.0.0.1:8545", "PROVER_BACKEND": "simulated",
+            "STATE_DIR": str(tmp_path / "state"), **env}
+
+
+def test_chain_proof_types_builder_and_state_dir_are_checked_before_start(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    env = _simulated_run(
+        tmp_path,
+        CHAIN="moonnet",
+        PROOF_NODE_PROOF_TYPES="ethrex-zisk,sp1-magic",
+        EXTERNAL_INPUT_BUILDER="ethrex-replay --block {block} --out {output_path}",
+        STATE_DIR=str(blocker),
+    )
+    with pytest.raises(ConfigError) as info:
+        load_settings(env, for_run=True)
+    problems = "\n".join(info.value.problems)
+    assert "CHAIN: 'moonnet' is neither" in problems
+    assert "PROOF_NODE_PROOF_TYPES: unknown proof type(s) ['sp1-magic']" in problems
+    assert "EXTERNAL_INPUT_BUILDER: bad argv template" in problems
+    assert f"STATE_DIR: {blocker} exists and is not a directory" in problems
+
+
+def test_builder_template_with_the_documented_placeholders_is_accepted(tmp_path: Path) -> None:
+    template = "ethrex-replay --block {block_number} --rpc {rpc_url} --out {output_path}"
+    s = load_settings(_simulated_run(tmp_path, EXTERNAL_INPUT_BUILDER=template), for_run=True)
+    assert s.external_input_builder == template
+
+
+def test_a_guest_profile_without_a_built_in_codec_needs_the_external_builder(
+    tmp_path: Path,
+) -> None:
+    env = _simulated_run(tmp_path, GUEST_PROFILE="ethrex-c5de3bd-zisk-0.16.1")
+    with pytest.raises(ConfigError) as info:
+        load_settings(env, for_run=True)
+    assert any(p.startswith("EXTERNAL_INPUT_BUILDER: required by GUEST_PROFILE=ethrex-c5de3bd")
+               for p in info.value.problems)
+
+
+@pytest.mark.parametrize("url", ["https://ethproofs.org/api/v0", "http://10.0.0.7:3000/api/v0",
+                                 "http://127.0.0.1.example.com/api/v0"])
+def test_placeholder_proofs_never_go_to_a_non_loopback_ethproofs(tmp_path: Path, url: str) -> None:
+    env = _simulated_run(tmp_path, ETHPROOFS_RPC_URL=url, ETHPROOFS_API_KEY="k",
+                         ETHPROOFS_CLUSTER_ID="1")
+    with pytest.raises(ConfigError) as info:
+        load_settings(env, for_run=True)
+    assert any(p.startswith("PROVER_BACKEND, ETHPROOFS_RPC_URL:") for p in info.value.problems)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:3000/api/v0", "http://localhost:3000/api/v0",
+                                 "http://[::1]:3000/api/v0"])
+def test_placeholder_proofs_may_go_to_a_loopback_stand_in(tmp_path: Path, url: str) -> None:
+    env = _simulated_run(tmp_path, ETHPROOFS_RPC_URL=url, ETHPROOFS_API_KEY="k",
+                         ETHPROOFS_CLUSTER_ID="1")
+    assert load_settings(env, for_run=True).ethproofs_enabled

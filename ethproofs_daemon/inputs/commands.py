@@ -100,7 +100,7 @@ def handle_inspect_input(args: argparse.Namespace) -> int:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--profile", default=DEFAULT_PROFILE_NAME, help="guest profile (guest_elfs/manifest.json)"
+        "--profile", default=DEFAULT_PROFILE_NAME, help="guest profile (the shipped manifest)"
     )
     p.add_argument("--manifest", default=None, help="guest profile manifest (default: built in)")
 

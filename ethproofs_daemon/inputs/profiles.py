@@ -1,10 +1,12 @@
 """Guest profiles: which input codec and framing a guest ELF needs, and the ELF check at start.
 
-The manifest (``guest_elfs/manifest.json`` in the repository) names each known guest: ELF file
-name, the ethrex revision whose ``ProgramInput`` it reads, ZisK version, codec, framing and the
-ELF's sha256 where known. ``DEFAULT_PROFILE_NAME`` is the ZisK 0.14.0 guest the original client
-uses. Framing (``../shared/docs/zisk.md`` §6): ``raw`` for ZisK 0.14/0.15; ``zisk-stdin`` for ZisK
-≥ 0.16 = ``u64 LE length | data | zero padding to a multiple of 8``.
+The manifest (``guest_manifest.json`` beside this module, shipped in the wheel; override with
+``$ETHPROOFS_GUEST_MANIFEST``) names each known guest: ELF file name, the ethrex revision whose
+``ProgramInput`` it reads, ZisK version, codec, framing and the ELF's sha256 where known.
+``DEFAULT_PROFILE_NAME`` is the ZisK 0.14.0 guest the original client uses
+(lambdaclass/ethrex-ethproofs@b45cda3). Framing: ``raw`` for ZisK 0.14/0.15 (the input file is
+the bytes); ``zisk-stdin`` for ZisK >= 0.16 = ``u64 LE length | data | zero padding to a
+multiple of 8`` (0xPolygonHermez/zisk@v0.16.1:emulator/src/emu_context.rs).
 """
 
 from __future__ import annotations
@@ -57,17 +59,17 @@ class GuestProfile:
 
 
 def manifest_path() -> Path:
-    """Where the manifest is: ``$ETHPROOFS_GUEST_MANIFEST``, else the repository's
-    ``guest_elfs/manifest.json`` (next to the package), else ``<sys.prefix>/guest_elfs``."""
+    """Where the guest manifest is read from.
+
+    Returns:
+        ``$ETHPROOFS_GUEST_MANIFEST`` when set, else the manifest shipped inside the package
+        (``ethproofs_daemon/inputs/guest_manifest.json``, package data, so a wheel install has
+        it wherever it runs from).
+    """
     env = os.environ.get(MANIFEST_ENV)
     if env:
         return Path(env)
-    repo = Path(__file__).resolve().parents[2] / "guest_elfs" / "manifest.json"
-    if repo.is_file():
-        return repo
-    import sys
-
-    return Path(sys.prefix) / "guest_elfs" / "manifest.json"
+    return Path(__file__).resolve().with_name("guest_manifest.json")
 
 
 def _profile(name: str, value: object) -> GuestProfile:
