@@ -242,7 +242,12 @@ class ProverActor:
 
         def keep_payload(body: str) -> None:  # output/{block}/{block}.json: the body as sent
             sent = result.output_dir / f"{job.block_number}.json"
-            sent.write_text(json.dumps(json.loads(body), indent=2) + "\n")
+            try:
+                sent.write_text(json.dumps(json.loads(body), indent=2) + "\n")
+            except OSError:
+                # A copy for the operator; the proof is recorded and reported all the same
+                # (a full disk must not cost the GPU time of proving the block again).
+                log.warning("proved_payload_copy_not_written", path=str(sent), exc_info=True)
 
         fields = ProvedFields(result.proving_time_ms, proof, result.cycles, result.proof_id)
         self.lifecycle.proved(job, fields, proof_path=str(result.proof_path),

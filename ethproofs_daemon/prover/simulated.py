@@ -120,15 +120,6 @@ class SimulatedProver:
         """``SIMULATED_VERSION`` (0.14.0, with ``raw`` saying it is simulated)."""
         return SIMULATED_VERSION
 
-    async def _sleep_bounded(self, delay_s: float, req: ProveRequest) -> None:
-        if delay_s > req.timeout_s:
-            await trio.sleep(req.timeout_s)
-            raise ProverFailed(
-                FailureReason.PROVING_TIMEOUT,
-                f"simulated run of {delay_s:g} s ran past the {req.timeout_s:g} s timeout",
-            )
-        await trio.sleep(delay_s)
-
     async def prove(
         self,
         req: ProveRequest,
@@ -145,10 +136,9 @@ class SimulatedProver:
 
         Raises:
             ProverFailed: ``input_error`` when the input file cannot be read;
-                ``proving_timeout`` when one phase (``delay_s / 3``) is longer than
-                ``req.timeout_s``, raised after sleeping ``timeout_s`` (the bound is per phase,
-                not for the whole run); or the reason configured in ``failures`` for this
-                block, after the full sleep.
+                ``proving_timeout`` when ``delay_s`` is longer than ``req.timeout_s``, raised
+                after sleeping ``timeout_s`` in all (as a real run is killed at its deadline);
+                or the reason configured in ``failures`` for this block, after the full sleep.
         """
         try:
             input_bytes = await trio.Path(req.input_path).read_bytes()
@@ -156,10 +146,16 @@ class SimulatedProver:
             raise ProverFailed(FailureReason.INPUT_ERROR, f"input unreadable: {exc}") from exc
         log.info("simulated_proving_started", block_number=req.block_number, delay_s=self.delay_s)
         started = time.monotonic()
-        for phase in _PHASES:
-            if on_progress is not None:
-                on_progress(phase)
-            await self._sleep_bounded(self.delay_s / len(_PHASES), req)
+        with trio.move_on_after(req.timeout_s) as deadline:
+            for phase in _PHASES:
+                if on_progress is not None:
+                    on_progress(phase)
+                await trio.sleep(self.delay_s / len(_PHASES))
+        if deadline.cancelled_caught:
+            raise ProverFailed(
+                FailureReason.PROVING_TIMEOUT,
+                f"simulated run of {self.delay_s:g} s ran past the {req.timeout_s:g} s timeout",
+            )
         if req.block_number in self.failures:
             raise ProverFailed(
                 self.failures[req.block_number],
@@ -198,7 +194,14 @@ class SimulatedProver:
         if not await trio.Path(req.input_path).is_file():
             raise ProverFailed(FailureReason.INPUT_ERROR, f"input not found: {req.input_path}")
         started = time.monotonic()
-        await self._sleep_bounded(self.execute_delay_s, req)
+        with trio.move_on_after(req.timeout_s) as deadline:
+            await trio.sleep(self.execute_delay_s)
+        if deadline.cancelled_caught:
+            raise ProverFailed(
+                FailureReason.PROVING_TIMEOUT,
+                f"simulated execution of {self.execute_delay_s:g} s ran past the "
+                f"{req.timeout_s:g} s timeout",
+            )
         return ExecutionResult(cycles=None, time_ms=int((time.monotonic() - started) * 1000))
 
     async def verify(self, proof_path: Path) -> bool:

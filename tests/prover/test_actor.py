@@ -130,6 +130,21 @@ async def test_shutdown_lets_the_running_proof_finish_within_the_grace_period(
     assert rig.actor.status.current_block is None
 
 
+async def test_a_proof_is_recorded_and_reported_when_its_payload_copy_cannot_be_written(
+    make_rig: Callable[..., Rig], autojump_clock: MockClock
+) -> None:
+    rig = make_rig()
+    job = rig.queue(100)
+    (rig.tmp_path / "output" / "100" / "100.json").mkdir(parents=True)  # writing it: OSError
+    with trio.fail_after(600):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(rig.actor.run)
+            await _wait_until(lambda: rig.job(job.id).state is JobState.PROVED)
+            nursery.cancel_scope.cancel()
+    assert rig.reports(100) == [ReportKind.QUEUED, ReportKind.PROVING, ReportKind.PROVED]
+    assert rig.backend.calls == [("prove", 100)]
+
+
 async def test_a_proof_outlasting_the_grace_period_is_left_to_resume_at_the_next_start(
     make_rig: Callable[..., Rig], autojump_clock: MockClock
 ) -> None:

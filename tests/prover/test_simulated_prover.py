@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+import trio
+from trio.testing import MockClock
 
 from ethproofs_daemon.jobs import FailureReason
 from ethproofs_daemon.prover import ProverBackend, ProveRequest, ProverFailed, SimulatedProver
@@ -66,6 +68,16 @@ async def test_a_run_longer_than_the_timeout_fails_with_proving_timeout(tmp_path
     with pytest.raises(ProverFailed) as info:
         await SimulatedProver(delay_s=5).prove(make_request(tmp_path, timeout_s=0.05))
     assert info.value.reason is FailureReason.PROVING_TIMEOUT
+
+
+async def test_the_timeout_bounds_the_whole_run_not_each_phase(
+    tmp_path: Path, autojump_clock: MockClock
+) -> None:
+    started = trio.current_time()
+    with pytest.raises(ProverFailed) as info:  # each of the three phases (1 s) fits in 2 s
+        await SimulatedProver(delay_s=3).prove(make_request(tmp_path, timeout_s=2))
+    assert info.value.reason is FailureReason.PROVING_TIMEOUT
+    assert trio.current_time() - started == pytest.approx(2.0)
 
 
 async def test_configured_failures_and_unreadable_input(tmp_path: Path) -> None:
