@@ -23,6 +23,7 @@ from ethproofs_daemon.prover.actor import ProverActor, ProverConfig
 from ethproofs_daemon.prover.backend import ProofResult, ProveRequest, ProverFailed
 from ethproofs_daemon.reporting.notices import NullNotifier
 from ethproofs_daemon.store import Store
+from tests.helpers import wait_until
 from tests.standins.prover_backend import PROOF_BYTES, StandinBackend
 from tests.standins.zisk import end_pids
 
@@ -78,11 +79,6 @@ def make_rig(tmp_path: Path) -> Iterator[Callable[..., Rig]]:
         store.close()
 
 
-async def _wait_until(predicate: Callable[[], bool], step_s: float = 1.0) -> None:
-    while not predicate():
-        await trio.sleep(step_s)
-
-
 async def test_higher_priority_external_work_goes_first_and_ties_go_to_ethproofs_jobs(
     make_rig: Callable[..., Rig], autojump_clock: MockClock
 ) -> None:
@@ -105,7 +101,7 @@ async def test_higher_priority_external_work_goes_first_and_ties_go_to_ethproofs
             nursery.start_soon(submit, 2, 5)  # higher than the EthProofs job
             await wait_all_tasks_blocked()
             assert rig.actor.external_queue_length == 2
-            await _wait_until(lambda: len(rig.backend.finished) == 4)
+            await wait_until(lambda: len(rig.backend.finished) == 4, 600, poll_s=1.0)
             nursery.cancel_scope.cancel()
     assert [block for _, block in rig.backend.calls] == [50, 2, 100, 1]
     assert sorted(results) == [1, 2]
@@ -139,7 +135,7 @@ async def test_a_proof_is_recorded_and_reported_when_its_payload_copy_cannot_be_
     with trio.fail_after(600):
         async with trio.open_nursery() as nursery:
             await nursery.start(rig.actor.run)
-            await _wait_until(lambda: rig.job(job.id).state is JobState.PROVED)
+            await wait_until(lambda: rig.job(job.id).state is JobState.PROVED, 600, poll_s=1.0)
             nursery.cancel_scope.cancel()
     assert rig.reports(100) == [ReportKind.QUEUED, ReportKind.PROVING, ReportKind.PROVED]
     assert rig.backend.calls == [("prove", 100)]
@@ -174,7 +170,7 @@ async def test_a_failed_run_is_recorded_with_its_stderr_tail_and_retry_time(
     with trio.fail_after(600):
         async with trio.open_nursery() as nursery:
             await nursery.start(rig.actor.run)
-            await _wait_until(lambda: rig.job(job.id).state is JobState.FAILED)
+            await wait_until(lambda: rig.job(job.id).state is JobState.FAILED, 600, poll_s=1.0)
             nursery.cancel_scope.cancel()
     failed = rig.job(job.id)
     assert (failed.failure_reason, failed.attempts) == (FailureReason.PROVING_ERROR, 1)
@@ -192,7 +188,7 @@ async def test_execute_mode_records_cycles_and_reports_nothing(
     with trio.fail_after(600):
         async with trio.open_nursery() as nursery:
             await nursery.start(rig.actor.run)
-            await _wait_until(lambda: rig.job(job.id).state is JobState.PROVED)
+            await wait_until(lambda: rig.job(job.id).state is JobState.PROVED, 600, poll_s=1.0)
             nursery.cancel_scope.cancel()
     assert rig.backend.calls == [("execute", 100)]
     assert (rig.job(job.id).cycles, rig.job(job.id).proving_time_ms) == (1234, 10_000)
@@ -218,7 +214,7 @@ async def test_a_job_left_proving_is_proved_again_after_its_orphan_group_is_kill
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
             await nursery.start(rig.actor.run)
-            await _wait_until(lambda: rig.backend.finished == [100], step_s=0.01)
+            await wait_until(lambda: rig.backend.finished == [100], 30)
             nursery.cancel_scope.cancel()
     assert orphan.wait(timeout=10) == -signal.SIGTERM
     done = rig.job(job.id)
