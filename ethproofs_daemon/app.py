@@ -1,10 +1,15 @@
 """Builds the supervision tree from ``Settings`` and runs it; nothing else.
 
-Children of the root supervisor (``rest_for_one``), started in this order and stopped in reverse
-(``../shared/docs/architecture.md`` "Shape"): store → notifier → reporter → prover → input
-generator → http (→ proof node API when ``PROOF_NODE_PORT`` is set). SIGTERM/SIGINT stop the tree
-gracefully (the running proof gets ``SHUTDOWN_TIMEOUT_SECONDS`` to finish, pending reports are
-drained within the same deadline); restart intensity exceeded → exit status 1.
+Children of the root supervisor (``rest_for_one``: a child's crash restarts it and every child
+after it), started in this order and stopped in reverse: store → notifier → reporter → prover →
+input generator → http, then, when ``PROOF_NODE_PORT`` is set, the proof node service →
+its HTTP server. So a crash of the reporter also restarts the prover and everything after it.
+
+SIGTERM/SIGINT stop the tree gracefully: the running proof gets ``SHUTDOWN_TIMEOUT_SECONDS`` to
+finish, and pending reports are then drained for at most 10 s (or ``SHUTDOWN_TIMEOUT_SECONDS``
+when shorter). The tree failing (restart intensity exceeded, a child raising ``Fatal``) → exit
+status 1. systemd gets ``READY=1`` once every child has started, and ``STOPPING=1`` at the end
+(sd_notify(3)).
 """
 
 from __future__ import annotations
@@ -99,7 +104,16 @@ def make_backend(settings: Settings) -> ProverBackend:
 
 def build_daemon(settings: Settings, *, backend: ProverBackend | None = None,
                  clock: Callable[[], float] = time.time) -> Daemon:
-    """Open the store and build every actor (nothing runs yet)."""
+    """Open the store and build every actor (nothing runs yet).
+
+    Args:
+        settings: the validated settings (``ETH_RPC_URL`` set).
+        backend: the prover backend to use instead of the one the settings ask for (tests).
+        clock: Unix seconds, for the store, the lifecycle and the actors.
+
+    Raises:
+        StoreError: the database cannot be opened or is from a newer daemon.
+    """
     assert settings.eth_rpc_url is not None
     store = Store(settings.database_path, clock=clock)
     state = DaemonState(started_at=clock(), reporting_enabled=settings.ethproofs_enabled,
@@ -237,8 +251,19 @@ def build_tree(d: Daemon) -> Supervisor:
 
 async def run_daemon(d: Daemon, *, task_status: trio.TaskStatus[Daemon] = trio.TASK_STATUS_IGNORED,
                      handle_signals: bool = True) -> int:
-    """Run the tree until SIGTERM/SIGINT (or cancellation). Returns the exit status:
-    0 after a graceful stop, 1 when the tree failed (restart intensity exceeded, fatal error)."""
+    """Run the tree until SIGTERM/SIGINT (or cancellation), then close the HTTP client and the
+    store.
+
+    Args:
+        d: the daemon from ``build_daemon``.
+        task_status: gets ``d`` once every child has started and HTTP is bound.
+        handle_signals: stop on SIGTERM/SIGINT; False leaves stopping to the caller
+            (cancellation).
+
+    Returns:
+        The exit status: 0 after a graceful stop, 1 when the tree failed (restart intensity
+        exceeded, a ``Fatal`` child, a child that could not start).
+    """
     tree = d.supervisor = build_tree(d)
     status = 0
     try:

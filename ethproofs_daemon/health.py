@@ -1,9 +1,13 @@
-"""Health of the daemon (pure): the ``/health`` document and the readiness/liveness answers.
+"""Health of the daemon: the ``/health`` document and the readiness/liveness answers.
 
-Shape after the original client's README (``../shared/seeds/002_*`` "Health Endpoint"): ``status``
-``healthy`` (200) / ``degraded`` (503: the prover has run past ``PROVER_STUCK_THRESHOLD_SECONDS``,
-or a component warns, e.g. the node serves no execution witnesses) / ``unhealthy`` (503: a component
-is down), ``timestamp`` (RFC 3339 UTC), ``uptime_seconds``, ``components`` and ``system``.
+Computed from the values passed in, with one exception: ``health_document`` reads this process's
+memory and thread count (``psutil``) for its ``system`` part. ``is_ready`` and ``is_live`` are pure.
+
+Shape after the original client's README (lambdaclass/ethrex-ethproofs@b45cda3:README.md, "Health
+Endpoint"): ``status`` ``healthy`` (200) / ``degraded`` (503: the prover has run past
+``PROVER_STUCK_THRESHOLD_SECONDS``, the node's RPC is failing, or the input generator warns, e.g.
+the node serves no execution witnesses) / ``unhealthy`` (503: the store or a component is down),
+``timestamp`` (RFC 3339 UTC), ``uptime_seconds``, ``components`` and ``system``.
 
 Liveness follows the event loop (a heartbeat task), not the prover: a slow proof is not a dead
 daemon. Readiness: the store is open, HTTP is bound and the supervision tree is up.
@@ -57,7 +61,19 @@ def health_document(
     now: float,
     stuck_threshold_s: float,
 ) -> tuple[int, dict[str, object]]:
-    """Build ``GET /health``: returns ``(http_status, document)``."""
+    """Build the ``GET /health`` answer.
+
+    Args:
+        state: the daemon's shared state (component flags, follower and prover status).
+        counts: jobs by state (every state present, as ``Store.count_by_state``).
+        queued_blocks: block numbers of queued jobs, in the prover's order.
+        pending_reports: outbox rows not yet delivered.
+        now: Unix seconds.
+        stuck_threshold_s: seconds of proving after which the prover is "potentially_stuck".
+
+    Returns:
+        ``(http_status, document)``: 200 when ``healthy``, else 503; the document is JSON-ready.
+    """
     prover = state.prover
     proving_s = None if prover.proving_since is None else round(now - prover.proving_since, 1)
     stuck = proving_s is not None and proving_s > stuck_threshold_s

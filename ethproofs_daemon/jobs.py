@@ -2,8 +2,7 @@
 
 A job is one (block number, proof type). Its state lives in the store; every change is one
 transaction made by a verb of ``lifecycle.py`` (which also says which EthProofs report each
-change writes). The lifecycle follows ``../shared/docs/architecture.md``; every edge of
-``ALLOWED_TRANSITIONS`` is drawn here, back-edges included::
+change writes). Every edge of ``ALLOWED_TRANSITIONS`` is drawn here, back-edges included::
 
     detected ──→ fetching ──→ input_ready ──→ queued ──→ proving ──→ proved
        ↑            │                           ↑          │

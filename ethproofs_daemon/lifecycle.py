@@ -6,10 +6,10 @@ report of the move into the outbox, all in one store transaction. ``MOVES`` is t
 which verb goes from which states to which, and which report it writes; ``ReportPolicy`` decides
 whether reports are written at all (EthProofs configured, ``ZISK_ACTION=prove``).
 
-The actors (``node/``, ``prover/actor.py``), the admin API (``http/app.py``) and the crash
-resume call verbs; nothing else writes a job. Failures go through one verb, ``failed``: it
-counts the attempt, schedules the retry with ``RetryPolicy.retry_at`` and keeps the tail of the
-error text.
+The actors (``node/``, ``prover/actor.py``; each also resumes its own jobs after a crash, at
+start) and the admin API (``http/app.py``) call verbs; nothing else writes a job. Failures go
+through one verb, ``failed``: it counts the attempt, schedules the retry with
+``RetryPolicy.retry_at`` and keeps the tail of the error text.
 
 Pure core: no I/O library here; the store is reached through ``JobStore`` (``store.Store``
 implements it).
@@ -123,7 +123,11 @@ class ReportPolicy:
 
     def payload(self, kind: ReportKind, block_number: int,
                 fields: ProvedFields | None = None) -> str:
-        """The JSON body of ``kind`` (``reporting/payloads.py``); raises ``PayloadError``."""
+        """The JSON body of ``kind`` for this policy's cluster (``reporting/payloads.py``).
+
+        Raises:
+            PayloadError: a value the API would reject, or ``proved`` without ``fields``.
+        """
         return build_payload(kind, block_number, self.cluster_id, fields)
 
 
@@ -143,10 +147,17 @@ class JobStore(Protocol):
 
 
 class Lifecycle:
-    """The verbs (see the module docstring). ``clock`` returns Unix seconds.
+    """The verbs (see the module docstring).
 
-    Every verb raises ``TransitionError`` when the job is not in one of the verb's source states
-    (a bug: the caller read a stale job), and changes nothing then.
+    Every verb that moves a job raises ``TransitionError`` when the job is not in one of the
+    verb's source states (a bug: the caller read a stale job), and ``KeyError`` when the job does
+    not exist; nothing changes then. Those verbs return the job as stored after the move.
+
+    Args:
+        store: where jobs and outbox rows are written (``store.Store``).
+        reporting: the EthProofs report policy; None writes no reports.
+        retry: when failed jobs are tried again.
+        clock: Unix seconds.
     """
 
     def __init__(self, store: JobStore, *, reporting: ReportPolicy | None, retry: RetryPolicy,
@@ -207,9 +218,16 @@ class Lifecycle:
                keep_payload: Callable[[str], None] | None = None) -> Job:
         """``proving → proved`` with the ``proved`` report (time ms, cycles, proof, proof id).
 
-        ``keep_payload(body)`` is called with the report body before the transaction (the
-        prover writes it as ``output/{block}/{block}.json``); not called when nothing is reported.
-        Raises ``PayloadError`` (nothing changed) when the values would be rejected by the API.
+        Args:
+            job: the job being proved.
+            fields: what the report carries (``proving_time_ms`` in ms, the proof bytes, ...).
+            proof_path: where the proof file is, kept on the job.
+            keep_payload: called with the report body before the transaction (the prover writes
+                it as ``output/{block}/{block}.json``); not called when nothing is reported.
+
+        Raises:
+            PayloadError: the values would be rejected by the API; nothing changed.
+            TransitionError: the job is not ``proving``.
         """
         return self._move(Verb.PROVED, job, JobChanges(
             pid=None, proving_time_ms=fields.proving_time_ms, cycles=fields.proving_cycles,
@@ -232,8 +250,11 @@ class Lifecycle:
     def failed(self, job: Job, reason: FailureReason, error: str) -> Job:
         """Any unfinished state ``→ failed``: counts one attempt, keeps ``reason`` and the last
         ``MAX_ERROR_CHARS`` of ``error``, and schedules the retry (``next_attempt_at``, Unix s)
-        when ``RetryPolicy.retry_at`` grants one (None: the budget is spent). Returns the failed
-        job: its ``attempts`` and ``next_attempt_at`` are what the caller logs."""
+        when ``RetryPolicy.retry_at`` grants one (None: the budget is spent).
+
+        Returns:
+            The failed job: its ``attempts`` and ``next_attempt_at`` are what the caller logs.
+        """
         retry_at = self.retry.retry_at(job.attempts + 1, reason, self.clock())
         return self._move(Verb.FAILED, job, JobChanges(
             failure_reason=reason, error=error[-MAX_ERROR_CHARS:], next_attempt_at=retry_at,
@@ -259,8 +280,11 @@ class Lifecycle:
 
     def operator_retry(self, job: Job) -> None:
         """The operator asked for another try of a ``failed`` job: its attempts start again and
-        it is due now (the input generator's retry then moves it). Raises ``TransitionError``
-        when the job is not ``failed`` (checked in the transaction)."""
+        it is due now (the input generator's retry then moves it).
+
+        Raises:
+            TransitionError: the job is not ``failed`` (checked again in the transaction).
+        """
         if job.state is not JobState.FAILED:
             raise TransitionError(job.state, JobState.FAILED)
         self.store.update_job(job.id, JobChanges(next_attempt_at=self.clock(), attempts=0),

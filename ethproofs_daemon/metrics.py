@@ -1,9 +1,9 @@
 """Prometheus metrics, one registry per daemon (tests stay isolated).
 
-Names follow prometheus.io/docs/practices/naming (``../shared/docs/peers-and-conventions.md`` §4.4):
-prefix ``ethproofs_daemon_``, units in names (``_seconds``, ``_bytes``, ``_total``), no block
-numbers as labels. Gauges that mirror state (jobs by state, head, lag) are computed at scrape time
-from the store and the actors' status objects, so they can never drift from the truth.
+Names follow prometheus.io/docs/practices/naming: prefix ``ethproofs_daemon_``, units in names
+(``_seconds``, ``_bytes``, ``_total``), no block numbers as labels. Gauges that mirror state (jobs
+by state, head, lag) are computed at scrape time from the store and the actors' status objects,
+so they can never drift from the truth.
 """
 
 from __future__ import annotations

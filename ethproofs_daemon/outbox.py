@@ -3,8 +3,9 @@
 Each EthProofs-tracked transition of a job writes one outbox row in the same transaction as the
 state change (``lifecycle.py`` decides which, ``store.py`` writes it). The reporter delivers rows
 per block in order: ``queued`` → ``proving`` → ``proved`` (the API answers 500 to ``proved`` for a
-block it has no row for: ``../shared/docs/ethproofs-api.md`` §1.5). What the reporter needs from
-the store is ``reporting.outbox.Outbox``.
+block it has no ``blocks`` row for, and only ``queued``/``proving`` create that row:
+ethproofs/ethproofs@98b7a6f ``app/api/v0/proofs/{queued,proving,proved}/route.ts``). What the
+reporter needs from the store is ``reporting.outbox.Outbox``.
 
 A leaf module (no I/O, no feature package) so that the store and the pure core can import it.
 """

@@ -1,8 +1,8 @@
 """What the actors show ``/health`` and the metrics: the follower's and the prover's status.
 
 Plain mutable values, written only by their actor (``node/``, ``prover/actor.py``) and read by
-``health.py`` and ``metrics.py``. A leaf module, so that health and metrics need not import the
-actors. Times are Unix seconds.
+``health.py``, ``metrics.py`` and the admin status endpoint (``http/app.py``). A leaf module, so
+that health and metrics need not import the actors. Times are Unix seconds.
 """
 
 from __future__ import annotations

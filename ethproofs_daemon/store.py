@@ -1,14 +1,21 @@
-"""The embedded SQLite store: jobs, the report outbox and daemon metadata. The only writer.
+"""The embedded SQLite store: jobs, the report outbox and daemon metadata.
 
-One database file in the state directory, WAL journal, ``synchronous=FULL`` so a committed
-transition survives ``kill -9`` and power loss. Every job transition, together with the outbox
-row it produces, is one ``BEGIN IMMEDIATE`` transaction; which transition and which row is
-decided by ``lifecycle.py``, the only caller of ``transition`` and ``update_job``. The schema is
-versioned with ``PRAGMA user_version`` and migrated forward on open.
+One database file in the state directory, one connection (``Store.conn``), WAL journal,
+``synchronous=FULL`` so a committed transition survives ``kill -9`` and power loss. Every write to
+the file goes through this connection: the job and outbox methods here, the metadata
+(``set_meta``: the follower's cursor), and the Proof Node API's proof cache, which creates its
+table with ``apply_schema`` and then writes it over ``conn`` itself (``proofnode/cache.py``).
 
-Calls are synchronous and short (well under a millisecond on local disk); actors call them from
-the trio thread. After each commit, listeners registered with ``on_change`` are called so that
-the prover and the reporter wake without polling.
+Every job transition, together with the outbox row it produces, is one ``BEGIN IMMEDIATE``
+transaction; which transition and which row is decided by ``lifecycle.py``, the only caller of
+``add_job``, ``transition`` and ``update_job``. The reporter updates outbox rows through
+``reporting.outbox.Outbox``. The schema is versioned with ``PRAGMA user_version`` and migrated
+forward on open.
+
+Calls are synchronous and short (one small transaction; a commit waits for the WAL fsync); actors
+call them from the trio thread. After a commit that adds a job, moves one, or writes an outbox row,
+listeners registered with ``on_change`` are called so that the prover and the reporter wake without
+polling (``update_job`` and ``set_meta`` call none).
 """
 
 from __future__ import annotations
@@ -92,7 +99,12 @@ class StoreError(Exception):
 class Store:
     """Jobs, outbox and metadata in one SQLite file. See the module docstring.
 
-    ``clock`` returns Unix seconds (injectable for tests).
+    Args:
+        path: the database file; its directory is created when missing.
+        clock: Unix seconds, stamped on rows (injectable for tests).
+
+    Raises:
+        StoreError: the file cannot be opened, or its schema is newer than this daemon's.
     """
 
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
@@ -118,7 +130,8 @@ class Store:
         self.conn.close()
 
     def on_change(self, listener: Listener) -> None:
-        """Call ``listener(topic)`` after each commit; topic is ``"jobs"`` or ``"outbox"``."""
+        """Call ``listener(topic)`` after each commit that adds or moves a job (``"jobs"``) or
+        writes an outbox row (``"outbox"``), from the calling thread."""
         self._listeners.append(listener)
 
     def _notify(self, *topics: str) -> None:
@@ -179,7 +192,9 @@ class Store:
     ) -> tuple[Job, bool]:
         """Create a ``detected`` job unless one exists for (block, proof type).
 
-        Returns ``(job, created)``; an existing job is returned unchanged.
+        Returns:
+            ``(job, created)``: ``created`` is False when the job existed; it is returned
+            unchanged then.
         """
         now = self.clock()
         with self._tx() as conn:

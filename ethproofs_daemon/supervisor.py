@@ -1,8 +1,8 @@
 """An OTP-style supervisor on trio: child specs, restart strategies, intensity and backoff.
 
-Semantics follow Erlang/OTP's supervisor principles (erlang.org ``system/sup_princ``), with the
-backoff policy of Boundless's broker (``crates/broker/src/task.rs``); see
-``../shared/docs/peers-and-conventions.md`` §2:
+Semantics follow Erlang/OTP's supervisor principles (erlang.org/doc/system/sup_princ), with the
+restart backoff of Boundless's broker (boundless-xyz/boundless ``crates/broker/src/task.rs``: 500 ms
+× 1.5, cap 60 s, reset after 5 minutes of healthy running; recoverable vs fatal task errors):
 
 - Children start in list order; each must call ``task_status.started()`` before the next starts
   (``await nursery.start(...)``). They stop in reverse order, each within its ``shutdown_s``.
@@ -187,10 +187,22 @@ UpHook = Callable[[str, bool], None]
 class Supervisor:
     """Runs ``children`` under ``strategy``; ``await nursery.start(sup.run)`` returns once every
     child has started. ``run`` returns after ``stop()`` or cancellation (children stopped in
-    reverse order) and raises ``SupervisorFailed`` when the intensity is exceeded.
+    reverse order).
 
-    ``on_restart(supervisor, child_id, error)`` is called for every restart (metrics hook);
-    ``on_child_up(child_id, up)`` when a child reports started (True) and when it ends (False).
+    Args:
+        name: the supervisor's name, in logs and ``SupervisorFailed``.
+        children: the child specs, in start order; ids must be unique.
+        strategy: which children a failure restarts.
+        intensity: how many restarts within how many seconds before the supervisor gives up.
+        backoff: the delay before each restart.
+        on_restart: called as ``on_restart(supervisor, child_id, error)`` for every restart
+            (metrics hook).
+        on_child_up: called as ``on_child_up(child_id, up)`` when a child reports started (True)
+            and when it ends (False).
+        rng: draws the backoff jitter.
+
+    Raises:
+        ValueError: two children have the same id.
     """
 
     def __init__(
@@ -236,7 +248,12 @@ class Supervisor:
         return False
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Start every child in order, then supervise until stopped. See the class docstring."""
+        """Start every child in order, then supervise until stopped. See the class docstring.
+
+        Raises:
+            SupervisorFailed: a child failed to start, raised ``Fatal``, or the restart
+                intensity was exceeded; every child has been stopped by then.
+        """
         failure: SupervisorFailed | None = None
         async with trio.open_nursery() as nursery:
             self._nursery = nursery

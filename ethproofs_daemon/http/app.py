@@ -56,8 +56,19 @@ def create_ops_app(
     admin_token: str | None,
     clock: Callable[[], float] = time.time,
 ) -> Starlette:
-    """Build the app. ``admin_token`` None: mutations only from loopback. Reads go to ``store``;
-    the admin mutations are ``lifecycle`` verbs (``detected``, ``operator_retry``)."""
+    """Build the app. Reads go to ``store``; the admin mutations are ``lifecycle`` verbs
+    (``detected``, ``operator_retry``).
+
+    Args:
+        store: read for ``/health``, ``/admin/*``.
+        lifecycle: what the admin mutations call.
+        state: the daemon's shared state (health, current proof, head).
+        metrics: rendered at ``/metrics``.
+        stuck_threshold_s: seconds of proving after which ``/health`` reports the prover
+            "potentially_stuck".
+        admin_token: the ``ADMIN_TOKEN``; None allows mutations from loopback only.
+        clock: Unix seconds.
+    """
 
     def authorize(request: Request) -> Response | None:
         header = request.headers.get("authorization", "")

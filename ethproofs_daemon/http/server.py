@@ -44,7 +44,11 @@ async def serve_app(
     on_bound: Callable[[list[str]], None] | None = None,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve ``app`` until cancelled; ``task_status.started(urls)`` once the socket is bound."""
+    """Serve ``app`` on ``host:port`` (port 0: any free port) until cancelled.
+
+    ``on_bound(urls)`` and then ``task_status.started(urls)`` are called once the socket is
+    bound, with the bound ``http://host:port`` URLs.
+    """
     async with trio.open_nursery() as nursery:
         binds: list[str] = await nursery.start(
             serve, app, hypercorn_config(host, port)  # hypercorn's Framework is the same protocol

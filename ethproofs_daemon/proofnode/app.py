@@ -1,11 +1,13 @@
-"""The Proof Node API as a starlette app (``../shared/specs/proof-node-api.openapi.json``).
+"""The Proof Node API as a starlette app (spec: eth-act/zkboost@9be2085d:openapi.json).
 
-Routes (behaviour of the reference server, zkboost, ``../shared/docs/proof-node-api.md`` §1):
+Routes (behaviour of the reference server, zkboost at the same commit,
+``crates/server/src/http/v1/``):
 
 - ``POST /v1/execution_proof_requests?proof_types=a,b`` body: SSZ ``NewPayloadRequest``
   → 200 ``{"new_payload_request_root": "0x…"}``; 400 ``{code, message}`` for a missing, empty,
   duplicate, unknown or unconfigured type and for an invalid or oversized body (checked in
-  zkboost's order, §1.2); 500 when the service is not running.
+  zkboost's order, ``http/v1/post_execution_proof_requests.rs``); 500 when the service is not
+  running.
 - ``GET /v1/execution_proof_requests[?new_payload_request_root=0x…]``: SSE, events
   ``proof_complete`` / ``proof_failure``, a ``:`` comment every ``keepalive_s``; with a root,
   first the catch-up (cached proofs, remembered failures), then live events for that root,
@@ -72,8 +74,11 @@ def error_response(status: int, message: str) -> JSONResponse:
 
 
 def parse_proof_types(raw: str | None, configured: tuple[str, ...]) -> list[str]:
-    """Validate ``proof_types`` as zkboost does (§1.2): split on ``,``, trim, known names,
-    non-empty, no duplicates, configured here. Pure.
+    """Validate ``proof_types`` as zkboost does (``http/v1/post_execution_proof_requests.rs``):
+    split on ``,``, trim, known names, non-empty, no duplicates, configured here. Pure.
+
+    Returns:
+        The proof type names, in request order.
 
     Raises:
         ApiError: 400 with zkboost's message for the first problem found.
@@ -99,7 +104,11 @@ def parse_proof_types(raw: str | None, configured: tuple[str, ...]) -> list[str]
 
 
 def parse_root(raw: str | None, *, name: str = "new_payload_request_root") -> bytes:
-    """A ``Hash256`` (``0x`` + 64 lower-case hex) as 32 bytes. Raises ``ApiError`` 400."""
+    """A ``Hash256`` query value (``0x`` + 64 lower-case hex) as 32 bytes.
+
+    Raises:
+        ApiError: 400 when ``raw`` is missing or malformed (``name`` is the parameter's name).
+    """
     if raw is None:
         raise ApiError(400, f"Failed to deserialize query string: missing field `{name}`")
     if not HASH256_RE.fullmatch(raw):
@@ -108,7 +117,11 @@ def parse_root(raw: str | None, *, name: str = "new_payload_request_root") -> by
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with ``ApiError`` 400 as soon as it passes ``limit`` bytes."""
+    """The request body, read while counting bytes.
+
+    Raises:
+        ApiError: 400 as soon as the body (or its ``Content-Length``) passes ``limit`` bytes.
+    """
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise ApiError(400, f"invalid SSZ body: body of {declared} bytes exceeds {limit} bytes")
@@ -275,7 +288,11 @@ async def serve_proof_node(
     graceful_timeout_s: float = 3.0,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve ``create_proof_node_app(service)`` on ``host:service.settings.port``."""
+    """Serve ``create_proof_node_app(service)`` on ``host:service.settings.port``.
+
+    See the module docstring; ``task_status.started`` gets the bound URLs, and
+    ``graceful_timeout_s`` is how long open requests get once ``shutdown_trigger`` returns.
+    """
     app = create_proof_node_app(service)
     config = hypercorn_config(
         host,

@@ -15,9 +15,10 @@ contract, failure modes included:
   ``INTERNAL_ERROR`` for anything else. Cancellation propagates (trio ``Cancelled``) and the
   backend ends its subprocess.
 - ``verify`` returns True/False for proof bytes against the expected ``new_payload_request_root``
-  (zkboost: VALID iff the proof's public values are the guest's committed output for that root,
-  ``../shared/docs/proof-node-api.md`` §1.7). A verifier that could not run raises
-  ``VerificationError``; the API reports that as ``INVALID`` like zkboost.
+  (zkboost's ``POST /v1/execution_proof_verifications`` at eth-act/zkboost@9be2085d: VALID iff
+  the proof's public values are the sha256 of the guest's committed output for that root). A
+  verifier that could not run raises ``VerificationError``; the API reports that as ``INVALID``
+  like zkboost.
 """
 
 from __future__ import annotations
@@ -64,7 +65,11 @@ class ProvingBackend(Protocol):
         priority: int,
         timeout_s: float,
     ) -> ProvedArtifact:
-        """Prove ``input_path`` for ``proof_type``; raises ``ProvingFailed``."""
+        """Prove ``input_path`` for ``proof_type`` (contract in the module docstring).
+
+        Raises:
+            ProvingFailed: with ``PROVING_TIMEOUT``, ``PROVING_ERROR`` or ``INTERNAL_ERROR``.
+        """
         ...
 
 
@@ -74,5 +79,9 @@ class VerifyingBackend(Protocol):
     async def verify(
         self, *, proof_type: str, proof: bytes, new_payload_request_root: bytes
     ) -> bool:
-        """True when the proof is valid for that root; raises ``VerificationError``."""
+        """True when the proof is valid for that root.
+
+        Raises:
+            VerificationError: the verifier could not run.
+        """
         ...

@@ -4,14 +4,16 @@
   requests wait in the prover actor's queue with the operator's priority
   (``PROOF_NODE_PRIORITY`` against EthProofs work at 0), and verification runs the backend's
   ``verify`` (``cargo-zisk verify`` for ``ethrex-zisk``).
-- ``encode_witness``: the execution witness as the EIP-8025 ethrex guest reads it (rkyv
-  ``ExecutionWitness``, ethrex@891528d layout; ``../shared/docs/zisk.md`` §6.3).
+- ``make_witness_encoder``: the execution witness as the EIP-8025 ethrex guest reads it (rkyv
+  ``ExecutionWitness`` in the lambdaclass/ethrex@891528d layout,
+  ``crates/common/types/block_execution_witness.rs``; the guest is ethrex's
+  ``crates/guest-program/bin/zisk/src/main.rs`` built with the ``experimental-devnet`` feature).
 - ``SynthesizedWitnessSource``: the daemon's own witness sources (``witness/source.py``)
   as a fallback when the node has no ``debug_executionWitnessByBlockHash``.
 - ``build_proof_node``: the ``ProofNodeService`` from ``Settings``.
 
-Left open (see the closing notes): the proof's public values are not yet compared with the
-request root; ``verify`` checks the proof itself.
+Left open: the proof's public values are not yet compared with the request root; ``verify``
+checks the proof itself.
 """
 
 from __future__ import annotations
@@ -52,8 +54,22 @@ class SharedProver:
 
     async def prove(self, *, proof_type: str, input_path: Path, output_dir: Path,
                     priority: int, timeout_s: float) -> ProvedArtifact:
-        """Wait for the GPU (``priority``), prove, return the proof file. Raises
-        ``ProvingFailed`` with the prover's failure reason."""
+        """Wait for the GPU in the prover actor's queue, prove, return the proof file.
+
+        Args:
+            proof_type: the requested type (the daemon's one prover serves it).
+            input_path: the guest input file.
+            output_dir: created when missing; the proof file is written there.
+            priority: larger goes first; EthProofs work has 0.
+            timeout_s: proving limit in seconds, counted from the start of proving.
+
+        Returns:
+            The proof file, proving time (ms) and cycles.
+
+        Raises:
+            ProvingFailed: ``proving_timeout`` or ``proving_error`` as the prover reported it,
+                ``internal_error`` for any other prover failure.
+        """
         await trio.Path(output_dir).mkdir(parents=True, exist_ok=True)
         request = ProveRequest(0, input_path, output_dir, timeout_s)
         try:
@@ -67,8 +83,13 @@ class SharedProver:
 
     async def verify(self, *, proof_type: str, proof: bytes,
                      new_payload_request_root: bytes) -> bool:
-        """True when the prover's verifier accepts ``proof``. Raises ``VerificationError``
-        when the verifier cannot run."""
+        """True when the prover's verifier (e.g. ``cargo-zisk verify``) accepts ``proof``.
+
+        The proof is checked on its own; ``new_payload_request_root`` is not compared yet.
+
+        Raises:
+            VerificationError: the verifier could not run.
+        """
         with tempfile.TemporaryDirectory(prefix="ethproofs-verify-") as tmp:
             path = Path(tmp) / "proof.bin"
             path.write_bytes(proof)
@@ -79,8 +100,14 @@ class SharedProver:
 
 
 def make_witness_encoder(chain: str) -> WitnessEncoder:
-    """``WitnessEncoder`` for the EIP-8025 guest → rkyv bytes: a typed witness (the daemon's own
-    sources) is converted as is, node JSON (reth form) is read once with ethrex's rules."""
+    """``WitnessEncoder`` for the EIP-8025 guest: witness → rkyv ``ExecutionWitness`` bytes.
+
+    A typed witness (the daemon's own sources) is converted as is; node JSON (reth form) is read
+    once with ethrex's rules. The encoder raises ``ValueError`` when the witness is unusable.
+
+    Args:
+        chain: the chain name whose config goes into the witness (e.g. ``mainnet``).
+    """
     config = chain_config_by_name(chain)
 
     def encode(witness: NodeWitness, request: DecodedNewPayloadRequest) -> bytes:
@@ -118,7 +145,11 @@ class SynthesizedWitnessSource:
 
 def build_proof_node(settings: Settings, store: Store, rpc: JsonRpcClient, actor: ProverQueue,
                      backend: ProverBackend) -> ProofNodeService:
-    """The Proof Node service for ``PROOF_NODE_*`` settings, sharing the store and the GPU."""
+    """The Proof Node service for ``PROOF_NODE_*`` settings, sharing the store and the GPU.
+
+    Creates the proof cache's table in ``store`` (``apply_schema``); its files go under
+    ``{state_dir}/proof-node/``. ``settings.proof_node_port`` must be set.
+    """
     assert settings.proof_node_port is not None
     node_settings = ProofNodeSettings(
         port=settings.proof_node_port,

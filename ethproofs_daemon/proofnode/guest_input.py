@@ -1,14 +1,17 @@
 """The guest input of a proof node request: the EIP-8025 form the ethrex guest reads.
 
-With ethrex's ``experimental-devnet`` feature the ZisK guest reads
-(``../shared/docs/zisk.md`` §6.3; zkboost ``proof/input.rs``, ``proof-node-api.md`` §1.4)::
+With ethrex's ``experimental-devnet`` feature the ZisK guest reads (lambdaclass/ethrex
+``crates/guest-program/bin/zisk/src/main.rs``; compare zkboost's input construction,
+eth-act/zkboost@9be2085d:crates/server/src/proof/input.rs)::
 
     u32 LE len(ssz) ‖ SSZ NewPayloadRequest (as received) ‖ rkyv ExecutionWitness
 
 and for ZisK ≥ 0.16 the whole file is one frame: ``u64 LE len ‖ bytes ‖ zero pad to 8``
-(``zisk.md`` §6.2). The rkyv ``ExecutionWitness`` encoding belongs to the inputs package and the
-guest ELF's ethrex revision (``../shared/docs/ethrex-input.md`` §2.5, §5); it is injected here as
-a ``WitnessEncoder`` so this module stays pure.
+(0xPolygonHermez/zisk@v0.16.1:common/src/io/stdin/file.rs and ``emulator/src/emu_context.rs``).
+The rkyv ``ExecutionWitness`` encoding belongs to the inputs package and the guest ELF's ethrex
+revision (lambdaclass/ethrex@891528d:crates/common/types/block_execution_witness.rs; later
+revisions change it, e.g. ethrex PR #6356 drops ``keys``); it is injected here as a
+``WitnessEncoder`` so this module stays pure.
 """
 
 from __future__ import annotations
@@ -39,12 +42,20 @@ class GuestInputBuilder(Protocol):
     """Builds the bytes of the input file the prover reads."""
 
     def build(self, request: DecodedNewPayloadRequest, witness: NodeWitness) -> bytes:
-        """The input file bytes; raises ``GuestInputError``."""
+        """The input file bytes.
+
+        Raises:
+            GuestInputError: the witness cannot be encoded for this guest.
+        """
         ...
 
 
 def eip8025_input(ssz_body: bytes, witness_bytes: bytes) -> bytes:
-    """``u32 LE len(ssz_body) ‖ ssz_body ‖ witness_bytes`` (lengths in bytes)."""
+    """``u32 LE len(ssz_body) ‖ ssz_body ‖ witness_bytes`` (lengths in bytes).
+
+    Raises:
+        GuestInputError: ``ssz_body`` is 4 GiB or longer (its length does not fit a u32).
+    """
     if len(ssz_body) >= 1 << 32:
         raise GuestInputError(f"SSZ body of {len(ssz_body)} bytes does not fit a u32 length")
     return len(ssz_body).to_bytes(4, "little") + ssz_body + witness_bytes

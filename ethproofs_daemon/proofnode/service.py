@@ -6,8 +6,9 @@ and builds the guest input (``GuestInputBuilder``, in a worker thread), then one
 hands the input to the shared prover (``ProvingBackend.prove`` with the operator's ``priority``
 and ``proving_timeout_s``), moves the proof into the ``ProofCache`` and publishes
 ``proof_complete``; any failure publishes ``proof_failure`` with reason ``witness_timeout``,
-``proving_timeout``, ``proving_error`` or ``internal_error``. Requests are keyed by root (not by
-block hash as zkboost, whose second root for one block hash never gets events, §1.4).
+``proving_timeout``, ``proving_error`` or ``internal_error``. Requests are keyed by root, not by
+block hash as zkboost keys them (eth-act/zkboost@9be2085d:crates/server/src/proof.rs: a second,
+different root for the same block hash is merged into the first and never gets events).
 
 Work files: ``{work_dir}/{root}/input.bin`` and ``{work_dir}/{root}/{proof_type}/`` (the
 backend's output dir), removed when the root's last job ends.

@@ -1,16 +1,18 @@
 """Fetching a block's execution witness by block hash, retried within a time budget.
 
 Primary source: ``debug_executionWitnessByBlockHash [block_hash]`` on the execution node
-(JSON-RPC over plain HTTP; zkboost ``witness.rs``, ``../shared/docs/proof-node-api.md`` §1.4).
+(JSON-RPC over plain HTTP, as eth-act/zkboost@9be2085d:crates/server/src/witness.rs does; zkboost
+retries every 200 ms within ``witness_timeout_secs``).
 A ``null`` result or an RPC error means "not yet": the fetch is retried every
 ``retry_interval_s`` until ``timeout_s`` has passed since the fetch started. A node that does not
 serve the method (``-32601``) is not asked again during that fetch. Each round, after the node,
 the fallback sources are asked in order (``FallbackWitnessSource``: e.g. the daemon's own witness
 fetchers by block number); the first non-None witness wins.
 
-The node's witness is returned as decoded JSON (geth or reth form, see
-``../shared/docs/real-data.md``), a fallback's as it has it (the daemon's own sources give the typed
-``ExecutionWitness``); the guest input builder turns either into the guest's encoding.
+The node's witness is returned as decoded JSON, in geth's form (``headers`` as JSON header
+objects, ``keys`` null) or reth's (``headers`` as RLP hex strings, ``keys`` filled); a fallback's
+as it has it (the daemon's own sources give the typed ``ExecutionWitness``). The guest input
+builder turns either into the guest's encoding.
 """
 
 from __future__ import annotations
@@ -41,8 +43,10 @@ class FallbackWitnessSource(Protocol):
     """A fallback witness source. Returns None when it has nothing (yet) for that block."""
 
     async def witness(self, *, block_hash: str, block_number: int) -> NodeWitness | None:
-        """The witness for the block (``block_hash`` is 0x-hex), JSON or typed, or None. Should not
-        raise for "not found"; any ``RpcError`` it raises counts as "not yet"."""
+        """The witness for the block (``block_hash`` is 0x-hex), JSON or typed, or None.
+
+        Should not raise for "not found"; any ``RpcError`` it raises counts as "not yet".
+        """
         ...
 
 
@@ -50,7 +54,11 @@ class WitnessProvider(Protocol):
     """What the proof node service needs: a witness, or ``WitnessTimeout``."""
 
     async def fetch(self, *, block_hash: str, block_number: int, timeout_s: float) -> NodeWitness:
-        """The witness for the block; raises ``WitnessTimeout`` after ``timeout_s`` s."""
+        """The witness for the block, JSON or typed.
+
+        Raises:
+            WitnessTimeout: no source had it within ``timeout_s`` seconds.
+        """
         ...
 
 

@@ -132,7 +132,8 @@ def unsupported_message(version: ZiskVersion, cargo_zisk: str) -> str:
         f"cargo-zisk {version} at {cargo_zisk} is not supported: this daemon drives ZisK v0.14.x "
         "and v0.15.x (`prove -e ELF -i INPUT -o DIR -a -u`, which writes result.json). "
         "v0.16 drops result.json and needs framed inputs; v0.17+ changes `-a` and `-o` "
-        "(see shared/docs/zisk.md §1.5-§1.6). Install ZisK v0.14 or v0.15 "
+        "(0xPolygonHermez/zisk@v0.16.1 and @v0.18.0 cli/src/commands/prove.rs). "
+        "Install ZisK v0.14 or v0.15 "
         f"(reported version line: {version.raw!r})."
     )
 
@@ -427,7 +428,8 @@ _EXIT1_SIGNATURES: Final[tuple[tuple[str, FailureReason, str], ...]] = (
     (
         "input size must be a multiple of 8",
         FailureReason.INPUT_ERROR,
-        "the input is not framed for this ZisK version (v0.16+ needs length frames, zisk.md §6)",
+        "the input is not framed for this ZisK version (v0.16+ needs length frames: "
+        "0xPolygonHermez/zisk@v0.16.1:emulator/src/emu_context.rs)",
     ),
     (
         "Not enough GPU memory",

@@ -1,8 +1,11 @@
 """The EthProofs API client for the three proof status endpoints, over httpx (runs under trio).
 
-Contract: ``../shared/docs/ethproofs-api.md`` Part A. ``POST {base_url}/proofs/{queued|proving|
-proved}`` with ``Authorization: Bearer <key>`` (§1.2, exactly two words) and a JSON body
-(``payloads.py``, §1.5). Answers (§1.2, §1.3, §1.5):
+Contract: the EthProofs API server, ethproofs/ethproofs@98b7a6f. ``POST {base_url}/proofs/{kind}``
+for ``queued``, ``proving`` and ``proved`` (``app/api/v0/proofs/{kind}/route.ts``) with
+``Authorization: Bearer <key>`` and a JSON body (``payloads.py``). The header must be exactly two
+words: ``lib/middleware/with-auth.ts`` takes the second word as the key, and the rate limiter
+(``lib/middleware/with-rate-limit.ts``) only recognises ``bearer <key>``. Answers, from those
+routes and middleware:
 
 ======================  =========================================  ==========================
 status                  meaning                                    what the client does
@@ -35,12 +38,14 @@ from ethproofs_daemon.reporting.replies import Outcome, OutcomeKind, StatusRules
 log = structlog.get_logger(__name__)
 
 HTTP_OK: Final = 200
-#: The block is already proved for this cluster version; counts as delivered (§1.5 "Idempotency").
+#: The block is already proved for this cluster version; counts as delivered (every proof status
+#: route answers 409 once the block is proved, ``app/api/v0/proofs/*/route.ts``).
 HTTP_ALREADY_PROVED: Final = 409
 HTTP_TOO_MANY_REQUESTS: Final = 429
 #: Longest error body kept in exceptions and logs (characters).
 MAX_BODY_EXCERPT: Final = 500
-#: Per-request timeout (s); the original client's Tesla timeout (§2(c)).
+#: Per-request timeout (s): the original client's Tesla timeout
+#: (lambdaclass/ethrex-ethproofs@b45cda3:lib/ethproofs_client/rpc.ex).
 DEFAULT_TIMEOUT_S: Final = 30.0
 
 
@@ -83,7 +88,7 @@ class Rejected(EthProofsError):
         self.body = body
 
 
-#: The module table as ``StatusRules`` (§1.3, §1.5).
+#: The module table as ``StatusRules``.
 ETHPROOFS_RULES: Final = StatusRules(
     delivered=frozenset({HTTP_OK}),
     already_done=frozenset({HTTP_ALREADY_PROVED}),
@@ -95,10 +100,18 @@ ETHPROOFS_RULES: Final = StatusRules(
 def classify_response(
     status: int, headers: Mapping[str, str], body: str, *, now: float | None = None
 ) -> Outcome:
-    """Classify one reply from a proof status endpoint (see the module table; §1.3, §1.5).
+    """Classify one reply from a proof status endpoint (see the module table).
 
-    ``headers`` is looked up case-insensitively for ``Retry-After`` (honoured on 429 and 5xx);
-    ``now`` (Unix s, default the wall clock) resolves an HTTP-date ``Retry-After``.
+    Args:
+        status: the HTTP status.
+        headers: the reply headers, looked up case-insensitively for ``Retry-After`` (read on
+            429, 408 and 5xx).
+        body: the reply body as text; an excerpt of ``MAX_BODY_EXCERPT`` characters is kept.
+        now: Unix seconds (default the wall clock), to resolve an HTTP-date ``Retry-After``.
+
+    Returns:
+        The ``Outcome``: delivered (200), already proved (409), retry (with ``retry_after_s``)
+        or rejected.
     """
     return classify_reply(status, headers, body, ETHPROOFS_RULES, now=now)
 
@@ -106,10 +119,14 @@ def classify_response(
 class EthProofsClient:
     """Posts proof status reports to one EthProofs deployment.
 
-    ``base_url`` is ``ETHPROOFS_RPC_URL`` (e.g. ``https://ethproofs.org/api/v0``; a trailing slash
-    is ignored); ``api_key`` the team's key (``ETHPROOFS_API_KEY``); ``http`` an
-    ``httpx.AsyncClient`` owned by the caller. The client has no retry policy of its own: the
-    reporter decides from the exception class.
+    The client has no retry policy of its own: the reporter decides from the exception class.
+
+    Args:
+        base_url: ``ETHPROOFS_RPC_URL``, e.g. ``https://ethproofs.org/api/v0`` (a trailing slash
+            is ignored).
+        api_key: the team's key (``ETHPROOFS_API_KEY``); never logged or shown in ``repr``.
+        http: an ``httpx.AsyncClient`` owned by the caller.
+        timeout_s: per-request timeout, seconds.
     """
 
     def __init__(

@@ -1,9 +1,9 @@
 """Operator notifications as values, and their Slack Block Kit form (pure functions, no I/O).
 
-The events and their wording are the original client's (``../shared/docs/ethproofs-api.md``
-§2(g), lambdaclass/ethrex-ethproofs branch ``slack_notifications`` c667f9b): a ``header`` block with
-the headline and one ``section`` block with ``*Label:* `value``` lines. Block events also carry the
-block's gas used and transaction count; every event carries the host's GPU, CPU and RAM.
+The events and their wording are the original client's (lambdaclass/ethrex-ethproofs@c667f9b,
+branch ``slack_notifications``, not merged into main): a ``header`` block with the headline and
+one ``section`` block with ``*Label:* `value``` lines. Block events also carry the block's gas
+used and transaction count; every event carries the host's GPU, CPU and RAM.
 
 Two additions of ours: a ``Reason``/``Error`` field on failures (the original sent the headline
 only), and a ``suppressed`` summary when the rate limit coalesced events (``ratelimit.py``).
@@ -221,10 +221,12 @@ def _field_value(value: str) -> str:
 
 
 def block_kit_json(event: Event) -> str:
-    """The webhook body: ``{"text": headline, "blocks": [header, section]}`` (§2(g)).
+    """The webhook body as a JSON string: ``{"text": headline, "blocks": [header, section]}``.
 
-    ``text`` is Slack's fallback for notifications. Values are wrapped in backticks (a backtick
-    inside a value becomes ``'``) and clipped to ``VALUE_MAX``; the section to ``SECTION_MAX``.
+    The blocks are the original client's; ``text`` (Slack's fallback for notifications) is ours.
+    Values are wrapped in backticks (a backtick inside a value becomes ``'``) and clipped to
+    ``VALUE_MAX`` characters; the header to ``HEADER_MAX``, the section to ``SECTION_MAX``. An
+    event without fields has no section block.
     """
     lines = [f"*{label}:* `{_field_value(value)}`" for label, value in event.fields]
     blocks: list[dict[str, object]] = [

@@ -1,8 +1,9 @@
 """The host's GPU, CPU and RAM for notifications (read once at start).
 
-Sources as in the original client (``../shared/docs/ethproofs-api.md`` §2(g)): GPU names from NVML
-(``pynvml``, the ``gpu`` extra) or else ``nvidia-smi --query-gpu=name --format=csv,noheader``;
-the CPU ``model name`` from ``/proc/cpuinfo``; ``MemTotal`` from ``/proc/meminfo``. Anything not
+Sources as in the original client (lambdaclass/ethrex-ethproofs@c667f9b, branch
+``slack_notifications``): GPU names from ``nvidia-smi --query-gpu=name --format=csv,noheader``
+(here NVML first, ``pynvml`` from the ``gpu`` extra, then that command); the CPU ``model name``
+from ``/proc/cpuinfo``; ``MemTotal`` from ``/proc/meminfo``. Anything not
 available here is None (absent, not an error).
 
 ``host_info()`` blocks for up to ``timeout_s`` (nvidia-smi): call it before the event loop, or via

@@ -6,8 +6,8 @@ turns each notice into a Slack message (wording: ``events.py``). This module imp
 transport code, so an actor depends on it alone.
 
 ``BlockNoted`` is not a message: it gives the notifier a block's gas used and transaction count,
-which later messages about that block carry (as the original client did,
-``../shared/docs/ethproofs-api.md`` §2(g)).
+which later messages about that block carry (as the original client did: it cached them from
+the block JSON, lambdaclass/ethrex-ethproofs@c667f9b, branch ``slack_notifications``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """JSON bodies for ``POST /proofs/{queued,proving,proved}`` (pure functions, no I/O).
 
-Source of the shapes: ``../shared/docs/ethproofs-api.md`` §1.5 (ethproofs/ethproofs@98b7a6f
-``lib/zod/schemas/proof.ts``), and §2(c) for what the original client sent:
+Source of the shapes: the API's zod schemas (ethproofs/ethproofs@98b7a6f
+``lib/zod/schemas/proof.ts``), and what the original client sent
+(lambdaclass/ethrex-ethproofs@b45cda3:lib/ethproofs_client/rpc.ex):
 
 - ``queued`` / ``proving``: ``{"block_number": int, "cluster_id": int}``.
 - ``proved``: the same plus ``proving_time`` (int **milliseconds**, positive), ``proving_cycles``
@@ -9,8 +10,10 @@ Source of the shapes: ``../shared/docs/ethproofs-api.md`` §1.5 (ethproofs/ethpr
   base64 of the proof file's bytes) and ``verifier_id`` (the ZisK proof id; optional, not stored by
   the API today).
 
-The API silently drops unknown fields, so nothing else is sent. The whole body must fit in the
-platform's 6 MB request limit (§1.4): ``MAX_BODY_BYTES``.
+The API silently drops unknown fields (zod's default "strip"), so nothing else is sent. The API
+sets no size limit of its own, but it runs as Netlify Functions, whose buffered request limit is
+6 MB (docs.netlify.com/build/functions/configuration): the whole body must fit in
+``MAX_BODY_BYTES``.
 
 The store writes the string these functions return into the outbox row (``OutboxRow.payload_json``)
 in the same transaction as the job's state change, and the reporter POSTs it byte for byte.
@@ -25,7 +28,8 @@ from typing import Final
 
 from ethproofs_daemon.outbox import ReportKind
 
-#: Netlify's buffered request limit for a function (§1.4): the JSON body must fit.
+#: Netlify's buffered request limit for a function (docs.netlify.com/build/functions/
+#: configuration), in bytes: the JSON body must fit.
 MAX_BODY_BYTES: Final = 6 * 1024 * 1024
 
 
@@ -41,9 +45,12 @@ class PayloadError(ValueError):
 class ProvedFields:
     """What a ``proved`` report carries besides the block and cluster.
 
-    ``proving_time_ms`` is milliseconds of proving including witness generation (§1.5);
-    ``proving_cycles`` is ZisK's executed steps, None when unknown; ``proof`` the raw bytes of the
-    proof file; ``verifier_id`` the proof id ZisK printed (None: field omitted).
+    Attributes:
+        proving_time_ms: milliseconds of proving including witness generation (the schema's
+            description of ``proving_time``, ``lib/zod/schemas/proof.ts``).
+        proof: the raw bytes of the proof file.
+        proving_cycles: ZisK's executed steps; None when unknown.
+        verifier_id: the proof id ZisK printed; None leaves the field out.
     """
 
     proving_time_ms: int
@@ -64,7 +71,7 @@ def _dumps(body: dict[str, int | str]) -> str:
 
 
 def queued_payload(block_number: int, cluster_id: int) -> str:
-    """Body of ``POST /proofs/queued`` (§1.5): ``{"block_number": n, "cluster_id": c}``.
+    """Body of ``POST /proofs/queued``: ``{"block_number": n, "cluster_id": c}``.
 
     ``cluster_id`` is the cluster's integer ``index`` within the key's team, not its UUID.
 
@@ -76,7 +83,7 @@ def queued_payload(block_number: int, cluster_id: int) -> str:
 
 
 def proving_payload(block_number: int, cluster_id: int) -> str:
-    """Body of ``POST /proofs/proving`` (§1.5): same shape as ``queued_payload``.
+    """Body of ``POST /proofs/proving``: same shape as ``queued_payload``.
 
     Raises:
         PayloadError: as ``queued_payload``.
@@ -86,13 +93,17 @@ def proving_payload(block_number: int, cluster_id: int) -> str:
 
 
 def encode_proof(proof: bytes) -> str:
-    """Standard, padded base64 of the proof bytes (§1.5: "Proof in base64 format"; the API decodes
-    padded and unpadded alike; zisk-ethproofs and rsp send padded, §3/§4)."""
+    """Standard, padded base64 of the proof bytes.
+
+    The schema says only "Proof in base64 format" and the route decodes padded and unpadded alike
+    (``Buffer.from(s, "base64")``); 0xPolygonHermez/zisk-ethproofs@49a7cdf and succinctlabs/rsp
+    ``bin/ethproofs`` send padded, the original client unpadded.
+    """
     return base64.b64encode(proof).decode("ascii")
 
 
 def proved_payload(block_number: int, cluster_id: int, fields: ProvedFields) -> str:
-    """Body of ``POST /proofs/proved`` (§1.5).
+    """Body of ``POST /proofs/proved``.
 
     ``proving_time`` is ``fields.proving_time_ms`` as an int; a proof measured at 0 ms (only
     stand-in provers are that fast) is sent as 1 ms because the API requires a positive value.

@@ -49,8 +49,12 @@ class StatusRules:
 def parse_retry_after(value: str | None, now: float) -> float | None:
     """Seconds to wait from ``Retry-After`` (RFC 9110 §10.2.3): delay-seconds or an HTTP-date.
 
-    ``now`` is Unix seconds (used for the HTTP-date form). Returns None when absent or
-    unparseable; never negative.
+    Args:
+        value: the header value, or None when absent.
+        now: Unix seconds, for the HTTP-date form.
+
+    Returns:
+        Seconds from ``now`` (never negative), or None when absent or unparseable.
     """
     if value is None:
         return None
@@ -80,8 +84,12 @@ def classify_reply(
 ) -> Outcome:
     """Classify one reply by ``rules``.
 
-    ``headers`` is looked up case-insensitively for ``Retry-After`` (read on retryable statuses);
-    ``now`` (Unix s, default the wall clock) resolves an HTTP-date ``Retry-After``.
+    Args:
+        status: the HTTP status.
+        headers: looked up case-insensitively for ``Retry-After`` (read on retryable statuses).
+        body: the reply body; ``rules.excerpt_chars`` characters of it are kept.
+        rules: the API's statuses.
+        now: Unix seconds (default the wall clock), to resolve an HTTP-date ``Retry-After``.
     """
     excerpt = body[: rules.excerpt_chars]
     if status in rules.delivered:

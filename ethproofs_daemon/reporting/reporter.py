@@ -1,15 +1,21 @@
 """The reporter actor: drains the outbox to EthProofs, per block in order.
 
-Contract with the store: ``outbox.Outbox`` (``due_reports`` returns per block only its oldest
-pending row, so ``proved`` never goes before ``queued``/``proving``; the API answers 500 to a
-``proved`` for a block it has no row for, ``../shared/docs/ethproofs-api.md`` §1.5).
+Contract with the store: ``outbox.Outbox``. ``due_reports`` returns per block only its oldest
+pending row, so ``proved`` never goes before ``queued``/``proving``. That order matters: the
+``proved`` route does not create the ``blocks`` row its proof's foreign key needs (only
+``queued``/``proving`` do), so a ``proved`` that comes first answers 500
+(ethproofs/ethproofs@98b7a6f ``app/api/v0/proofs/proved/route.ts``; from reading the code, not
+observed).
 
 What happens to a row (``next_step``, a pure function):
 
-- 200 or 409 → ``mark_report_delivered`` (409: the block is already proved, §1.5 "Idempotency").
+- 200 or 409 → ``mark_report_delivered`` (409: the block is already proved for this cluster
+  version; every proof status route answers so).
   A delivered ``proved`` also sends the "proved and submitted" notification.
 - 429 → ``defer_report`` until ``Retry-After`` (or the backoff when absent); the whole reporter
-  pauses until then, since the limit is per key (§1.3) and other rows would be refused too.
+  pauses until then, since the limit is per key (``apikey:<key>``, 60 requests per 60 s;
+  ethproofs/ethproofs@98b7a6f ``lib/middleware/with-rate-limit.ts``) and other rows would be
+  refused too.
 - 408/5xx/transport → ``defer_report`` with exponential backoff and jitter, capped
   (``BackoffPolicy``); a ``Retry-After`` on a 5xx lengthens the wait. After
   ``alert_after_attempts`` failed tries the operator is notified once.
@@ -123,8 +129,18 @@ def next_step(
 ) -> Step:
     """What to do with ``row`` after one delivery attempt (see the module docstring).
 
-    ``result`` is the status ``post_status`` returned (200/409) or the error it raised;
-    ``now`` Unix seconds. Pure apart from ``rng``.
+    Pure apart from ``rng``.
+
+    Args:
+        row: the row just attempted; ``row.attempts`` counts its earlier failed attempts.
+        result: the status ``post_status`` returned (200/409) or the error it raised.
+        now: Unix seconds.
+        policy: the backoff for retryable failures.
+        rng: draws the jitter.
+        alert_after_attempts: the failed attempt that also alerts the operator (once).
+
+    Returns:
+        ``Delivered``, ``Deferred`` (``until`` in Unix seconds) or ``Failed``.
     """
     if isinstance(result, int):
         return Delivered(result)
@@ -169,11 +185,17 @@ def attempt_outcome(step: Step) -> AttemptOutcome:
 class Reporter:
     """Delivers outbox rows to EthProofs (see the module docstring).
 
-    ``outbox`` is the store; ``client`` None disables reporting (rows stay pending); ``notifier``
-    gets failures and successful ``proved`` deliveries; ``clock`` returns Unix seconds (the outbox
-    times); ``rng`` jitters the backoff; ``batch`` rows per pass; ``idle_poll_s`` the longest sleep;
-    ``alert_after_attempts`` when a retrying row is worth a notification; ``observer`` is called
-    with each attempt's endpoint and outcome (metrics: requests by endpoint and outcome).
+    Args:
+        outbox: the store's outbox side.
+        client: the EthProofs client; None disables reporting (rows stay pending).
+        backoff: waits between failed deliveries of a row.
+        notifier: gets failures and successful ``proved`` deliveries.
+        clock: Unix seconds (the outbox times).
+        rng: jitters the backoff.
+        batch: rows per pass.
+        idle_poll_s: the longest sleep without looking at the outbox, seconds.
+        alert_after_attempts: the failed attempt of a retrying row that notifies the operator.
+        observer: called with each attempt's endpoint and outcome (metrics).
     """
 
     def __init__(
@@ -235,9 +257,12 @@ class Reporter:
             await self._sleep()
 
     async def deliver_due(self) -> int:
-        """One pass: post every due row (at most ``batch``) once. Returns rows handled.
+        """One pass: post every due row (at most ``batch``) once.
 
         Stops the pass early on a 429 (the reporter then pauses until ``Retry-After``).
+
+        Returns:
+            The number of rows attempted; 0 without a client or while paused.
         """
         if self.client is None:
             return 0
@@ -254,10 +279,13 @@ class Reporter:
         return handled
 
     async def drain(self, timeout_s: float) -> bool:
-        """Deliver pending rows until none is pending or ``timeout_s`` passes (shutdown).
+        """Deliver pending rows until none is pending or ``timeout_s`` seconds pass (shutdown).
 
-        Waits out backoffs and ``Retry-After`` pauses within the deadline. Returns True when no
-        row is left pending (always True without a client: nothing is ever sent then).
+        Waits out backoffs and ``Retry-After`` pauses within the deadline.
+
+        Returns:
+            True when no row is left pending (always True without a client: nothing is ever
+            sent then).
         """
         if self.client is None:
             return True

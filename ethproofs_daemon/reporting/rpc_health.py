@@ -1,6 +1,7 @@
 """When to say "ETH RPC down" and "ETH RPC recovered" (pure: the caller passes the time).
 
-The original client's rule (``../shared/docs/ethproofs-api.md`` §2(g)): the RPC is *down* once
+The original client's rule (lambdaclass/ethrex-ethproofs@c667f9b, branch
+``slack_notifications``): the RPC is *down* once
 calls have failed continuously for 60 s; *recovered* is announced at the first success after a
 *down* was announced, with the downtime since the first failure. A blip shorter than the threshold
 says nothing.

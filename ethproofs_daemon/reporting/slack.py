@@ -5,7 +5,7 @@ raising); with ``SLACK_WEBHOOK`` unset they get a ``notices.NullNotifier``. ``Sl
 each notice into an ``events.Event`` and puts it on a bounded trio memory channel; its ``run()``
 task (a supervised child) takes them off, applies the rate limit (``ratelimit.CoalescingBucket``:
 a burst, then one message per interval, the rest coalesced into one "N more suppressed" message)
-and POSTs the Block Kit body (``events.py``, ``../shared/docs/ethproofs-api.md`` §2(g)) with
+and POSTs the Block Kit body (``events.py``; the original client's messages) with
 retries: tenacity's ``AsyncRetrying`` with ``sleep=trio.sleep``, on 429 (honouring
 ``Retry-After``), 5xx and transport errors (``SLACK_RULES``).
 
@@ -146,13 +146,18 @@ class SlackRetry:
 class SlackNotifier(EventNotifier):
     """Sends events to a Slack incoming webhook in the background, rate-limited.
 
-    ``webhook_url`` is ``SLACK_WEBHOOK`` (secret); ``http`` an ``httpx.AsyncClient`` owned by the
-    caller; ``host`` from ``host.host_info()``; ``rate`` the burst and interval; ``retry`` the
-    per-message retry policy; ``queue_size`` the bound of the event channel (a full channel drops
-    the new event and counts it in ``dropped``); ``clock`` a monotonic clock in seconds.
-
     Start ``run`` in a nursery (``await nursery.start(notifier.run)``); events emitted before it
     starts wait in the channel.
+
+    Args:
+        webhook_url: ``SLACK_WEBHOOK`` (a secret: never logged or shown in ``repr``).
+        http: an ``httpx.AsyncClient`` owned by the caller.
+        host: the machine's description, from ``host.host_info()``.
+        rate: the burst and interval of the rate limit.
+        retry: the per-message retry policy.
+        queue_size: the bound of the event channel; a full channel drops the new event and
+            counts it in ``dropped``.
+        clock: a monotonic clock in seconds.
     """
 
     def __init__(
@@ -274,8 +279,9 @@ def make_notifier(
 ) -> SlackNotifier | NullNotifier:
     """A ``SlackNotifier`` for ``SLACK_WEBHOOK``, or a ``NullNotifier`` when it is unset/empty.
 
-    Unlike the original client (§2(g)), Slack does not also require the ``ETHPROOFS_*`` settings:
-    failures are worth hearing about when reporting is off too.
+    Unlike the original client (which sent to Slack only when ``SLACK_WEBHOOK`` and all three
+    ``ETHPROOFS_*`` were set), Slack does not also require the ``ETHPROOFS_*`` settings: failures
+    are worth hearing about when reporting is off too.
     """
     if not webhook_url:
         return NullNotifier()
