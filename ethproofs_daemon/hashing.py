@@ -1,8 +1,9 @@
-"""keccak-256, the one implementation the whole package uses.
+"""keccak-256, the one implementation the package's own code uses.
 
 safe-pysha3's C ``keccak_256`` when installed (≈10× faster per call than pycryptodome, which
 matters on the input builder's hot path), else pycryptodome's ``Crypto.Hash.keccak``. Both give
-the Ethereum keccak-256 (the original Keccak padding, not FIPS-202 SHA3-256).
+the Ethereum keccak-256 (the original Keccak padding, not FIPS-202 SHA3-256). py-trie (behind
+``eth.mpt``) hashes its nodes with its own (``eth_utils.keccak``, eth-hash).
 """
 
 from __future__ import annotations

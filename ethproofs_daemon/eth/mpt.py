@@ -18,7 +18,8 @@ A node is the RLP of a 17-item list (branch: 16 children + value) or a 2-item li
 extension: hex-prefix path + value or child). A child reference is a 32-byte keccak hash, the empty
 string (no child) or, when the child's RLP is shorter than 32 bytes, the child node itself, inline.
 Source: Ethereum yellow paper, appendix D (modified Merkle-Patricia trie) and appendix C (hex-prefix
-encoding); ethrex's reading of the same: ``../shared/docs/ethrex-input.md §3.3``.
+encoding); ethrex's reading of the same (``Node::decode``):
+lambdaclass/ethrex@891528d:crates/common/trie/{node.rs,rlp.rs}.
 """
 
 from __future__ import annotations
@@ -175,7 +176,11 @@ def decode_node(raw: bytes) -> Node:
 
 
 def node_from_item(item: RlpItem) -> Node:
-    """A node from its decoded RLP item (used for inline children). Raises ``TrieError``."""
+    """A node from its decoded RLP item (used for inline children).
+
+    Raises:
+        TrieError: not a 2- or 17-item list, or a malformed path or child reference.
+    """
     if not isinstance(item, list):
         raise TrieError("node is an RLP string, not a list")
     if len(item) == 17:
@@ -226,9 +231,12 @@ def trie_key(key_path: Sequence[int]) -> bytes:
 
 
 def partial_trie(root: bytes, nodes: MutableMapping[bytes, bytes]) -> HexaryTrie:
-    """py-trie's ``HexaryTrie`` rooted at ``root`` (hash) over ``nodes`` (keccak → RLP), which may
-    lack nodes; updates write their new nodes into ``nodes``. A read or update that needs an
-    absent node raises ``trie.exceptions.MissingTrieNode`` (``missing_node_hash``)."""
+    """py-trie's ``HexaryTrie`` rooted at ``root`` (32-byte hash) over ``nodes`` (keccak → RLP).
+
+    ``nodes`` may lack nodes; updates write their new nodes into it. The trie's own reads and
+    updates raise ``trie.exceptions.MissingTrieNode`` (with ``missing_node_hash``) when they need
+    a node ``nodes`` does not hold.
+    """
     return HexaryTrie(nodes, root)
 
 
@@ -239,9 +247,16 @@ PY_TRIE_NODE_ERRORS: Final = (InvalidNode, PyTrieValidationError, rlp.exceptions
 def lookup(
     root: bytes, key_path: Sequence[int], nodes: MutableMapping[bytes, bytes]
 ) -> bytes | None:
-    """The value at ``key_path`` (64 nibbles: a secure trie's ``keccak(key)``) in the trie ``root``
-    over ``nodes`` (keccak → RLP); None when absent, or unknown because a node on the path is not
-    in ``nodes``. Read with py-trie's ``HexaryTrie.get``.
+    """The value at ``key_path`` in the trie ``root`` over ``nodes``, read with ``HexaryTrie.get``.
+
+    Args:
+        root: the trie's root hash (32 bytes).
+        key_path: 64 nibbles, a secure trie's ``keccak(key)``.
+        nodes: keccak → node RLP; may be partial.
+
+    Returns:
+        The value (RLP bytes), or None when the key is absent or unknown because a node on the
+        path is not in ``nodes``.
 
     Raises:
         TrieError: a node on the path does not decode.
@@ -258,9 +273,12 @@ def lookup(
 def lowest_branch(
     root: bytes, key_path: Sequence[int], nodes: MutableMapping[bytes, bytes]
 ) -> tuple[Node, int] | None:
-    """The lowest branch node on the path to the leaf at ``key_path`` and its depth (nibbles from
-    the root); None when the leaf is absent or unknown, or no branch is on the path. Walked with
-    py-trie's ``HexaryTrie.traverse``.
+    """The lowest branch node on the path to the leaf at ``key_path``, walked with
+    ``HexaryTrie.traverse``.
+
+    Returns:
+        ``(branch, depth)``, depth in nibbles from the root; None when the leaf is absent or
+        unknown (a node on the path is not in ``nodes``), or no branch is on the path.
 
     Raises:
         TrieError: a node on the path does not decode.

@@ -15,8 +15,8 @@ common shapes (``0x80`` and 32-byte hashes). Hoodi 1265656 ``build_input`` (min 
 2-core machine): 38.6 ms with it, 41.3 ms with a generic ``list_items`` scan instead (≈7%); without
 ``inputs.trie``'s branch fast path as well, 42.3 against 54.3 ms.
 Also: the ethrex ``BlockHeader`` RLP (its keccak is the block hash) and the header reading used to
-find the parent state root (fields in ``block.rs`` order; optional trailing fields tried in order,
-a failing one counts as absent).
+find the parent state root (fields in lambdaclass/ethrex@891528d:crates/common/types/block.rs
+order; optional trailing fields tried in order, a failing one counts as absent).
 """
 
 from __future__ import annotations
@@ -205,7 +205,15 @@ _OPTIONAL_HEADER_FIELDS: Final = ("u", 32, "u", "u", 32, 32)
 
 
 def header_number_and_state_root(raw: bytes, field: str) -> tuple[int, bytes]:
-    """Decode an RLP header (ethrex rules) and return ``(number, state_root)``."""
+    """Decode an RLP header (ethrex rules) and return ``(number, state_root)``.
+
+    Returns:
+        The block number and the 32-byte state root.
+
+    Raises:
+        InputError: not a canonical RLP list of at least 15 header fields of the right sizes,
+            or trailing fields that are not the optional header fields (``field`` named).
+    """
     items = list_items(decode_one(raw, field), field)
     if len(items) < 15:
         raise InputError(field, f"header RLP has {len(items)} fields, expected at least 15")

@@ -5,8 +5,10 @@ One frozen dataclass per Rust struct or enum variant of lambdaclass/ethrex@89152
 left out. Python shapes: hashes/addresses/bloom are ``bytes`` of exactly 32/20/256; ``U256``/
 ``u128``/``u64`` are ``int``; ``Bytes`` is ``bytes``; ``Vec`` is ``tuple``; ``Option`` is ``None``
 or the value; ``TxKind`` is ``None`` (Create) or a 20-byte address (Call).
-Parsed from node JSON by ``inputs.rpc_block`` (ethrex serde rules); encoded by ``inputs.checks``
-(RLP) and ``inputs.schema`` (rkyv); read by ``witness.verify`` and ``witness.synthesis``.
+Parsed from node JSON by ``inputs.rpc_block`` (ethrex serde rules); encoded by ``eth.rlp``
+(header RLP), ``inputs.checks`` (EIP-2718 transaction encodings) and ``inputs.schema`` (rkyv);
+read by ``node.input_source``, ``witness.source``, ``witness.synthesis_block`` and
+``witness.verify``.
 """
 
 from __future__ import annotations

@@ -5,18 +5,23 @@ the RPC edge (``parse_witness`` here, or ``inputs.rpc_witness.read_rpc_witness``
 stricter serde rules for documents handed to the codec) and every later step takes it:
 completion of geth-form keys, verification, synthesis, the codec.
 
-Two wire forms exist (``../shared/docs/real-data.md §3``):
+Two wire forms exist; ``debug_executionWitness`` has no published spec yet (ethereum/execution-apis
+issue #845: the clients disagree; PR #847 proposes one). Both are recorded in
+erigontech/rpc-tests@73992926 (``integration/hive/debug_executionWitness/``: ``test_1xx.json``
+geth, ``test_2xx.json`` reth):
 
 - **reth** (also Erigon's new default, ethrex-replay caches): ``headers`` are RLP hex strings,
   oldest first, parent last; ``keys`` lists 20-byte addresses and 32-byte slots.
 - **geth**: ``headers`` are JSON header objects (absent optional fields present as ``null``, each
   with its ``hash``); ``keys`` is ``null``.
 
-Some sources describe ``state``/``codes``/``keys`` as hash → bytes maps; those are accepted too (the
-values are taken). ``parse_witness`` takes any of these and returns an ``ExecutionWitness`` whose
-headers are always RLP (a JSON header is re-encoded and must hash to its ``hash``);
-``ExecutionWitness.to_json`` writes the reth form that the ethrex 891528d input conversion reads
-(``../shared/docs/ethrex-input.md §3.3``), for callers that hand witnesses on as JSON.
+Some sources (alloy's ``ExecutionWitness`` type, early reth) describe ``state``/``codes``/``keys``
+as hash → bytes maps; those are accepted too (the values are taken). ``parse_witness`` takes any
+of these and returns an ``ExecutionWitness`` whose headers are always RLP (a JSON header is
+re-encoded and must hash to its ``hash``); ``ExecutionWitness.to_json`` writes the reth form that
+the ethrex 891528d input conversion reads (``RpcExecutionWitness``: four arrays of hex strings;
+lambdaclass/ethrex@891528d:crates/networking/rpc/debug/execution_witness.rs), for callers that
+hand witnesses on as JSON.
 """
 
 from __future__ import annotations
@@ -130,7 +135,11 @@ def _hex(data: bytes) -> str:
 
 
 def hex_bytes(value: JsonValue, where: str) -> bytes:
-    """Bytes from a hex string with or without ``0x``. Raises ``WitnessFormatError``."""
+    """Bytes from a hex string with or without ``0x``.
+
+    Raises:
+        WitnessFormatError: not a string, an odd number of digits, or not hex (``where`` named).
+    """
     if not isinstance(value, str):
         raise WitnessFormatError(f"{where}: expected a hex string, got {type(value).__name__}")
     text = value[2:] if value.startswith(("0x", "0X")) else value

@@ -59,7 +59,16 @@ class ConvertedInput:
 
 
 def unwrap_document(doc: object, what: str) -> tuple[Mapping[str, object], bool]:
-    """``(object, is_rpc_form)``: unwraps a JSON-RPC response and an ethrex-replay cache."""
+    """Unwrap a JSON-RPC response or an ethrex-replay cache to the block or witness object.
+
+    Returns:
+        ``(object, is_rpc_form)``: ``is_rpc_form`` is False only for an ethrex-replay cache's
+        block, which is read with ethrex's ``Block`` serde rather than ``RpcBlock``'s.
+
+    Raises:
+        InputError: not an object, a JSON-RPC error response, or a cache without exactly one
+            block.
+    """
     o = hj.obj(doc, what)
     if "jsonrpc" in o or ("result" in o and "id" in o):
         if o.get("error") is not None:
@@ -78,7 +87,11 @@ def unwrap_document(doc: object, what: str) -> tuple[Mapping[str, object], bool]
 def convert(
     block: Mapping[str, object], witness: Mapping[str, object], chain: ChainConfig | None = None
 ) -> ConvertedInput:
-    """Node JSON → typed ``ProgramInput`` (no checks, no encoding). Raises ``InputError``."""
+    """Node JSON → typed ``ProgramInput`` (no checks, no encoding).
+
+    Raises:
+        InputError: a field breaks ethrex's serde or conversion rules (the field is named).
+    """
     block_obj, rpc = unwrap_document(block, "block")
     witness_obj, _ = unwrap_document(witness, "witness")
     typed_block = block_from_json(block_obj, rpc=rpc)
@@ -97,8 +110,12 @@ def convert_typed(
 ) -> ConvertedInput:
     """Typed block + node witness → typed ``ProgramInput`` (no checks, no encoding).
 
-    ``claimed_block_hash``: the hash the node gave for the block (checked by ``check_block_hash``).
-    Raises ``InputError``.
+    Args:
+        claimed_block_hash: the hash the node gave for the block (32 bytes; checked later by
+            ``check_block_hash``).
+
+    Raises:
+        InputError: the witness cannot be converted (see ``rpc_witness.guest_witness``).
     """
     return ConvertedInput(_program_input(block, witness, chain), claimed_block_hash)
 
@@ -133,9 +150,16 @@ def build_input(
 ) -> bytes:
     """The guest input file's bytes for one block (framed per ``profile``), from node JSON.
 
-    ``chain`` defaults to mainnet (as the NIF). ``check`` runs the pre-proving checks (block hash,
-    transactions root, state root → ``CheckFailed``). Raises ``InputError`` for anything wrong,
-    including a profile whose codec is not built in (use ``external.run_external_builder``).
+    Args:
+        block: ``eth_getBlockByNumber(n, true)`` (any form ``unwrap_document`` takes).
+        witness: ``debug_executionWitness`` in the reth form (any form ``unwrap_document`` takes).
+        chain: defaults to mainnet (as the NIF).
+        check: run the pre-proving checks (block hash, transactions root, state root).
+
+    Raises:
+        CheckFailed: a pre-proving check failed.
+        InputError: anything else wrong, including a profile whose codec is not built in (use
+            ``external.run_external_builder``).
     """
     _check_codec(profile)
     converted = convert(block, witness, chain)
@@ -162,8 +186,11 @@ def build_typed_input(
     Runs the pre-proving checks: block hash (against ``claimed_block_hash``, when given),
     transactions root and, unless ``witness_verified``, the parent state root. The daemon passes
     ``witness_verified=True`` after ``witness.verify.verify_witness``, which is its one state-root
-    check (every node reachable from the parent's ``stateRoot``). Raises ``InputError`` as
-    ``build_input`` does.
+    check (every node reachable from the parent's ``stateRoot``).
+
+    Raises:
+        CheckFailed: a pre-proving check failed.
+        InputError: as ``build_input``.
     """
     _check_codec(profile)
     converted = convert_typed(block, witness, chain, claimed_block_hash=claimed_block_hash)

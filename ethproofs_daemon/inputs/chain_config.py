@@ -1,9 +1,9 @@
 """``ChainConfig`` values: mainnet (the NIF's), Hoodi, Sepolia, and any ethrex genesis file.
 
-Values are ethrex@891528d's parse of ``cmd/ethrex/networks/<net>/genesis.json``
+Values are lambdaclass/ethrex@891528d's parse of ``cmd/ethrex/networks/<net>/genesis.json``
 (``crates/common/types/genesis.rs``, ``crates/common/config/networks.rs``). Mainnet is checked by
 the golden vector ``chain_config_mainnet``, Hoodi by ``hoodi_1265656_hoodi-config``; Sepolia is
-read from ethrex's ``sepolia/genesis.json`` (stored revision 7c2a35e; no golden vector).
+read from lambdaclass/ethrex@7c2a35e:cmd/ethrex/networks/sepolia/genesis.json (no golden vector).
 Genesis parsing: the ``config`` object, camelCase keys, missing fork keys → None, missing blob
 schedule entries → ethrex defaults, unknown keys (``amsterdamTime``…) ignored.
 """
@@ -70,7 +70,11 @@ def _fork_blob(value: object, field: str) -> ForkBlobSchedule:
 
 
 def chain_config_from_genesis(doc: object, field: str = "genesis") -> ChainConfig:
-    """Parse a genesis document (or its ``config`` object) the way ethrex's serde does."""
+    """Parse a genesis document (or its ``config`` object) the way ethrex's serde does.
+
+    Raises:
+        InputError: a value of the wrong type or out of range (``field``-prefixed path).
+    """
     o = hj.obj(doc, field)
     if "config" in o:
         field = f"{field}.config"
@@ -163,9 +167,12 @@ NAMED: Final[dict[str, ChainConfig]] = {"mainnet": MAINNET, "hoodi": HOODI, "sep
 
 
 def chain_config_by_name(name_or_path: str) -> ChainConfig:
-    """``mainnet`` | ``hoodi`` | ``sepolia`` | path to an ethrex/geth-style genesis JSON file.
+    """The ``ChainConfig`` named ``mainnet`` | ``hoodi`` | ``sepolia``, or read from a path to an
+    ethrex/geth-style genesis JSON file.
 
-    Raises ``InputError`` (field ``chain``) for an unknown name or an unreadable/invalid file.
+    Raises:
+        InputError: field ``chain`` for an unknown name or an unreadable file; a field of the
+            genesis document (path-prefixed) for invalid content.
     """
     key = name_or_path.lower()
     if key in NAMED:

@@ -34,7 +34,11 @@ _STDERR_TAIL: Final[int] = 2000
 def render_argv(
     argv_template: Sequence[str], *, block_number: int, rpc_url: str, output_path: Path
 ) -> list[str]:
-    """Substitute the placeholders; unknown ``{names}`` are an ``ExternalBuilderError``."""
+    """Substitute the placeholders in every argument.
+
+    Raises:
+        ExternalBuilderError: an empty template, or an unknown ``{name}``.
+    """
     if not argv_template:
         raise ExternalBuilderError("external_builder", "empty argv template")
     values = {
@@ -67,8 +71,9 @@ async def run_external_builder(
 ) -> bytes:
     """Run the builder, then return its output file's bytes framed per ``profile``.
 
-    Raises ``ExternalBuilderError`` when the command cannot start, exits non-zero, exceeds
-    ``timeout_s`` seconds, or leaves no (or an empty) output file.
+    Raises:
+        ExternalBuilderError: the template is bad, or the command cannot start, exits non-zero,
+            exceeds ``timeout_s`` seconds, or leaves no (or an empty) output file.
     """
     argv = render_argv(
         argv_template, block_number=block_number, rpc_url=rpc_url, output_path=output_path

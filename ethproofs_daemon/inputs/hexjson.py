@@ -1,7 +1,7 @@
 """Field readers for node JSON with ethrex's serde rules; every failure is ``InputError(field, …)``.
 
-Rules (lambdaclass/ethrex@891528d:crates/common/serde_utils.rs, impl-serde for hashes;
-``../shared/docs/ethrex-input.md`` §3.1):
+Rules (lambdaclass/ethrex@891528d:crates/common/serde_utils.rs and the serde of
+``crates/networking/rpc/types/{block.rs,transaction.rs}``; impl-serde for hashes):
 
 - hashes/addresses/bloom: optional ``0x``, then exactly 2N hex digits;
 - ``U256``: optional ``0x``, then 1–64 hex digits (odd counts allowed);

@@ -8,8 +8,10 @@ back with rkyv's bytecheck rules (``read``). Dependency-free types also offer a 
 (``Struct``, ``Vec``, ``Box``, ``Arc``, ``Option``, ``Enum``, scalars; ``BTreeMap`` in
 ``rkyv_btree``), see ``schema.py``.
 
-Rules implemented (``../shared/docs/ethrex-input.md`` §1, rkyv@0.8.12 ``rel_ptr.rs``, ``vec.rs``,
-``boxed.rs``, ``option.rs``, ``collections/btree/map/mod.rs``, ``validation/archive/validator.rs``):
+Rules implemented (rkyv/rkyv@0.8.12 (ef1d1b5): ``rkyv/src/{api/high/mod.rs, ser/writer/mod.rs,
+rel_ptr.rs, vec.rs, boxed.rs, rc.rs, option.rs, ser/sharing/mod.rs, collections/btree/map/mod.rs,
+validation/archive/validator.rs}``; features ``std``, ``unaligned``, as the NIF's ``Cargo.lock``
+pins them, lambdaclass/ethrex-ethproofs@b45cda3):
 
 - every archived type has alignment 1; integers little-endian; ``usize`` lengths are u32;
 - a relative pointer is ``i32 = target − position of the pointer field``; invalid = ``1``;
@@ -575,7 +577,8 @@ class Struct(Archiver):
 def to_bytes(arch: Archiver, value: Any) -> bytes:
     """``rkyv::to_bytes``: ``value``'s data in post-order, then its inline bytes (the root) last.
 
-    Raises ``InputError`` when a value does not fit its archived type (length, range, variant).
+    Raises:
+        InputError: a value does not fit its archived type (length, range, variant).
     """
     buf = bytearray()
     try:
@@ -589,7 +592,8 @@ def to_bytes(arch: Archiver, value: Any) -> bytes:
 def from_bytes(arch: Archiver, data: bytes) -> Any:
     """``rkyv::from_bytes`` (validating): the root is the last ``arch.size`` bytes.
 
-    Raises ``ArchiveError`` (an ``InputError``) naming the offset when a bytecheck rule fails.
+    Raises:
+        ArchiveError: a bytecheck rule fails (the field names the offset, e.g. ``@0``).
     """
     n = len(data)
     if n < arch.size:

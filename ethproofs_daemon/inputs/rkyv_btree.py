@@ -1,12 +1,12 @@
 """rkyv 0.8 ``ArchivedBTreeMap<K, V, E = 5>`` for the ``rkyv`` writer/reader (used by
 ``ExecutionWitness.storage_trie_roots``).
 
-Node layouts and the streaming builder are rkyv@0.8.12:collections/btree/map/mod.rs
-(``serialize_from_ordered_iter``), restated in ``../shared/docs/ethrex-input.md`` §1.4: the nodes
-come out in key order, a subtree before the inner node that points to it, every inner node full,
-only the deepest level partly filled; invalid child pointers are ``1``; an empty map has root
-offset ``1``. The reader follows bytecheck's subtree ranges (children, then entry values) and also
-checks that keys are strictly increasing.
+Node layouts and the streaming builder are rkyv/rkyv@0.8.12 (ef1d1b5):
+rkyv/src/collections/btree/map/mod.rs (``serialize_from_ordered_iter``): the nodes come out in key
+order, a subtree before the inner node that points to it, every inner node full, only the deepest
+level partly filled; invalid child pointers are ``1``; an empty map has root offset ``1``. The
+reader follows bytecheck's subtree ranges (children, then entry values) and also checks that keys
+are strictly increasing.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ class BTreeMap(Archiver):
     """``BTreeMap<K, V>`` as rkyv's ``ArchivedBTreeMap<K, V, E = 5>``: root pointer + u32 length.
 
     Nodes (written out of line by ``serialize_from_ordered_iter``, ported from
-    rkyv@0.8.12:collections/btree/map/mod.rs): leaf = ``kind 0 | keys[5] | values[5] | len u32``;
+    rkyv/rkyv@0.8.12:rkyv/src/collections/btree/map/mod.rs):
+    leaf = ``kind 0 | keys[5] | values[5] | len u32``;
     inner = ``kind 1 | keys[5] | values[5] | lesser[5] ptr | greater ptr``. Keys sorted by bytes.
     """
 

@@ -2,8 +2,7 @@
 
 Sources: lambdaclass/ethrex@891528d:crates/networking/rpc/types/{block.rs,transaction.rs}
 (``RpcBlock``, ``TryInto<Block>``), ``crates/common/types/{block.rs,transaction.rs}`` (serde of
-header, withdrawal and the custom ``Transaction`` deserializer); ``../shared/docs/ethrex-input.md``
-§3.1–§3.2.
+header, withdrawal and the custom ``Transaction`` deserializer), ``crates/common/serde_utils.rs``.
 
 Two forms: ``rpc=True`` (the NIF's ``RpcBlock``: needs ``hash``, ``size``, ``withdrawals``, full
 transaction objects with ``from``/``hash``/``blockNumber``/``transactionIndex``; uncles are
@@ -222,10 +221,17 @@ def _withdrawals(value: object, field: str) -> tuple[Withdrawal, ...]:
 
 
 def block_from_json(value: object, *, rpc: bool = True, field: str = "block") -> Block:
-    """A block object → ``Block`` (``rpc``: the NIF's ``RpcBlock`` rules, else ethrex ``Block``).
+    """A block object → ``Block``.
 
-    Raises ``InputError``: e.g. ``block.withdrawals: missing`` for pre-Shanghai blocks (the NIF's
-    ``BlockBodyWrapper`` error), or a hashes-only transaction list.
+    Args:
+        rpc: read with the NIF's ``RpcBlock`` rules (an ``eth_getBlockByNumber(n, true)``
+            result); False reads ethrex's own ``Block`` serde (ethrex-replay caches).
+        field: the dotted path errors name.
+
+    Raises:
+        InputError: a field breaks the rules, e.g. ``block.withdrawals: missing`` for a
+            pre-Shanghai block (the NIF's ``BlockBodyWrapper`` error), or a hashes-only
+            transaction list.
     """
     o = hj.obj(value, field)
     if rpc:
@@ -279,7 +285,8 @@ class RpcBlock:
 def rpc_block_from_json(value: object, field: str = "block") -> RpcBlock:
     """Parse a node's block once, at the RPC edge (``block_from_json`` with the NIF's rules).
 
-    Raises ``InputError`` naming the field.
+    Raises:
+        InputError: as ``block_from_json`` (the field is named).
     """
     block = block_from_json(value, rpc=True, field=field)
     o = hj.obj(value, field)

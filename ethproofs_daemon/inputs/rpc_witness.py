@@ -5,8 +5,9 @@ daemon parsed at the RPC edge); ``witness_from_json`` reads a witness document w
 rules first (``read_rpc_witness``: the four arrays, document order, geth form refused), for the
 ``build-input`` CLI and the Proof Node API.
 Source: lambdaclass/ethrex@891528d:crates/networking/rpc/debug/execution_witness.rs
-(``RpcExecutionWitness``, ``execution_witness_from_rpc_chain_config``);
-``../shared/docs/ethrex-input.md`` §3.3. Steps: parent state root from the RLP headers; node map
+(``RpcExecutionWitness``, ``execution_witness_from_rpc_chain_config``), with
+``crates/common/trie/{node.rs,rlp.rs,trie.rs}`` (``Node::decode``, ``Trie::get_embedded_root``)
+and ``crates/common/rlp/decode.rs``. Steps: parent state root from the RLP headers; node map
 ``keccak(rlp) → node`` (``0x80`` skipped, duplicates collapse); embedded state trie; a storage trie
 for each 20-byte key whose account has a non-empty storage root present in the map; ``codes``,
 ``headers`` and ``keys`` copied verbatim. Every failure is ``InputError`` naming the field.
@@ -49,7 +50,12 @@ def _hex_list(value: object, key: str, field: str) -> list[bytes]:
 
 
 def read_rpc_witness(value: object, field: str = "witness") -> ExecutionWitness:
-    """The four byte-string arrays, checked in document order like serde does (``InputError``)."""
+    """The four byte-string arrays, checked in document order like serde does.
+
+    Raises:
+        InputError: not an object, a missing or ``null`` array (geth form), an entry that is not
+            a hex string (e.g. a JSON header), or bad hex.
+    """
     o = hj.obj(value, field)
     out: dict[str, list[bytes]] = {}
     for key in [k for k in o if k in WITNESS_KEYS]:
@@ -66,7 +72,11 @@ def read_rpc_witness(value: object, field: str = "witness") -> ExecutionWitness:
 
 
 def parent_state_root(headers: Sequence[bytes], block_number: int, field: str) -> bytes:
-    """State root of the header numbered ``block_number - 1`` (earlier headers must decode)."""
+    """State root (32 bytes) of the header numbered ``block_number - 1``.
+
+    Raises:
+        InputError: a header before it does not decode, or there is no such header.
+    """
     for i, raw in enumerate(headers):
         number, state_root = rlp.header_number_and_state_root(raw, f"{field}.headers[{i}]")
         if number == block_number - 1:
@@ -98,8 +108,9 @@ def witness_from_json(
 ) -> GuestExecutionWitness:
     """Read a witness document (bare result object) with ethrex's rules, then ``guest_witness``.
 
-    Raises ``InputError``: geth form (``keys: null``, JSON headers), bad hex, and everything
-    ``guest_witness`` raises.
+    Raises:
+        InputError: geth form (``keys: null``, JSON headers), bad hex, and everything
+            ``guest_witness`` raises.
     """
     return guest_witness(
         read_rpc_witness(value, field),
@@ -118,8 +129,10 @@ def guest_witness(
 ) -> GuestExecutionWitness:
     """Convert the node's witness for block ``block_number`` to the guest's form.
 
-    Raises ``InputError``: keys unknown (a geth-form witness not completed), undecodable nodes or
-    headers, missing parent header, missing state root node, a missing node on an account path.
+    Raises:
+        InputError: keys unknown (a geth-form witness not completed), undecodable nodes or
+            headers, missing parent header, missing state root node, a missing node on an
+            account path.
     """
     if witness.keys is None:
         raise InputError(f"{field}.keys", "unknown (geth-form witness not completed)")

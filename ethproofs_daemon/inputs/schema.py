@@ -6,8 +6,9 @@ Sizes (bytes): ``ProgramInput`` 521, ``Block`` 699, ``BlockHeader`` 674, ``Trans
 
 Sources: ``lambdaclass/ethrex@891528d:crates/common/rkyv_utils.rs`` (remote wrappers: ``H256``,
 ``H160``, ``Bloom``, ``U256`` as 4 LE u64 limbs, ``OptionH256Wrapper``/``OptionH160Wrapper`` with
-Some = 0, access-list items as one byte blob), ``crates/common/trie/rkyv_utils.rs`` and the type
-files listed in ``types.py``; layout tables in ``../shared/docs/ethrex-input.md`` §2.
+Some = 0, access-list items as one byte blob), ``crates/common/trie/rkyv_utils.rs`` and the
+``#[derive(Archive)]`` types of the files listed in ``types.py``, archived by rkyv 0.8.12's rules
+(``rkyv.py``).
 """
 
 from __future__ import annotations
@@ -293,18 +294,29 @@ ROOTS: Final[dict[str, Archiver]] = {
 
 
 def encode_program_input(value: t.ProgramInput) -> bytes:
-    """``rkyv::to_bytes(&ProgramInput)``: raw bytes, 521-byte root last. Raises ``InputError``."""
+    """``rkyv::to_bytes(&ProgramInput)``: raw bytes (no framing), 521-byte root last.
+
+    Raises:
+        InputError: a value does not fit its archived type.
+    """
     return to_bytes(PROGRAM_INPUT, value)
 
 
 def decode_program_input(data: bytes) -> t.ProgramInput:
-    """Validating read of raw (unframed) ``ProgramInput`` bytes. Raises ``ArchiveError``."""
+    """Validating read of raw (unframed) ``ProgramInput`` bytes.
+
+    Raises:
+        ArchiveError: the bytes break a bytecheck rule.
+    """
     return cast(t.ProgramInput, from_bytes(PROGRAM_INPUT, data))
 
 
 def encode_execution_witness(value: t.GuestExecutionWitness) -> bytes:
     """``rkyv::to_bytes(&ExecutionWitness)`` (ethrex@891528d layout, 496-byte root last).
 
-    For guests that read a bare witness after other data; raises ``InputError``.
+    For guests that take the witness on its own (the Proof Node API's, ``proofnode.daemon``).
+
+    Raises:
+        InputError: a value does not fit its archived type.
     """
     return to_bytes(WITNESS, value)

@@ -102,7 +102,13 @@ def count_nodes(node: NodeRef | None) -> int:
 
 
 def summarize_input(data: bytes, profile: GuestProfile) -> InputSummary:
-    """Unframe per ``profile``, validate-read the ``ProgramInput`` and summarize it."""
+    """Unframe per ``profile``, validate-read the ``ProgramInput`` and summarize it.
+
+    Raises:
+        ArchiveError: the payload is not a valid ``ProgramInput`` archive.
+        ProfileError: the bytes are not in the profile's framing.
+        InputError: the profile's codec is not the built-in one.
+    """
     if profile.codec is not Codec.ETHREX_891528D_RKYV:
         raise InputError("profile", f"cannot read codec {profile.codec} of {profile.name}")
     payload = unframe(data, profile.framing)

@@ -6,8 +6,8 @@ checked, leaf paths end with 16) and every failure must be an ``InputError`` nam
 field. Path arithmetic (``key_nibbles``, hex-prefix) comes from ``eth.mpt``.
 
 Sources: lambdaclass/ethrex@891528d:crates/common/trie/{node.rs,rlp.rs,trie.rs,node_hash.rs}
-(``Node::decode``, ``Trie::get_embedded_root``), ``../shared/docs/ethrex-input.md`` §3.3.
-Errors are ``InputError``.
+(``Node::decode``, ``Trie::get_embedded_root``), as ``execution_witness_from_rpc_chain_config``
+calls them (``crates/networking/rpc/debug/execution_witness.rs``). Errors are ``InputError``.
 """
 
 from __future__ import annotations
@@ -109,7 +109,9 @@ def decode_ethrex_node(raw: bytes, field: str = "node") -> Node:
     """``Node::decode``: a 2-item (leaf/extension) or 17-item (branch) RLP list.
 
     Branches whose children are all hashes or empty take ``_fast_branch`` (most witness nodes).
-    Raises ``InputError`` naming ``field``.
+
+    Raises:
+        InputError: not RLP, not 2 or 17 items, or a malformed path or child (``field`` named).
     """
     fast = _fast_branch(raw)
     if fast is not None:
@@ -174,9 +176,11 @@ class Embedder:
 
 
 def lookup_embedded(root: Node | None, path: bytes, field: str) -> bytes | None:
-    """The value at nibble ``path`` in an embedded trie, or None when absent (``InputError``).
+    """The value at nibble ``path`` in an embedded trie, or None when absent.
 
-    A non-embedded ``Hashed`` child on the path is an error (the witness lacks a node).
+    Raises:
+        InputError: a non-embedded ``Hashed`` child on the path (the witness lacks a node), or
+            an inline child that does not decode.
     """
     node: NodeRef | None = root
     while node is not None:

@@ -8,7 +8,8 @@ which still does reading and typed JSON), but with the layout precomputed and in
 ``NodeHash`` (tag 0 ``Hashed`` 32 | tag 1 ``Inline`` 31 + len). Out-of-line order: Branch = each
 embedded child's data then its 51-byte node, then the value bytes, then the ``BranchNode``;
 Extension = prefix data, already_consumed, child; Leaf = data, already_consumed, value
-(lambdaclass/ethrex@891528d:crates/common/trie/node.rs; ``../shared/docs/ethrex-input.md`` §2.7).
+(lambdaclass/ethrex@891528d:crates/common/trie/{node.rs,node/branch.rs,node/extension.rs,
+node/leaf.rs,node_hash.rs,nibbles.rs} and ``crates/common/trie/rkyv_utils.rs``).
 """
 
 from __future__ import annotations

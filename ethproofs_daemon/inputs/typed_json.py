@@ -1,10 +1,12 @@
-"""Typed values from/to the golden vectors' JSON convention, driven by the ``schema`` archivers.
+"""Typed values from the golden vectors' JSON convention, driven by the ``schema`` archivers.
 
-Convention (``../shared/fixtures/ethrex-input/README.md`` "JSON convention for typed values"):
-u8/u32/u64 numbers; u128 a decimal string; U256 ``"0x"`` + big-endian hex; hashes, addresses and
-byte strings ``"0x"`` + hex; ``Option`` null or the value; enums ``{"Variant": payload}`` (unit
-variants ``null``); access-list items ``[address, [keys]]``; nibbles lists of numbers;
-``NodeHash::Inline`` ``["0x<31 bytes>", len]``; ``storage_trie_roots`` an object keyed by address.
+The convention is this project's golden vectors' (no published source; the vectors are rkyv 0.8.12
+output over a field-for-field transcription of ethrex@891528d's types). Field names and order are
+the Rust ones (Skip fields absent); u8/u32/u64 numbers; u128 a decimal string; U256 ``"0x"`` +
+big-endian hex; hashes, addresses and byte strings ``"0x"`` + hex; ``Option`` null or the value;
+enums ``{"Variant": payload}`` (unit variants ``null``); access-list items ``[address, [keys]]``;
+nibbles lists of numbers; ``NodeHash::Inline`` ``["0x<31 bytes>", len]``; ``storage_trie_roots``
+an object keyed by address.
 Errors are ``InputError`` naming the JSON path.
 """
 

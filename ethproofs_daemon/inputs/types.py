@@ -7,7 +7,7 @@ One frozen dataclass per Rust struct or enum variant, fields in Rust declaration
 ``tuple``; ``Option`` is ``None`` or the value; ``TxKind`` is ``None`` (Create) or a 20-byte address
 (Call); ``Nibbles.data`` is ``bytes`` with one nibble (0..16) per byte.
 
-Sources: ``…@891528d:crates/l2/prover/src/guest_program/src/input.rs``,
+Sources: lambdaclass/ethrex@891528d:crates/l2/prover/src/guest_program/src/input.rs,
 ``crates/common/types/{block,transaction,genesis,block_execution_witness}.rs``,
 ``crates/common/types/l2/fee_config.rs``, ``crates/common/trie/node*.rs``.
 """

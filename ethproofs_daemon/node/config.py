@@ -8,7 +8,8 @@ from pathlib import Path
 
 @dataclass(frozen=True, slots=True)
 class FollowerConfig:
-    """Settings of the generator (seconds and block counts)."""
+    """Settings of the generator: ``*_s`` in seconds, ``block_interval`` and ``lookback_blocks``
+    in blocks, ``max_prepared`` in jobs."""
 
     proof_type: str
     block_interval: int

@@ -115,8 +115,9 @@ class InputGenerator:
                      attempts=job.attempts, state=target)
 
     def remove_expired_inputs(self) -> int:
-        """Delete the input files of jobs finished more than ``input_retention_s`` ago (the
-        original client's cron deletes inputs older than 14 days); returns how many."""
+        """Delete the input files of jobs finished more than ``input_retention_s`` ago; returns how
+        many. (The ethrex-ethproofs client's production cron deletes inputs older than 14 days:
+        lambdaclass/ethrex-ethproofs@229a39a, airbender-dual-prover branch, ``deploy/vast``.)"""
         removed = 0
         for job in self.store.expired_inputs(self.clock() - self.config.input_retention_s):
             assert job.input_path is not None

@@ -91,7 +91,13 @@ class RpcInputSource:
         )
 
     async def prepare(self, block_number: int) -> PreparedInput:
-        """Block + witness + checks + input for ``block_number`` (see the module docstring)."""
+        """Block + witness + checks + input for ``block_number`` (see the module docstring).
+
+        Raises:
+            InputPreparationFailed: bad block or witness data, no witness from the node, or a
+                witness fetch over ``witness_timeout_s`` (``reason`` says which).
+            NodeUnavailable: the node does not answer or has not got the block yet.
+        """
         block_json = await self._fetch_block(block_number)
         if self.external_builder is not None:
             header, tx_count = _parse_header(block_json)

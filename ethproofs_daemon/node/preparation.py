@@ -47,5 +47,10 @@ class InputSource(Protocol):
     """Prepares the input of one block (``node/input_source.py``)."""
 
     async def prepare(self, block_number: int) -> PreparedInput:
-        """Raises ``InputPreparationFailed`` or ``NodeUnavailable``."""
+        """The guest input of ``block_number``.
+
+        Raises:
+            InputPreparationFailed: the block's fault (counted as a failed attempt).
+            NodeUnavailable: the node's fault (no attempt counted; the job waits).
+        """
         ...

@@ -12,7 +12,7 @@ caller decides by class what to do next:
 
 Source of the envelope: JSON-RPC 2.0 specification §4–§5; the Ethereum method list:
 ethereum/execution-apis (``eth_blockNumber``, ``eth_getBlockByNumber``) and the nodes' own
-``debug_executionWitness`` (see ``../shared/docs/real-data.md``).
+``debug_executionWitness`` (not yet specified there: ethereum/execution-apis issue #845, PR #847).
 """
 
 from __future__ import annotations
@@ -96,8 +96,14 @@ class JsonRpcClient:
     ) -> JsonValue:
         """Call ``method`` with positional ``params`` and return the decoded ``result``.
 
+        Args:
+            timeout_s: seconds for the whole request; the endpoint's ``timeout_s`` when None.
+
         Raises:
-            RpcTransportError, RpcMethodNotFound, RpcResponseError, RpcMalformedResponse.
+            RpcTransportError: connect or read failure, timeout, HTTP status other than 200.
+            RpcMethodNotFound: JSON-RPC error -32601.
+            RpcResponseError: any other JSON-RPC error object.
+            RpcMalformedResponse: a 200 reply that is not a JSON-RPC response to this call.
         """
         request_id = next(self._ids)
         body = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
@@ -111,7 +117,11 @@ class JsonRpcClient:
         return parse_response(method, request_id, reply.content)
 
     async def block_number(self) -> int:
-        """``eth_blockNumber`` as an int. Raises the ``RpcError`` family."""
+        """``eth_blockNumber`` as an int.
+
+        Raises:
+            RpcError: as ``call`` (a non-quantity result is ``RpcMalformedResponse``).
+        """
         value = await self.call("eth_blockNumber", [])
         return parse_quantity(method="eth_blockNumber", value=value)
 

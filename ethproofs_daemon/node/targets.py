@@ -18,9 +18,9 @@ from ethproofs_daemon.jobs import targets_between
 class Selection:
     """The outcome of one head update.
 
-    ``targets``: blocks to enqueue, ascending. ``skipped``: targets older than the look-back
-    window, ascending (their count may be large: only the first and last matter for a log line).
-    ``next_target``: the new cursor.
+    ``targets``: blocks to enqueue, ascending. ``skipped_first`` and ``skipped_count``: the
+    oldest of the targets older than the look-back window (None when there are none) and how many
+    they are (possibly many, so they are not listed). ``next_target``: the new cursor.
     """
 
     targets: list[int]
@@ -37,8 +37,14 @@ def first_target_at_or_after(block_number: int, interval: int) -> int:
 def select_targets(next_target: int, head: int, interval: int, lookback: int) -> Selection:
     """Targets to enqueue for a new ``head`` given the cursor ``next_target``.
 
-    ``lookback`` is in blocks: a target older than ``head - lookback`` is skipped. A head below
-    the cursor (a restarted node, a reorg to a shorter chain) selects nothing and keeps the cursor.
+    A head below the cursor (a restarted node, a reorg to a shorter chain) selects nothing and
+    keeps the cursor.
+
+    Args:
+        next_target: the cursor, a multiple of ``interval``.
+        head: the node's head block number.
+        interval: blocks between targets (``BLOCK_INTERVAL``).
+        lookback: in blocks; a target older than ``head - lookback`` is skipped.
     """
     oldest_allowed = max(0, head - lookback)
     skipped_first: int | None = None

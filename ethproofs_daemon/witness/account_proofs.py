@@ -76,7 +76,18 @@ def parse_proof(doc: JsonValue, address: bytes) -> AccountProof:
 async def get_proofs(
     rpc: JsonRpcClient, requests: Mapping[bytes, tuple[bytes, ...]], block_number: int
 ) -> dict[bytes, AccountProof]:
-    """``eth_getProof`` for each address with its slots at ``block_number``, 8 at a time."""
+    """``eth_getProof`` for each address with its slots at ``block_number``, 8 at a time.
+
+    Args:
+        requests: 20-byte address → the 32-byte slots to prove.
+
+    Returns:
+        The parsed answer for each address.
+
+    Raises:
+        ExceptionGroup: the calls run in a trio nursery, so a failed call (an ``RpcError``, or
+            ``WitnessSynthesisError`` for a malformed answer) arrives wrapped in a group.
+    """
     results: dict[bytes, AccountProof] = {}
     limiter = trio.CapacityLimiter(_PROOF_CONCURRENCY)
 

@@ -6,7 +6,8 @@ read that sibling, which no pre-state proof contains. ``resolve_collapses`` find
 and tries to fetch the sibling by proving a ground key whose path runs through it (at most
 ``_GRIND_MAX_NIBBLES`` nibbles of prefix); ``check_post_state`` re-applies the block's writes to
 the witness tries. Sources: the yellow paper's trie rules (appendix D), EIP-1186 (``eth_getProof``
-at N for post-state values), ``../shared/docs/real-data.md §1``.
+at N for post-state values); node witnesses for such blocks are in tests 145–156 of
+erigontech/rpc-tests@73992926:integration/hive/debug_executionWitness/ (the branch-collapse cases).
 """
 
 from __future__ import annotations
@@ -55,8 +56,17 @@ class CollapseRisk:
 def find_collapse_sibling(
     root: bytes, key_path: tuple[int, ...], nodes: Mapping[bytes, bytes]
 ) -> tuple[bytes, tuple[int, ...]] | None:
-    """If deleting ``key_path`` (its leaf present under ``root``) leaves its lowest branch with a
-    single child referenced by hash and absent from ``nodes``, return (that hash, its nibble path).
+    """The sibling a deletion of ``key_path`` would need but ``nodes`` lacks, if any.
+
+    Args:
+        root: the trie's root hash (32 bytes).
+        key_path: 64 nibbles (``keccak`` of the address or slot).
+        nodes: keccak → node RLP (not modified).
+
+    Returns:
+        ``(hash, nibble path)`` of the lone remaining child when deleting the leaf at ``key_path``
+        leaves its lowest branch with a single child referenced by hash and absent from
+        ``nodes``; None otherwise (leaf absent or unknown, or no collapse onto a missing node).
     """
     found = lowest_branch(root, key_path, dict(nodes))
     if found is None:
@@ -97,8 +107,23 @@ async def resolve_collapses(
     nodes: dict[bytes, bytes],
     state_root: bytes,
 ) -> list[CollapseRisk]:
-    """Find deletions that may need a missing sibling, fetch those siblings where possible
-    (adding them to ``nodes``) and return the risks left unresolved."""
+    """Find deletions that may need a missing sibling and fetch those siblings where possible.
+
+    Args:
+        block_number: block N; siblings are proved at N - 1.
+        pre: ``eth_getProof`` answers at N - 1, by 20-byte address.
+        post: ``eth_getProof`` answers at N, by 20-byte address (deletions are read from them).
+        nodes: keccak → node RLP of the witness; fetched siblings are added to it.
+        state_root: the parent's state root (32 bytes).
+
+    Returns:
+        The risks left unresolved (siblings that could not be fetched).
+
+    Raises:
+        RpcError: an ``eth_getProof`` call failed (the ``node.rpc`` family).
+        WitnessSynthesisError: an ``eth_getProof`` answer is malformed.
+        TrieError: a witness node on a deleted key's path does not decode.
+    """
     risks: list[tuple[CollapseRisk, bytes]] = []  # (risk, root of the trie it is in)
     for address, proof in pre.items():
         path = nibbles(keccak(address))
@@ -145,10 +170,16 @@ def check_post_state(
     parent_state_root: bytes,
     expected_root: bytes,
 ) -> str | None:
-    """Re-apply the block's writes (post-state values from ``eth_getProof`` at N) to the witness
-    tries and compare with block N's ``stateRoot``. None when they match; else the reason: a node
-    the update needs is missing (e.g. a branch-collapse sibling), a storage root differs (a write
-    outside the touched slots) or the state root differs (a write outside the touched accounts).
+    """Re-apply the block's writes to the witness tries and compare with block N's ``stateRoot``.
+
+    The writes are the post-state values of ``post`` (``eth_getProof`` at N) for the touched
+    accounts and slots; ``nodes`` is copied, not modified.
+
+    Returns:
+        None when the recomputed root is ``expected_root``; else the reason: the node keeps a
+        zero-valued slot in its trie (anvil 1.7.1), a node the update needs is missing (e.g. a
+        branch-collapse sibling), a storage root differs (a write outside the touched slots) or
+        the state root differs (a write outside the touched accounts).
     """
     store = dict(nodes)
     state = PartialTrie(parent_state_root, store)

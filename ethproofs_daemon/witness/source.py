@@ -3,9 +3,11 @@ synthesized from proofs (``synthesis.py``), or ``auto`` (the first, falling back
 second when the node answers ``-32601 Method not found``, as anvil does).
 
 Whatever the source, the result is one typed ``eth.witness.ExecutionWitness`` with RLP headers and
-``keys`` filled, which the ethrex 891528d input conversion requires
-(``../shared/docs/ethrex-input.md §3.3``): ``fetch_execution_witness``; ``fetch_witness`` writes
-the same out in the reth wire form for callers that store or hand on JSON. A geth-form answer
+``keys`` filled, which the ethrex 891528d input conversion requires (its ``RpcExecutionWitness``
+takes ``state``, ``keys``, ``codes`` and ``headers`` as arrays of hex strings and refuses
+``keys: null``; lambdaclass/ethrex@891528d:crates/networking/rpc/debug/execution_witness.rs):
+``fetch_execution_witness``; ``fetch_witness`` writes the same out in the reth wire form for
+callers that store or hand on JSON. A geth-form answer
 (JSON headers, ``keys: null``) is completed: its headers are re-encoded to RLP by
 ``parse_witness`` and its keys are recovered from the block's prestate trace
 (``touched_state.collect_touched``).
@@ -71,6 +73,8 @@ async def fetch_execution_witness(
     """The witness of block ``block_number``, typed, ``keys`` always filled.
 
     Args:
+        rpc: the node's client.
+        block_number: the block the witness is for.
         block: the block, typed (the daemon parsed ``eth_getBlockByNumber(block_number, true)``
             once at its RPC edge) or as that JSON; read only for synthesis and key recovery (fee
             recipient, withdrawals, fork fields, transactions).
@@ -79,8 +83,13 @@ async def fetch_execution_witness(
             not be fetched (otherwise ``WitnessIncomplete``).
 
     Raises:
-        WitnessUnavailable (incl. ``WitnessIncomplete``), WitnessInvalid (malformed node witness),
-        RpcTransportError.
+        WitnessUnavailable: no witness from this node for now (method missing in ``debug`` mode,
+            node error, synthesis impossible); ``WitnessIncomplete`` when a synthesized witness
+            may lack a node and ``allow_incomplete`` is False.
+        WitnessInvalid: the node's witness is malformed.
+        RpcTransportError: the node is unreachable.
+        ExceptionGroup: a failed ``eth_getProof`` batch during synthesis (see
+            ``witness.synthesis.synthesize_witness``); not mapped to the classes above.
     """
     source = WitnessSourceMode(mode)
     if source is not WitnessSourceMode.SYNTHESIZE:
@@ -111,11 +120,19 @@ async def fetch_witness(
     *,
     allow_incomplete: bool = False,
 ) -> dict[str, object]:
-    """``fetch_execution_witness`` written out in the reth wire form (``{"state", "codes", "keys",
-    "headers"}``: lists of 0x-hex strings), for callers that store or hand on JSON (the daemon's
-    own paths take the typed value). ``block_json``: ``eth_getBlockByNumber(block_number, true)``.
+    """``fetch_execution_witness`` written out in the reth wire form, for callers that store or
+    hand on JSON (the daemon's own paths take the typed value).
 
-    Raises: as ``fetch_execution_witness``.
+    Args:
+        block_json: the ``eth_getBlockByNumber(block_number, true)`` result.
+
+    Returns:
+        ``{"state", "codes", "keys", "headers"}``, each a list of 0x-hex strings.
+
+    Raises:
+        WitnessUnavailable: as ``fetch_execution_witness``.
+        WitnessInvalid: as ``fetch_execution_witness``.
+        RpcTransportError: as ``fetch_execution_witness``.
     """
     block = cast(dict[str, JsonValue], dict(block_json))
     witness = await fetch_execution_witness(
@@ -138,7 +155,9 @@ async def complete_witness(
     ``block``: typed, or ``eth_getBlockByNumber(n, true)`` JSON.
 
     Raises:
-        WitnessUnavailable: the node cannot trace the block.
+        WitnessUnavailable: the node cannot trace the block, or the trace or the block JSON is
+            malformed.
+        RpcTransportError: the node is unreachable.
     """
     try:
         synthesis_block = _synthesis_block(block)

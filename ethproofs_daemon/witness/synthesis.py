@@ -1,7 +1,8 @@
 """Build an execution witness for nodes without ``debug_executionWitness`` (anvil, hardhat, most
 hosted RPCs), in the reth wire form (``state``, ``codes``, ``keys``, RLP ``headers``).
 
-For block N (``../shared/docs/real-data.md §1``, "A fallback witness built from anvil"):
+For block N (this project's method; no published source describes it. Checked against anvil 1.7.1,
+whose ``eth_getProof`` answers at N-1 chain to the parent's ``stateRoot``):
 
 1. **Touched state.** ``debug_traceBlockByNumber(N, prestateTracer)`` lists every account and
    storage slot each transaction read or wrote. The tracer does not see what the block does outside
@@ -110,6 +111,8 @@ async def synthesize_witness(
         RpcTransportError: the node is unreachable (retry later).
         WitnessSynthesisError: any other inconsistent or unusable answer (the block JSON
             included), including a result that fails ``verify_witness``.
+        ExceptionGroup: a failed ``eth_getProof`` batch (``account_proofs.get_proofs``) still
+            arrives wrapped in a trio exception group, not as one of the classes above.
     """
     return await synthesize_block_witness(rpc, SynthesisBlock.from_json(block_json))
 
@@ -117,7 +120,11 @@ async def synthesize_witness(
 async def synthesize_block_witness(rpc: JsonRpcClient, block: SynthesisBlock) -> SynthesizedWitness:
     """``synthesize_witness`` for a block already read (``SynthesisBlock.from_block``).
 
-    Raises: as ``synthesize_witness``.
+    Raises:
+        RpcMethodNotFound: as ``synthesize_witness``.
+        RpcTransportError: as ``synthesize_witness``.
+        WitnessSynthesisError: as ``synthesize_witness``.
+        ExceptionGroup: as ``synthesize_witness``.
     """
     if block.number < 1:
         raise WitnessSynthesisError("block 0 has no parent state")

@@ -2,10 +2,10 @@
 
 ``SynthesisBlock`` is read from the typed block (``from_block``, the daemon's path: the block JSON
 was parsed once at the RPC edge) or from ``eth_getBlockByNumber(N, true)`` JSON (``from_json``,
-for callers that hold only JSON) (execution-apis
-``eth_getBlockByNumber``; header fields of EIP-4788 ``parentBeaconBlockRoot`` and EIP-7685
-``requestsHash``). ``WitnessSynthesisError`` is shared by the synthesis modules
-(``account_proofs``, ``touched_state``, ``ancestor_headers``, ``branch_collapse``) and
+for callers that hold only JSON; method spec in ethereum/execution-apis, header fields
+``parentBeaconBlockRoot`` from EIP-4788 and ``requestsHash`` from EIP-7685).
+``WitnessSynthesisError`` is raised by the synthesis modules (``account_proofs``,
+``touched_state``, ``ancestor_headers``; ``branch_collapse`` through ``account_proofs``) and by
 ``witness.synthesis``, which assembles them (its module docstring describes the whole method).
 """
 
@@ -60,7 +60,11 @@ class SynthesisBlock:
 
     @classmethod
     def from_json(cls, block: Mapping[str, JsonValue]) -> SynthesisBlock:
-        """Parse the fields above. Raises ``WitnessSynthesisError`` when one is malformed."""
+        """Parse the fields above from ``eth_getBlockByNumber(N, true)`` JSON.
+
+        Raises:
+            WitnessSynthesisError: a field is missing or malformed.
+        """
         try:
             facts = WitnessBlockFacts.from_block_json(dict(block))
             timestamp = block.get("timestamp")

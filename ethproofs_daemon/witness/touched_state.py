@@ -2,9 +2,9 @@
 or writes (step 1 of ``witness.synthesis``'s module docstring).
 
 Sources: geth's ``prestateTracer`` (``debug_traceBlockByNumber(N, {"tracer": "prestateTracer"})``)
-for what transactions touch; for what the block touches outside them, the system contracts of
-EIP-4788 (beacon roots), EIP-2935 (block hashes), EIP-7002 (withdrawal requests) and EIP-7251
-(consolidation requests), and ``../shared/docs/real-data.md §1``.
+for what transactions touch; for what the block touches outside them, the fee recipient, the
+EIP-4895 withdrawal recipients and the system contracts of EIP-4788 (beacon roots), EIP-2935
+(block hashes), EIP-7002 (withdrawal requests) and EIP-7251 (consolidation requests).
 """
 
 from __future__ import annotations
@@ -126,7 +126,14 @@ async def collect_touched(rpc: JsonRpcClient, block: SynthesisBlock) -> Touched:
 async def add_request_queue_slots(
     rpc: JsonRpcClient, touched: Touched, proofs: dict[bytes, AccountProof], parent: int
 ) -> None:
-    """Add the EIP-7002/7251 queue entries the block dequeues (head..tail, capped per block)."""
+    """Add the EIP-7002/7251 queue entries the block dequeues (head..tail, capped per block).
+
+    ``proofs`` (answers at ``parent``) gives the queue head and tail; the queue contracts'
+    proofs are fetched again with the added slots and replaced in ``proofs``.
+
+    Raises:
+        ExceptionGroup: as ``account_proofs.get_proofs`` (a failed or malformed ``eth_getProof``).
+    """
     extra: dict[bytes, tuple[bytes, ...]] = {}
     for address, (offset, per_entry, per_block) in REQUEST_QUEUES.items():
         proof = proofs.get(address)

@@ -32,8 +32,12 @@ class PartialTrie:
         self._trie = partial_trie(root, store)
 
     def put(self, path: tuple[int, ...], value: bytes) -> None:
-        """Set ``path`` (64 nibbles) to ``value`` (non-empty). Raises ``MissingNode``,
-        ``TrieError``."""
+        """Set ``path`` (64 nibbles) to ``value`` (non-empty).
+
+        Raises:
+            MissingNode: the update needs a node the store lacks.
+            TrieError: a node on the path does not decode.
+        """
         try:
             self._trie.set(trie_key(path), value)  # type: ignore[no-untyped-call]
         except MissingTrieNode as exc:
@@ -42,7 +46,12 @@ class PartialTrie:
             raise TrieError(f"a node on the path does not decode: {exc}") from exc
 
     def delete(self, path: tuple[int, ...]) -> None:
-        """Remove ``path`` (64 nibbles) if present. Raises ``MissingNode``, ``TrieError``."""
+        """Remove ``path`` (64 nibbles) if present.
+
+        Raises:
+            MissingNode: the update (e.g. a branch collapse) needs a node the store lacks.
+            TrieError: a node on the path does not decode.
+        """
         try:
             self._trie.delete(trie_key(path))  # type: ignore[no-untyped-call]
         except MissingTrieNode as exc:

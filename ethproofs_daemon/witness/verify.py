@@ -11,21 +11,24 @@ records as the job failure ``input_error``):
    storage root of every account leaf reached (inline children are followed in place). Hash
    references to nodes not in the witness are allowed: a witness is a partial trie.
 3. **Codes** (``WitnessCodeError``): every code hashes to the ``codeHash`` of an account leaf
-   reached in step 2, or is code the block itself creates. Real witnesses (reth and geth, hive
-   block 0x2d) carry the post-state code of contracts deployed in the block and EIP-7702
-   delegation designators set by it, which no pre-state account names. Such a code is accepted
-   when it is empty, is a designator ``0xef0100 ‖ address`` for an address authorised by a type-4
+   reached in step 2, or is code the block itself creates. Real witnesses (reth and geth, hive block
+   0x2d: erigontech/rpc-tests@73992926:integration/hive/debug_executionWitness/test_144.json,
+   test_244.json) carry the post-state code of contracts deployed in the block and EIP-7702
+   delegation designators set by it, which no pre-state account names. Such a code is accepted when
+   it is empty, is a designator ``0xef0100 ‖ address`` for an address authorised by a type-4
    transaction of the block, is an EIP-1167 minimal proxy, or is a byte substring of a creation
-   transaction's init code or of another code in the witness (a factory embedding its child).
-   Init code may also *compute* the runtime code (hive block 0x1's reth witness has 256 bytes of
-   keccak output deployed that way), so when the block has a creation transaction, a code no rule
-   explains is accepted and counted as ``unverified_codes``. **Known limit:** in a block without
-   a creation transaction, code computed by a contract's internal CREATE (other than EIP-1167
-   proxies) is rejected although the block is valid. An extra code can never be misused (the
-   guest looks codes up by hash), so this check is about catching corrupted witnesses.
+   transaction's init code or of another code in the witness (a factory embedding its child). Init
+   code may also *compute* the runtime code (hive block 0x1's reth witness, ``test_200.json`` there,
+   has 256 bytes of keccak output deployed that way), so when the block has a creation transaction,
+   a code no rule explains is accepted and counted as ``unverified_codes``. **Known limit:** in a
+   block without a creation transaction, code computed by a contract's internal CREATE (other than
+   EIP-1167 proxies) is rejected although the block is valid. An extra code can never be misused
+   (the guest looks codes up by hash), so this check is about catching corrupted witnesses.
 
-The node entry that is exactly ``0x80`` (RLP of the empty string) is ignored, as ethrex does
-(``../shared/docs/ethrex-input.md §3.3`` step 2). Trie format: see ``eth.mpt``.
+The node entry that is exactly ``0x80`` (RLP of the empty string) is ignored, as ethrex's node map
+does (``execution_witness_from_rpc_chain_config``,
+lambdaclass/ethrex@891528d:crates/networking/rpc/debug/execution_witness.rs). Trie format: see
+``eth.mpt``.
 """
 
 from __future__ import annotations
@@ -231,8 +234,11 @@ def check_headers(
 def _walk(root: bytes, nodes: dict[bytes, bytes]) -> tuple[set[bytes], set[bytes], int, int, int]:
     """Walk the state trie and the storage tries below it.
 
-    Returns (reached node hashes, code hashes seen, account leaves, storage tries, open refs).
-    Raises ``WitnessStateError`` when a node or an account does not decode.
+    Returns:
+        (reached node hashes, code hashes seen, account leaves, storage tries, open refs).
+
+    Raises:
+        WitnessStateError: a node or an account does not decode, or the walk does not end.
     """
     reached: set[bytes] = set()
     code_hashes: set[bytes] = set()
@@ -304,8 +310,13 @@ def _created_by_block(code: bytes, block: WitnessBlockFacts, others: tuple[bytes
 def verify_witness(witness: ExecutionWitness, block: WitnessBlockFacts) -> WitnessReport:
     """Verify ``witness`` for ``block`` (see the module docstring for the three checks).
 
+    Returns:
+        What the passing witness holds (counts, parent state root).
+
     Raises:
-        WitnessHeaderError, WitnessStateError, WitnessCodeError (all ``WitnessInvalid``).
+        WitnessHeaderError: check 1 failed.
+        WitnessStateError: check 2 failed.
+        WitnessCodeError: check 3 failed.
     """
     chain = check_headers(witness.headers, block_number=block.number, parent_hash=block.parent_hash)
     parent = chain[-1]
@@ -364,7 +375,9 @@ def verify_witness_json(witness: JsonValue, block: JsonValue) -> WitnessReport:
     ``eth_getBlockByNumber(n, true)`` result (see ``WitnessBlockFacts.from_block_json``).
 
     Raises:
-        WitnessFormatError (witness or block JSON malformed), WitnessHeaderError,
-        WitnessStateError, WitnessCodeError (all ``WitnessInvalid``).
+        WitnessFormatError: the witness or the block JSON is malformed.
+        WitnessHeaderError: as ``verify_witness``.
+        WitnessStateError: as ``verify_witness``.
+        WitnessCodeError: as ``verify_witness``.
     """
     return verify_witness(parse_witness(witness), WitnessBlockFacts.from_block_json(block))
