@@ -1,8 +1,8 @@
 """The proving-backend interface shared by the real ZisK driver and the simulated prover.
 
-Used by the prover actor and the Proof Node API (``../shared/docs/architecture.md``, "Proving
-backends"): ``prove(req) -> ProofResult``, ``execute(req) -> ExecutionResult``,
-``verify(proof_path) -> bool`` and ``detect_version()`` at start.
+Used by the prover actor and the Proof Node API: ``prove(req) -> ProofResult``,
+``execute(req) -> ExecutionResult``, ``verify(proof_path) -> bool`` and ``detect_version()`` at
+start.
 
 Errors form one hierarchy:
 
