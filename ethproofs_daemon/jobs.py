@@ -10,6 +10,10 @@ change writes). Every edge of ``ALLOWED_TRANSITIONS`` is drawn here, back-edges 
        node unavailable; crash                  crash; shutdown past the grace period
        (fetching → detected)                    (proving → queued)
 
+    reorg: the block the input was built from is no longer canonical at its height, found
+    before proving (queued → detected) or before recording the proof (proving → detected);
+    the input is forgotten and the job is built again from the new canonical block
+
     detected │ fetching │ input_ready │ queued │ proving ──→ failed(reason)
 
     failed ──→ detected    retry due, the input is gone (fetched again)
@@ -68,8 +72,9 @@ ALLOWED_TRANSITIONS: Final[dict[JobState, frozenset[JobState]]] = {
     JobState.DETECTED: frozenset({JobState.FETCHING, JobState.FAILED}),
     JobState.FETCHING: frozenset({JobState.INPUT_READY, JobState.FAILED, JobState.DETECTED}),
     JobState.INPUT_READY: frozenset({JobState.QUEUED, JobState.FAILED}),
-    JobState.QUEUED: frozenset({JobState.PROVING, JobState.FAILED}),
-    JobState.PROVING: frozenset({JobState.PROVED, JobState.FAILED, JobState.QUEUED}),
+    JobState.QUEUED: frozenset({JobState.PROVING, JobState.FAILED, JobState.DETECTED}),
+    JobState.PROVING: frozenset({JobState.PROVED, JobState.FAILED, JobState.QUEUED,
+                                 JobState.DETECTED}),
     JobState.PROVED: frozenset(),
     JobState.FAILED: frozenset({JobState.DETECTED, JobState.QUEUED}),
 }
@@ -105,8 +110,10 @@ class Job:
 
     Times are Unix seconds (float). ``attempts`` counts failed attempts (fetch or prove);
     ``next_attempt_at`` is when a failed job may be retried (None: not scheduled).
-    ``input_path`` is set once the input is built; ``pid`` is the process-group leader of the
-    proving subprocess while ``state == proving``.
+    ``input_path`` is set once the input is built, with ``block_hash``: the hash (``0x`` hex)
+    of the block the input was built from, checked against the chain before proving and before
+    recording the proof (None: a job from a schema v1 database, unchecked). ``pid`` is the
+    process-group leader of the proving subprocess while ``state == proving``.
     """
 
     id: int
@@ -130,6 +137,7 @@ class Job:
     source: str = "follower"
     gas_used: int | None = None
     tx_count: int | None = None
+    block_hash: str | None = None
 
 
 class _Keep(enum.Enum):
@@ -163,6 +171,7 @@ class JobChanges:
     proof_id: str | Keep | None = KEEP
     gas_used: int | Keep | None = KEEP
     tx_count: int | Keep | None = KEEP
+    block_hash: str | Keep | None = KEEP
 
     def columns(self) -> dict[str, object]:
         """The fields to write, by column name (``KEEP`` fields left out)."""

@@ -55,6 +55,7 @@ class Verb(enum.StrEnum):
     INTERRUPTED_BY_SHUTDOWN = "interrupted_by_shutdown"
     RETRY_FETCH = "retry_fetch"
     RETRY_QUEUE = "retry_queue"
+    REORGED = "reorged"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,9 @@ _UNFINISHED: Final = frozenset({_S.DETECTED, _S.FETCHING, _S.INPUT_READY, _S.QUE
 
 #: Every state change and the EthProofs report it writes (when ``ReportPolicy`` is set).
 #: ``executed`` (``ZISK_ACTION=execute``) ends in ``proved`` without a report: there is no proof.
+#: ``reorged`` writes none either: EthProofs keys proofs by block number, so the rebuilt job's
+#: ``queued`` and ``proving`` (written again by ``input_ready`` and ``begin_proving``) follow the
+#: old ones in the outbox, in order, and its ``proved`` comes last.
 MOVES: Final[dict[Verb, Move]] = {
     Verb.START_FETCHING: Move(frozenset({_S.DETECTED}), _S.FETCHING),
     Verb.BACK_TO_DETECTED: Move(frozenset({_S.FETCHING}), _S.DETECTED),
@@ -86,6 +90,7 @@ MOVES: Final[dict[Verb, Move]] = {
     Verb.INTERRUPTED_BY_SHUTDOWN: Move(frozenset({_S.PROVING}), _S.QUEUED),
     Verb.RETRY_FETCH: Move(frozenset({_S.FAILED}), _S.DETECTED),
     Verb.RETRY_QUEUE: Move(frozenset({_S.FAILED}), _S.QUEUED, ReportKind.QUEUED),
+    Verb.REORGED: Move(frozenset({_S.QUEUED, _S.PROVING}), _S.DETECTED),
 }
 
 #: What a restart does with a job a dead daemon left in each state (states not listed: nothing;
@@ -196,12 +201,17 @@ class Lifecycle:
         """``fetching → detected``: the node did not answer; no attempt is counted."""
         return self._move(Verb.BACK_TO_DETECTED, job)
 
-    def input_ready(self, job: Job, *, input_path: str, gas_used: int, tx_count: int) -> Job:
+    def input_ready(self, job: Job, *, input_path: str, gas_used: int, tx_count: int,
+                    block_hash: str | None = None) -> Job:
         """``fetching → input_ready → queued`` (two transactions, the second with the ``queued``
-        report): the input is written at ``input_path``; the block's gas and transactions are
-        kept for notifications. A crash in between is resumed by ``resume_after_crash``."""
+        report): the input is written at ``input_path``; ``block_hash`` (``0x`` hex) is the hash
+        of the block it was built from (``PreparedInput.block_hash``), which the prover checks
+        against the chain; the block's gas and transactions are kept for notifications. A crash
+        in between is resumed by ``resume_after_crash``.
+
+        A job queued without ``block_hash`` is proved without the reorg check."""
         ready = self._move(Verb.INPUT_READY, job, JobChanges(
-            input_path=input_path, gas_used=gas_used, tx_count=tx_count))
+            input_path=input_path, gas_used=gas_used, tx_count=tx_count, block_hash=block_hash))
         return self._move(Verb.QUEUE, ready)
 
     # -- the prover's verbs -----------------------------------------------------------------
@@ -233,6 +243,15 @@ class Lifecycle:
             pid=None, proving_time_ms=fields.proving_time_ms, cycles=fields.proving_cycles,
             proof_path=proof_path, proof_id=fields.verifier_id,
         ), fields=fields, keep_payload=keep_payload)
+
+    def reorged(self, job: Job) -> Job:
+        """``queued | proving → detected``: the block the input was built from
+        (``job.block_hash``) is no longer canonical at its height. The input is forgotten (path
+        and hash cleared; the caller deletes the file), as are the process group and start
+        time; no attempt is counted and no report is written (see ``MOVES``). The input
+        generator builds the job again from the new canonical block."""
+        return self._move(Verb.REORGED, job, JobChanges(
+            input_path=None, block_hash=None, pid=None, proving_started_at=None))
 
     def executed(self, job: Job, *, cycles: int | None, time_ms: int) -> Job:
         """``proving → proved`` after an execution (``ZISK_ACTION=execute``): cycles and time,

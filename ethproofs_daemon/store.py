@@ -10,7 +10,7 @@ Every job transition, together with the outbox row it produces, is one ``BEGIN I
 transaction; which transition and which row is decided by ``lifecycle.py``, the only caller of
 ``add_job``, ``transition`` and ``update_job``. The reporter updates outbox rows through
 ``reporting.outbox.Outbox``. The schema is versioned with ``PRAGMA user_version`` and migrated
-forward on open.
+forward on open, one transaction per version (v1: jobs, outbox, meta; v2: ``jobs.block_hash``).
 
 Calls are synchronous and short (one small transaction; a commit waits for the WAL fsync); actors
 call them from the trio thread. After a commit that adds a job, moves one, or writes an outbox row,
@@ -39,7 +39,7 @@ from ethproofs_daemon.jobs import (
 )
 from ethproofs_daemon.outbox import OutboxRow, ReportKind, ReportStatus
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 _MIGRATIONS: Final[dict[int, str]] = {
     1: """
@@ -84,6 +84,10 @@ _MIGRATIONS: Final[dict[int, str]] = {
         last_error TEXT
     );
     CREATE INDEX outbox_pending ON outbox (status, block_number, id);
+    """,
+    # v2: the hash of the block a job's input was built from (reorg checks); NULL on old rows.
+    2: """
+    ALTER TABLE jobs ADD COLUMN block_hash TEXT;
     """,
 }
 

@@ -268,6 +268,75 @@ def test_interrupted_by_shutdown_requeues_without_counting_or_reporting(
     assert kinds(store) == [ReportKind.QUEUED, ReportKind.PROVING]
 
 
+# -- reorgs --------------------------------------------------------------------------------------
+
+OLD_HASH = "0x" + "aa" * 32
+
+
+def test_input_ready_records_the_hash_of_the_block_the_input_was_built_from(
+    life: Lifecycle
+) -> None:
+    job, _ = life.detected(BLOCK, "ethrex-zisk")
+    queued = life.input_ready(life.start_fetching(job), input_path="/in/100.bin", gas_used=1,
+                              tx_count=1, block_hash=OLD_HASH)
+    assert queued.block_hash == OLD_HASH
+
+
+def _hashed_queued_job(life: Lifecycle) -> Job:
+    job, _ = life.detected(BLOCK, "ethrex-zisk")
+    return life.input_ready(life.start_fetching(job), input_path="/in/100.bin", gas_used=1,
+                            tx_count=1, block_hash=OLD_HASH)
+
+
+def test_reorged_before_proving_sends_the_job_back_to_detected_without_its_input(
+    life: Lifecycle, store: Store
+) -> None:
+    back = life.reorged(_hashed_queued_job(life))
+    assert back.state is JobState.DETECTED
+    assert (back.input_path, back.block_hash) == (None, None)
+    assert back.attempts == 0
+    assert kinds(store) == [ReportKind.QUEUED]
+
+
+def test_reorged_after_proving_forgets_the_process_group_and_writes_no_proved(
+    life: Lifecycle, store: Store
+) -> None:
+    job = life.begin_proving(_hashed_queued_job(life))
+    life.record_pid(job, 4242)
+    back = life.reorged(job)
+    assert back.state is JobState.DETECTED
+    assert (back.input_path, back.block_hash, back.pid, back.proving_started_at) == (
+        None, None, None, None)
+    assert back.attempts == 0
+    assert kinds(store) == [ReportKind.QUEUED, ReportKind.PROVING]
+
+
+def test_a_rebuilt_job_reports_queued_proving_proved_again_after_the_old_rows(
+    life: Lifecycle, store: Store
+) -> None:
+    back = life.reorged(life.begin_proving(_hashed_queued_job(life)))
+    new_hash = "0x" + "bb" * 32
+    rebuilt = life.input_ready(life.start_fetching(back), input_path="/in/100.bin", gas_used=2,
+                               tx_count=2, block_hash=new_hash)
+    assert rebuilt.block_hash == new_hash
+    life.proved(life.begin_proving(rebuilt), ProvedFields(1000, b"proof", 5, "v"),
+                proof_path="/out/p")
+    assert kinds(store) == [ReportKind.QUEUED, ReportKind.PROVING, ReportKind.QUEUED,
+                            ReportKind.PROVING, ReportKind.PROVED]
+
+
+@pytest.mark.parametrize("state", [JobState.DETECTED, JobState.FETCHING, JobState.INPUT_READY,
+                                   JobState.PROVED, JobState.FAILED])
+def test_reorged_only_from_queued_or_proving(state: JobState, life: Lifecycle,
+                                             store: Store) -> None:
+    job = job_in(state, life, store)
+    before = kinds(store)
+    with pytest.raises(TransitionError):
+        life.reorged(job)
+    assert store.get_job(job.id).state is state  # type: ignore[union-attr]
+    assert kinds(store) == before
+
+
 # -- failure and retry --------------------------------------------------------------------------
 
 

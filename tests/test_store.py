@@ -106,6 +106,64 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
         Store(path)
 
 
+#: The schema as version 1 of the daemon shipped it (``store.py`` at v1), to make old files.
+V1_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY, block_number INTEGER NOT NULL, proof_type TEXT NOT NULL,
+    state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    priority INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL, updated_at REAL NOT NULL,
+    failure_reason TEXT, error TEXT, input_path TEXT, pid INTEGER, next_attempt_at REAL,
+    proving_started_at REAL, proving_time_ms INTEGER, cycles INTEGER, proof_path TEXT,
+    proof_id TEXT, source TEXT NOT NULL DEFAULT 'follower', gas_used INTEGER, tx_count INTEGER,
+    UNIQUE (block_number, proof_type)
+);
+CREATE INDEX jobs_state ON jobs (state, priority, block_number);
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY, job_id INTEGER NOT NULL REFERENCES jobs (id),
+    block_number INTEGER NOT NULL, kind TEXT NOT NULL, payload_json TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL,
+    http_status INTEGER, last_error TEXT
+);
+CREATE INDEX outbox_pending ON outbox (status, block_number, id);
+PRAGMA user_version = 1;
+"""
+
+
+def test_a_v1_database_migrates_to_v2_and_keeps_its_rows(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "db.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(V1_SCHEMA)
+        conn.execute(
+            "INSERT INTO jobs (block_number, proof_type, state, created_at, updated_at, "
+            "input_path, gas_used) VALUES (100, 'ethrex-zisk', 'queued', 1.0, 2.0, '/in/100', 7)")
+        conn.execute(
+            "INSERT INTO outbox (job_id, block_number, kind, payload_json, next_attempt_at, "
+            "created_at, updated_at) VALUES (1, 100, 'queued', '{}', 0, 0, 0)")
+        conn.execute("INSERT INTO meta VALUES ('follower.next_target', '200')")
+    conn.close()
+
+    store = Store(path, clock=Clock())
+    try:
+        version = store.conn.execute("PRAGMA user_version").fetchone()[0]
+        assert version == SCHEMA_VERSION == 2
+        job = store.job_for_block(100, "ethrex-zisk")
+        assert job is not None
+        assert (job.state, job.input_path, job.gas_used, job.block_hash) == (
+            JobState.QUEUED, "/in/100", 7, None)
+        assert [r.kind for r in store.reports_for_block(100)] == [ReportKind.QUEUED]
+        assert store.get_meta("follower.next_target") == "200"
+        store.update_job(job.id, JobChanges(block_hash="0x" + "ab" * 32))
+        assert store.get_job(job.id).block_hash == "0x" + "ab" * 32  # type: ignore[union-attr]
+    finally:
+        store.close()
+    reopened = Store(path)  # already v2: opens without migrating again
+    reopened.close()
+
+
 def test_committed_transition_survives_kill_9(tmp_path: Path) -> None:
     """A child process commits a transition, then is SIGKILLed; the state is on disk."""
     path = tmp_path / "db.sqlite"
