@@ -161,6 +161,7 @@ def build_daemon(settings: Settings, *, backend: ProverBackend | None = None,
             poll_interval_s=settings.poll_interval_seconds, start_block=settings.start_block,
             inputs_dir=settings.state_dir / "inputs",
             input_retention_s=settings.input_retention_days * 86400.0,
+            confirmations=settings.confirmations,
         ),
     )
     proof_node = None

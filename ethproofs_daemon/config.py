@@ -146,6 +146,13 @@ class Settings(BaseModel):
         description="How far behind the head missed targets are still caught up.",
         ge=0,
     )
+    confirmations: int = Field(
+        0,
+        alias="CONFIRMATIONS",
+        description="Blocks on top of a target before it is enqueued (0: at once); a reorg "
+        "shallower than this never reaches a job.",
+        ge=0,
+    )
     poll_interval_seconds: float = Field(
         2.0,
         alias="POLL_INTERVAL_SECONDS",

@@ -12,10 +12,14 @@ from dataclasses import dataclass, field
 
 @dataclass
 class FollowerStatus:
-    """What ``/health`` and metrics show about the chain side (mutated by the input generator)."""
+    """What ``/health`` and metrics show about the chain side (mutated by the input generator).
+
+    ``head`` is the last trusted head; ``untrusted_head`` a head waiting for the next poll to
+    confirm it (``node/targets.py``: ``check_head``), else None."""
 
     head: int | None = None
     head_seen_at: float | None = None
+    untrusted_head: int | None = None
     last_target_seen: int | None = None
     next_target: int | None = None
     rpc_ok: bool = True

@@ -8,8 +8,8 @@ from pathlib import Path
 
 @dataclass(frozen=True, slots=True)
 class FollowerConfig:
-    """Settings of the generator: ``*_s`` in seconds, ``block_interval`` and ``lookback_blocks``
-    in blocks, ``max_prepared`` in jobs."""
+    """Settings of the generator: ``*_s`` in seconds, ``block_interval``, ``lookback_blocks``
+    and ``confirmations`` in blocks, ``max_prepared`` in jobs."""
 
     proof_type: str
     block_interval: int
@@ -19,3 +19,4 @@ class FollowerConfig:
     inputs_dir: Path
     max_prepared: int = 2
     input_retention_s: float = 14 * 86400.0
+    confirmations: int = 0

@@ -5,6 +5,12 @@ The cursor (the next target) is kept in the store so a restart neither repeats n
 targets passed while the node or the daemon was down are caught up within ``lookback_blocks``
 (``targets.py`` decides). Node failures feed ``RpcHealthTracker`` (Slack "RPC down/recovered")
 and the health status.
+
+A polled head is acted on only when ``targets.check_head`` trusts it: a head that goes backwards
+or jumps more than ``lookback_blocks`` (at least 64) ahead, and the first head after a start, wait
+for the next poll to confirm them, logged as ``head_untrusted``; until then no target is selected,
+the cursor does not move and ``/health`` and the metrics keep the last trusted head. Targets are
+selected up to ``head - confirmations`` (``CONFIRMATIONS``).
 """
 
 from __future__ import annotations
@@ -17,8 +23,14 @@ import trio
 
 from ethproofs_daemon.lifecycle import Lifecycle
 from ethproofs_daemon.node.config import FollowerConfig
-from ethproofs_daemon.node.rpc import JsonRpcClient, RpcError
-from ethproofs_daemon.node.targets import first_target_at_or_after, select_targets
+from ethproofs_daemon.node.rpc import JsonRpcClient, RpcError, RpcMalformedResponse
+from ethproofs_daemon.node.targets import (
+    check_head,
+    confirmed_head,
+    first_target_at_or_after,
+    head_jump_limit,
+    select_targets,
+)
 from ethproofs_daemon.reporting.notices import Notifier
 from ethproofs_daemon.reporting.rpc_health import RpcHealthTracker
 from ethproofs_daemon.status import FollowerStatus
@@ -52,6 +64,8 @@ class HeadFollower:
         self.status = status
         self.clock = clock
         self._rpc_health = RpcHealthTracker(rpc.endpoint.url)
+        self._last_trusted: int | None = None
+        self._candidate: int | None = None
 
     async def run(self) -> None:
         """Poll every ``poll_interval_s`` until cancelled."""
@@ -77,12 +91,21 @@ class HeadFollower:
         if recovered is not None:
             self.notifier.notify(recovered)
         self.status.rpc_ok, self.status.rpc_failing_since = True, None
-        self.status.head, self.status.head_seen_at = head, now
-        return self.enqueue_targets(head)
+        max_jump = head_jump_limit(self.config.lookback_blocks)
+        check = check_head(self._last_trusted, self._candidate, head, max_jump)
+        self._last_trusted, self._candidate = check.last_trusted, check.candidate
+        self.status.untrusted_head = check.candidate
+        if check.trusted is None:
+            log.warning("head_untrusted", head=head, last_trusted=check.last_trusted,
+                        doubt=str(check.doubt), max_jump=max_jump)
+            return []
+        self.status.head, self.status.head_seen_at = check.trusted, now
+        return self.enqueue_targets(check.trusted)
 
     def enqueue_targets(self, head: int) -> list[int]:
-        """Make ``detected`` jobs of the targets up to ``head`` and advance the stored cursor;
-        returns the blocks whose job was created now."""
+        """Make ``detected`` jobs of the targets up to ``head - confirmations`` and advance the
+        stored cursor; returns the blocks whose job was created now. ``head`` is trusted (see
+        the module docstring)."""
         cfg = self.config
         stored = self.store.get_meta(CURSOR_KEY)
         if stored is not None:
@@ -90,7 +113,8 @@ class HeadFollower:
         else:
             start = cfg.start_block if cfg.start_block is not None else head
             cursor = first_target_at_or_after(start, cfg.block_interval)
-        selection = select_targets(cursor, head, cfg.block_interval, cfg.lookback_blocks)
+        selection = select_targets(cursor, confirmed_head(head, cfg.confirmations),
+                                   cfg.block_interval, cfg.lookback_blocks)
         if selection.skipped_count:
             self.status.skipped_targets += selection.skipped_count
             log.error(
@@ -111,3 +135,22 @@ class HeadFollower:
             self.store.set_meta(CURSOR_KEY, str(selection.next_target))
         self.status.next_target = selection.next_target
         return added
+
+
+async def block_hash_at(rpc: JsonRpcClient, block_number: int) -> str | None:
+    """The hash (``0x`` hex, lower case) of the node's canonical block at ``block_number``, or
+    None when the node has no block there (``eth_getBlockByNumber(n, false)`` answers ``null``;
+    ethereum/execution-apis ``src/eth/block.yaml``).
+
+    Raises:
+        RpcError: as ``JsonRpcClient.call``; a reply without a string ``hash`` is
+            ``RpcMalformedResponse``.
+    """
+    method = "eth_getBlockByNumber"
+    block = await rpc.call(method, [hex(block_number), False])
+    if block is None:
+        return None
+    block_hash = block.get("hash") if isinstance(block, dict) else None
+    if not isinstance(block_hash, str) or not block_hash.startswith("0x"):
+        raise RpcMalformedResponse(method, f"no block hash in {block!r:.200}")
+    return block_hash.lower()

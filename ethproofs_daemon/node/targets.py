@@ -5,11 +5,20 @@ cursor, ``next_target``: the smallest target not yet turned into a job. Every ne
 targets from the cursor up to the head, so targets passed while the node was unreachable are
 caught up, within a look-back window (``LOOKBACK_BLOCKS``) behind the head. Targets older than the
 window are reported as skipped (logged, counted, shown in ``/health``), never dropped silently.
+
+Two guards stand before selection. ``check_head``: a head that goes backwards or jumps more than
+``LOOKBACK_BLOCKS`` (at least ``MIN_HEAD_JUMP``) beyond the last trusted head in one poll (a node
+resyncing, a load balancer flipping between nodes, a bogus ``0xde0b6b3a7640000``) is not trusted
+until the next poll confirms it, so one bad answer can neither move the cursor nor skip targets.
+``confirmed_head``: only blocks ``CONFIRMATIONS`` deep are selected, so a shallow reorg is over
+before a job exists.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
+from typing import Final
 
 from ethproofs_daemon.jobs import targets_between
 
@@ -27,6 +36,80 @@ class Selection:
     skipped_first: int | None
     skipped_count: int
     next_target: int
+
+
+class HeadDoubt(enum.StrEnum):
+    """Why a head is not trusted yet."""
+
+    FIRST = "first"
+    BACKWARDS = "backwards"
+    JUMP = "jump"
+
+
+@dataclass(frozen=True, slots=True)
+class HeadCheck:
+    """The outcome of ``check_head``.
+
+    ``trusted``: the head to select targets with, None when this poll's head is not trusted.
+    ``last_trusted`` and ``candidate``: the state to pass to the next ``check_head`` (the latest
+    trusted head; the untrusted head waiting for the next poll to confirm it). ``doubt``: why the
+    head is not trusted (None when it is).
+    """
+
+    trusted: int | None
+    last_trusted: int | None
+    candidate: int | None
+    doubt: HeadDoubt | None = None
+
+
+#: The smallest jump a head may make in one poll and still be trusted at once (blocks), whatever
+#: ``LOOKBACK_BLOCKS`` is (it may be 0): a node catching up a few blocks per poll is normal.
+MIN_HEAD_JUMP: Final = 64
+
+
+def head_jump_limit(lookback: int) -> int:
+    """How far (blocks) a head may move beyond the last trusted one in one poll and be trusted
+    at once: ``LOOKBACK_BLOCKS``, at least ``MIN_HEAD_JUMP``."""
+    return max(lookback, MIN_HEAD_JUMP)
+
+
+def _follows(reference: int, head: int, max_jump: int) -> bool:
+    return reference <= head <= reference + max_jump
+
+
+def check_head(last_trusted: int | None, candidate: int | None, head: int,
+               max_jump: int) -> HeadCheck:
+    """Whether a polled ``head`` is trusted (see the module docstring).
+
+    A head is trusted when it follows the last trusted head: not below it and at most
+    ``max_jump`` blocks beyond it. Otherwise (and for the first head after a start, when there
+    is no last trusted head) it becomes the ``candidate``, trusted when the next poll's head
+    follows it in the same way (the same head again, or a few blocks on), so a node that really
+    rewound or really was far ahead is believed one poll later.
+
+    Args:
+        last_trusted: the latest trusted head (None: none since the start).
+        candidate: the head of the previous poll when it was not trusted, else None.
+        head: this poll's head.
+        max_jump: in blocks (``LOOKBACK_BLOCKS``).
+    """
+    if last_trusted is not None and _follows(last_trusted, head, max_jump):
+        return HeadCheck(head, head, None)
+    if candidate is not None and _follows(candidate, head, max_jump):
+        return HeadCheck(head, head, None)
+    if last_trusted is None:
+        doubt = HeadDoubt.FIRST
+    elif head < last_trusted:
+        doubt = HeadDoubt.BACKWARDS
+    else:
+        doubt = HeadDoubt.JUMP
+    return HeadCheck(None, last_trusted, head, doubt)
+
+
+def confirmed_head(head: int, confirmations: int) -> int:
+    """The newest block with ``confirmations`` blocks on top of it: targets are selected up to
+    here (``CONFIRMATIONS``, 0: the head itself)."""
+    return head - confirmations
 
 
 def first_target_at_or_after(block_number: int, interval: int) -> int:

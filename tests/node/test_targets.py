@@ -1,11 +1,21 @@
-"""Target selection: every multiple of the interval, missed ones caught up within the window."""
+"""Target selection: every multiple of the interval, missed ones caught up within the window;
+which polled heads are trusted; confirmations."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ethproofs_daemon.node.targets import first_target_at_or_after, select_targets
+from ethproofs_daemon.node.targets import (
+    MIN_HEAD_JUMP,
+    HeadCheck,
+    HeadDoubt,
+    check_head,
+    confirmed_head,
+    first_target_at_or_after,
+    head_jump_limit,
+    select_targets,
+)
 
 
 def test_targets_up_to_head_are_selected_and_cursor_advances() -> None:
@@ -58,3 +68,60 @@ def test_no_target_is_selected_twice_or_lost(start: int, heads: list[int], inter
     assert seen == sorted(set(seen))
     expected = [b for b in range(first_target_at_or_after(start, interval), top + 1, interval)]
     assert seen == expected
+
+
+# -- which heads are trusted ------------------------------------------------------------------
+
+BOGUS = 10**18
+
+
+def test_a_head_following_the_last_trusted_one_is_trusted() -> None:
+    assert check_head(1000, None, 1000, 100) == HeadCheck(1000, 1000, None)
+    assert check_head(1000, None, 1100, 100) == HeadCheck(1100, 1100, None)
+
+
+def test_an_absurd_jump_is_not_trusted_and_the_real_head_next_is() -> None:
+    bogus = check_head(1000, None, BOGUS, 100)
+    assert bogus == HeadCheck(None, 1000, BOGUS, HeadDoubt.JUMP)
+    real = check_head(bogus.last_trusted, bogus.candidate, 1003, 100)
+    assert real == HeadCheck(1003, 1003, None)
+
+
+def test_a_jump_seen_on_two_consecutive_polls_is_trusted() -> None:
+    first = check_head(1000, None, 5000, 100)
+    assert first.trusted is None and first.candidate == 5000
+    assert check_head(first.last_trusted, first.candidate, 5000, 100).trusted == 5000
+    assert check_head(first.last_trusted, first.candidate, 5002, 100).trusted == 5002
+
+
+def test_a_head_going_backwards_waits_for_the_next_poll() -> None:
+    back = check_head(1000, None, 990, 100)
+    assert back == HeadCheck(None, 1000, 990, HeadDoubt.BACKWARDS)
+    assert check_head(back.last_trusted, back.candidate, 991, 100).trusted == 991
+
+
+def test_the_first_head_after_a_start_is_trusted_when_the_next_poll_confirms_it() -> None:
+    first = check_head(None, None, BOGUS, 100)
+    assert first == HeadCheck(None, None, BOGUS, HeadDoubt.FIRST)
+    again = check_head(first.last_trusted, first.candidate, 1000, 100)
+    assert again == HeadCheck(None, None, 1000, HeadDoubt.FIRST)
+    assert check_head(again.last_trusted, again.candidate, 1001, 100).trusted == 1001
+
+
+def test_bogus_heads_that_never_repeat_are_never_trusted() -> None:
+    last, candidate = 1000, None
+    for bogus in (BOGUS, 5, BOGUS // 2, 0, 2 * BOGUS):
+        check = check_head(last, candidate, bogus, 100)
+        assert check.trusted is None and check.last_trusted == 1000
+        last, candidate = check.last_trusted, check.candidate  # type: ignore[assignment]
+
+
+def test_the_jump_limit_is_the_lookback_with_a_floor() -> None:
+    assert head_jump_limit(1000) == 1000
+    assert head_jump_limit(0) == MIN_HEAD_JUMP
+
+
+def test_confirmations_hold_targets_back_by_that_many_blocks() -> None:
+    assert confirmed_head(1005, 0) == 1005
+    assert select_targets(1000, confirmed_head(1005, 6), 100, 1000).targets == []
+    assert select_targets(1000, confirmed_head(1006, 6), 100, 1000).targets == [1000]
