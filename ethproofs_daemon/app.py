@@ -34,12 +34,18 @@ from ethproofs_daemon.lifecycle import Lifecycle, ReportPolicy
 from ethproofs_daemon.metrics import DaemonMetrics
 from ethproofs_daemon.node.config import FollowerConfig
 from ethproofs_daemon.node.follower import InputGenerator
+from ethproofs_daemon.node.head import block_hash_at
 from ethproofs_daemon.node.input_source import RpcInputSource
-from ethproofs_daemon.node.rpc import JsonRpcClient, RpcEndpoint
+from ethproofs_daemon.node.rpc import JsonRpcClient, RpcEndpoint, RpcError
 from ethproofs_daemon.proofnode.app import create_proof_node_app
 from ethproofs_daemon.proofnode.daemon import build_proof_node
 from ethproofs_daemon.proofnode.service import ProofNodeService
-from ethproofs_daemon.prover.actor import ProverActor, ProverConfig
+from ethproofs_daemon.prover.actor import (
+    CanonicalHash,
+    CanonicalHashUnavailable,
+    ProverActor,
+    ProverConfig,
+)
 from ethproofs_daemon.prover.backend import ProverBackend
 from ethproofs_daemon.prover.driver import ZiskDriver
 from ethproofs_daemon.prover.simulated import SimulatedProver
@@ -102,6 +108,19 @@ def make_backend(settings: Settings) -> ProverBackend:
     return ZiskDriver(settings.cargo_zisk, settings.elf_path)
 
 
+def canonical_hash_from(rpc: JsonRpcClient) -> CanonicalHash:
+    """The prover's reorg check over the node (``node.head.block_hash_at``); any ``RpcError``
+    is ``CanonicalHashUnavailable`` to the prover."""
+
+    async def canonical_hash(block_number: int) -> str | None:
+        try:
+            return await block_hash_at(rpc, block_number)
+        except RpcError as exc:
+            raise CanonicalHashUnavailable(str(exc)) from exc
+
+    return canonical_hash
+
+
 def build_daemon(settings: Settings, *, backend: ProverBackend | None = None,
                  clock: Callable[[], float] = time.time) -> Daemon:
     """Open the store and build every actor (nothing runs yet).
@@ -145,6 +164,7 @@ def build_daemon(settings: Settings, *, backend: ProverBackend | None = None,
     prover = ProverActor(
         store=store, lifecycle=lifecycle, backend=backend, notifier=notifier,
         status=state.prover, clock=clock, metrics=metrics,
+        canonical_hash=canonical_hash_from(rpc),
         config=ProverConfig(
             output_dir=settings.output_dir, timeout_s=settings.proving_timeout_seconds,
             grace_s=settings.shutdown_timeout_seconds, execute=execute,

@@ -130,6 +130,10 @@ class DaemonMetrics:
         self.prover_exits = Counter(
             f"{PREFIX}_prover_exits", "Prover subprocess ends by reason (ok or failure reason).",
             ["reason"], registry=r)
+        self.reorgs = Counter(
+            f"{PREFIX}_reorgs", "Jobs sent back to be rebuilt because the block their input was "
+            "built from left the chain, by check point (before_proving, before_recording).",
+            ["check_point"], registry=r)
         self.proof_node_requests = Counter(
             f"{PREFIX}_proof_node_requests", "Proof Node API requests by route and status.",
             ["route", "status"], registry=r)

@@ -33,7 +33,10 @@ class FollowerStatus:
 
 @dataclass
 class ProverStatus:
-    """What ``/health`` shows about the prover (mutated by the prover actor only)."""
+    """What ``/health`` shows about the prover (mutated by the prover actor only).
+
+    ``reorg_count``: jobs sent back to be rebuilt because their block left the chain;
+    ``last_reorg``: the latest of them, in words."""
 
     version: str | None = None
     current_block: int | None = None
@@ -44,3 +47,5 @@ class ProverStatus:
     proved_count: int = 0
     failed_count: int = 0
     last_failure: str | None = None
+    reorg_count: int = 0
+    last_reorg: str | None = None

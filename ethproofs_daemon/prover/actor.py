@@ -12,19 +12,44 @@ job goes back to ``queued`` and is proved again.
 
 Shutdown: a running proof gets ``grace_s`` seconds to finish (shielded from the cancellation);
 past that its process group is killed and the job is left to resume at the next start.
+
+Reorgs: a job carries the hash of the block its input was built from (``Job.block_hash``). Twice
+the actor asks the node (``canonical_hash``) which block is canonical at that height: before
+proving (before the ``proving`` report) and after proving, before recording ``proved`` (and its
+report). When another block (or none) is there, the job goes back to ``detected`` through
+``Lifecycle.reorged``: the input file is deleted, no attempt is counted, the old and new hashes
+are logged (``block_reorged``) and counted (``ethproofs_daemon_reorgs_total``); the input
+generator builds it again from the new canonical block. So a ``proved`` report is only written
+for a block the node held canonical after the proof was made; ``queued``/``proving`` reports
+already sent for the replaced block are followed by the rebuilt job's own, in order (EthProofs
+keys proofs by block number). A job without a recorded hash (from a v1 database) is not checked.
+
+When the node cannot answer the check (``CanonicalHashUnavailable``: transport error, bad
+reply), nothing is proved or recorded blindly: the check is retried, waits ``CHECK_BACKOFF``
+(1 s doubling to 30 s). Before proving, after ``CHECK_BUDGET_S`` without an answer the job is
+left ``queued`` untouched (no report, no attempt) and the actor goes back to its loop, which
+takes it up again (Proof Node API work of higher priority may go first meanwhile). After proving,
+the proof is kept in hand and the check retried until the node answers (proving again would need
+the node as well); a shutdown meanwhile ends the wait like a running proof: after the grace
+period the job goes back to ``queued`` and is proved again at the next start.
 """
 
 from __future__ import annotations
 
+import contextlib
+import enum
 import json
+import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 import structlog
 import trio
 
+from ethproofs_daemon.backoff import Backoff
 from ethproofs_daemon.jobs import FailureReason, Job, JobState
 from ethproofs_daemon.lifecycle import Lifecycle
 from ethproofs_daemon.metrics import DaemonMetrics
@@ -47,6 +72,34 @@ log = structlog.get_logger(__name__)
 
 #: Priority of EthProofs jobs found by the follower.
 FOLLOWER_PRIORITY: Final = 0
+
+#: Waits between tries of the canonical-hash check while the node cannot answer (s).
+CHECK_BACKOFF: Final = Backoff(1.0, 2.0, 30.0, 0.0)
+#: How long the check before proving is tried before the job is left ``queued`` for now (s).
+CHECK_BUDGET_S: Final = 300.0
+
+
+class CheckPoint(enum.StrEnum):
+    """Where the canonical-hash check is made (the ``reorgs`` metric's label)."""
+
+    BEFORE_PROVING = "before_proving"
+    BEFORE_RECORDING = "before_recording"
+
+
+class CanonicalHashUnavailable(Exception):
+    """The node could not say which block is canonical at a height (transport error, timeout,
+    malformed reply)."""
+
+
+class CanonicalHash(Protocol):
+    """The hash (``0x`` hex) of the node's canonical block at a height, None when it has no
+    block there (``app.py`` builds it over ``eth_getBlockByNumber``).
+
+    Raises:
+        CanonicalHashUnavailable: the node could not answer.
+    """
+
+    async def __call__(self, block_number: int) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +129,9 @@ class ProverActor:
         status: ProverStatus | None = None,
         clock: Callable[[], float],
         metrics: DaemonMetrics | None = None,
+        canonical_hash: CanonicalHash | None = None,
     ) -> None:
+        self.canonical_hash = canonical_hash
         self.metrics = metrics
         self.store = store
         self.lifecycle = lifecycle
@@ -197,6 +252,8 @@ class ProverActor:
         out_dir.mkdir(parents=True, exist_ok=True)
         request = ProveRequest(job.block_number, Path(job.input_path), out_dir,
                                self.config.timeout_s)
+        if not await self._still_canonical(job, CheckPoint.BEFORE_PROVING):
+            return
         job = self.lifecycle.begin_proving(job)
         self._begin(job.id, job.block_number, "execute" if self.config.execute else "prove")
         log.info("proving_started", input_path=job.input_path)
@@ -205,11 +262,15 @@ class ProverActor:
             with scope:
                 if self.config.execute:
                     executed = await self.backend.execute(request, on_spawn=self._on_spawn(job))
+                    if not await self._still_canonical(job, CheckPoint.BEFORE_RECORDING):
+                        return
                     self._record_execution(job, executed.cycles, executed.time_ms)
                 else:
                     result = await self.backend.prove(
                         request, on_spawn=self._on_spawn(job), on_progress=self._phase
                     )
+                    if not await self._still_canonical(job, CheckPoint.BEFORE_RECORDING):
+                        return
                     self._record_proof(job, result)
             if scope.cancelled_caught:
                 # Shutdown outlasted the grace period: the group was killed; resume next start.
@@ -220,6 +281,47 @@ class ProverActor:
         finally:
             self._proof_scope = None
             self._end()
+
+    async def _still_canonical(self, job: Job, point: CheckPoint) -> bool:
+        """True when ``job``'s block is still the canonical one at its height (or cannot be
+        checked: no checker, no recorded hash). False when it was replaced (the job went back
+        to ``detected``) or, before proving, when the node did not answer within
+        ``CHECK_BUDGET_S`` (the job is left ``queued``). See the module docstring."""
+        if self.canonical_hash is None or job.block_hash is None:
+            return True
+        budget = CHECK_BUDGET_S if point is CheckPoint.BEFORE_PROVING else math.inf
+        deadline = trio.current_time() + budget
+        failures = 0
+        while True:
+            try:
+                canonical = await self.canonical_hash(job.block_number)
+                break
+            except CanonicalHashUnavailable as exc:
+                failures += 1
+                wait = CHECK_BACKOFF.delay_s(failures)
+                if trio.current_time() + wait > deadline:
+                    log.error("canonical_check_gave_up", check_point=str(point),
+                              failures=failures, error=str(exc), job_left=str(job.state))
+                    return False
+                log.warning("canonical_check_failed", check_point=str(point),
+                            failures=failures, retry_in_s=wait, error=str(exc))
+                await trio.sleep(wait)
+        if canonical is not None and canonical.lower() == job.block_hash.lower():
+            return True
+        self.lifecycle.reorged(job)
+        if job.input_path is not None:
+            # Synchronous (one unlink): a worker thread would let a mock clock jump in tests.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(job.input_path)
+        self.status.reorg_count += 1
+        self.status.last_reorg = (f"block {job.block_number}: {job.block_hash} replaced by "
+                                  f"{canonical} ({point})")
+        if self.metrics is not None:
+            self.metrics.reorgs.labels(str(point)).inc()
+        log.warning("block_reorged", check_point=str(point), old_hash=job.block_hash,
+                    new_hash=canonical, reason="block no longer canonical at its height",
+                    state=str(job.state))
+        return False
 
     def _on_spawn(self, job: Job) -> Callable[[int], None]:
         def record(pid: int) -> None:

@@ -1,6 +1,7 @@
 """The prover actor with a stand-in backend (no process) under trio's MockClock: which work goes
-first, the shutdown grace period, the failure path; and resume of a job a dead daemon left
-``proving`` (a real orphan process group, real time)."""
+first, the shutdown grace period, the failure path, the reorg checks before proving and before
+recording (a stand-in chain); and resume of a job a dead daemon left ``proving`` (a real orphan
+process group, real time)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,13 @@ from trio.testing import MockClock, wait_all_tasks_blocked
 from ethproofs_daemon.jobs import FailureReason, Job, JobState, RetryPolicy
 from ethproofs_daemon.lifecycle import Lifecycle, ReportPolicy
 from ethproofs_daemon.outbox import ReportKind
-from ethproofs_daemon.prover.actor import ProverActor, ProverConfig
+from ethproofs_daemon.prover.actor import (
+    CHECK_BUDGET_S,
+    CanonicalHash,
+    CanonicalHashUnavailable,
+    ProverActor,
+    ProverConfig,
+)
 from ethproofs_daemon.prover.backend import ProofResult, ProveRequest, ProverFailed
 from ethproofs_daemon.reporting.notices import NullNotifier
 from ethproofs_daemon.store import Store
@@ -38,13 +45,14 @@ class Rig:
     backend: StandinBackend
     actor: ProverActor
 
-    def queue(self, block: int, priority: int = 0) -> Job:
+    def queue(self, block: int, priority: int = 0, block_hash: str | None = None) -> Job:
         """A ``queued`` job with an input file, as the input generator leaves it."""
         job, _ = self.lifecycle.detected(block, "ethrex-zisk", priority=priority)
         path = self.tmp_path / f"{block}.bin"
         path.write_bytes(b"input")
         return self.lifecycle.input_ready(self.lifecycle.start_fetching(job),
-                                          input_path=str(path), gas_used=0, tx_count=0)
+                                          input_path=str(path), gas_used=0, tx_count=0,
+                                          block_hash=block_hash)
 
     def job(self, job_id: int) -> Job:
         found = self.store.get_job(job_id)
@@ -60,7 +68,8 @@ def make_rig(tmp_path: Path) -> Iterator[Callable[..., Rig]]:
     stores: list[Store] = []
 
     def make(*, grace_s: float = 30.0, prove_s: float = 10.0, execute: bool = False,
-             clock: Callable[[], float] = lambda: UNIX_NOW) -> Rig:
+             clock: Callable[[], float] = lambda: UNIX_NOW,
+             canonical_hash: CanonicalHash | None = None) -> Rig:
         store = Store(tmp_path / "db.sqlite", clock=clock)
         stores.append(store)
         lifecycle = Lifecycle(store, reporting=ReportPolicy.choose(1, execute=execute),
@@ -68,7 +77,7 @@ def make_rig(tmp_path: Path) -> Iterator[Callable[..., Rig]]:
         backend = StandinBackend(prove_s=prove_s)
         actor = ProverActor(
             store=store, lifecycle=lifecycle, backend=backend, notifier=NullNotifier(),
-            clock=clock,
+            clock=clock, canonical_hash=canonical_hash,
             config=ProverConfig(output_dir=tmp_path / "output", timeout_s=3600.0,
                                 grace_s=grace_s, execute=execute),
         )
@@ -222,3 +231,129 @@ async def test_a_job_left_proving_is_proved_again_after_its_orphan_group_is_kill
     assert rig.reports(100) == [ReportKind.QUEUED, ReportKind.PROVING, ReportKind.PROVING,
                                 ReportKind.PROVED]
     assert (rig.tmp_path / "output" / "100" / "proof.bin").read_bytes() == PROOF_BYTES
+
+
+# -- reorgs: the block is checked before proving and before recording -------------------------
+
+OLD = "0x" + "aa" * 32
+NEW = "0x" + "bb" * 32
+
+
+@dataclass
+class StandinChain:
+    """What the node says is canonical: ``hashes`` by height; ``down`` makes it fail to answer.
+    ``calls`` counts the questions."""
+
+    hashes: dict[int, str]
+    down: bool = False
+    calls: int = 0
+
+    async def __call__(self, block_number: int) -> str | None:
+        self.calls += 1
+        await trio.lowlevel.checkpoint()
+        if self.down:
+            raise CanonicalHashUnavailable("connection refused")
+        return self.hashes.get(block_number)
+
+
+async def _run_until(rig: Rig, done: Callable[[], bool]) -> None:
+    with trio.fail_after(100_000):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(rig.actor.run)
+            await wait_until(done, 100_000, poll_s=1.0)
+            nursery.cancel_scope.cancel()
+
+
+async def test_a_block_still_canonical_is_proved_and_reported(
+    make_rig: Callable[..., Rig], autojump_clock: MockClock
+) -> None:
+    chain = StandinChain({100: OLD.upper().replace("0X", "0x")})  # hex case does not matter
+    rig = make_rig(canonical_hash=chain)
+    job = rig.queue(100, block_hash=OLD)
+    await _run_until(rig, lambda: rig.job(job.id).state is JobState.PROVED)
+    assert chain.calls == 2  # before proving, before recording
+    assert rig.reports(100) == [ReportKind.QUEUED, ReportKind.PROVING, ReportKind.PROVED]
+    assert rig.actor.status.reorg_count == 0
+
+
+async def test_a_block_reorged_before_proving_goes_back_to_be_rebuilt_unproved(
+    make_rig: Callable[..., Rig], autojump_clock: MockClock
+) -> None:
+    rig = make_rig(canonical_hash=StandinChain({100: NEW}))
+    job = rig.queue(100, block_hash=OLD)
+    await _run_until(rig, lambda: rig.job(job.id).state is JobState.DETECTED)
+    back = rig.job(job.id)
+    assert (back.input_path, back.block_hash, back.attempts) == (None, None, 0)
+    assert not (rig.tmp_path / "100.bin").exists()
+    assert rig.backend.calls == []
+    assert rig.reports(100) == [ReportKind.QUEUED]
+    assert rig.actor.status.reorg_count == 1
+    assert rig.actor.status.last_reorg == f"block 100: {OLD} replaced by {NEW} (before_proving)"
+
+
+async def test_a_block_reorged_while_proving_is_never_recorded_proved(
+    make_rig: Callable[..., Rig], autojump_clock: MockClock
+) -> None:
+    chain = StandinChain({100: OLD})
+    rig = make_rig(canonical_hash=chain)
+    job = rig.queue(100, block_hash=OLD)
+    with trio.fail_after(600):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(rig.actor.run)
+            await wait_all_tasks_blocked()
+            assert rig.actor.status.current_block == 100  # proving the old block
+            chain.hashes[100] = NEW
+            await wait_until(lambda: rig.job(job.id).state is JobState.DETECTED, 600, poll_s=1.0)
+            nursery.cancel_scope.cancel()
+    assert rig.backend.finished == [100]
+    back = rig.job(job.id)
+    assert (back.input_path, back.block_hash, back.pid, back.proof_path) == (
+        None, None, None, None)
+    assert rig.reports(100) == [ReportKind.QUEUED, ReportKind.PROVING]
+    assert rig.actor.status.reorg_count == 1
+
+
+async def test_a_node_that_cannot_answer_before_proving_leaves_the_job_queued(
+    make_rig: Callable[..., Rig], autojump_clock: MockClock
+) -> None:
+    chain = StandinChain({100: OLD}, down=True)
+    rig = make_rig(canonical_hash=chain)
+    job = rig.queue(100, block_hash=OLD)
+    with trio.fail_after(100_000):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(rig.actor.run)
+            started = trio.current_time()
+            await wait_until(lambda: trio.current_time() - started > 2 * CHECK_BUDGET_S,
+                             100_000, poll_s=1.0)
+            assert rig.job(job.id).state is JobState.QUEUED  # untouched: no proving, no attempt
+            assert rig.backend.calls == [] and rig.reports(100) == [ReportKind.QUEUED]
+            chain.down = False
+            await wait_until(lambda: rig.job(job.id).state is JobState.PROVED, 100_000,
+                             poll_s=1.0)
+            nursery.cancel_scope.cancel()
+    assert rig.job(job.id).attempts == 0
+    assert rig.reports(100) == [ReportKind.QUEUED, ReportKind.PROVING, ReportKind.PROVED]
+
+
+async def test_a_node_that_cannot_answer_after_proving_keeps_the_proof_until_it_can(
+    make_rig: Callable[..., Rig], autojump_clock: MockClock
+) -> None:
+    chain = StandinChain({100: OLD})
+    rig = make_rig(canonical_hash=chain)
+    job = rig.queue(100, block_hash=OLD)
+    with trio.fail_after(100_000):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(rig.actor.run)
+            await wait_all_tasks_blocked()
+            chain.down = True  # while proving
+            started = trio.current_time()
+            await wait_until(lambda: trio.current_time() - started > 3 * CHECK_BUDGET_S,
+                             100_000, poll_s=1.0)
+            assert rig.job(job.id).state is JobState.PROVING  # nothing recorded blindly
+            assert rig.reports(100) == [ReportKind.QUEUED, ReportKind.PROVING]
+            chain.down = False
+            await wait_until(lambda: rig.job(job.id).state is JobState.PROVED, 100_000,
+                             poll_s=1.0)
+            nursery.cancel_scope.cancel()
+    assert rig.backend.calls == [("prove", 100)]  # proved once
+    assert rig.reports(100) == [ReportKind.QUEUED, ReportKind.PROVING, ReportKind.PROVED]
