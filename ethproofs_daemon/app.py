@@ -1,9 +1,21 @@
 """Builds the supervision tree from ``Settings`` and runs it; nothing else.
 
-Children of the root supervisor (``rest_for_one``: a child's crash restarts it and every child
-after it), started in this order and stopped in reverse: store → notifier → reporter → prover →
-input generator → http, then, when ``PROOF_NODE_PORT`` is set, the proof node service →
-its HTTP server. So a crash of the reporter also restarts the prover and everything after it.
+Children of the root supervisor, started in this order and stopped in reverse: store → notifier →
+reporter → prover → input generator → http, then, when ``PROOF_NODE_PORT`` is set, the proof node
+subtree (service → its HTTP server, ``rest_for_one``: the server serves the service).
+
+The root is ``one_for_one``: its children share no state that a restart would rebuild. They all
+hold the same ``Store``, ``Notifier`` and ``DaemonState`` objects, built once by ``build_daemon``
+and never by a child; the store child only probes the database; the reporter wakes on outbox
+writes and the prover on job writes, both through ``Store.on_change`` listeners that outlive any
+restart. So a crash restarts only the child that crashed: a reporter or notifier fault never
+kills a running proof, and a prover fault never drops undelivered reports.
+
+Store and disk faults (``sqlite3.Error``, ``OSError``) of the reporter, the prover and the input
+generator are ``resource_errors``: they are restarted with the backoff (capped at 60 s) for as
+long as the fault lasts, without counting towards the restart intensity, so a full disk or a
+locked database does not stop the daemon. The store child's write probe (every
+``STORE_PROBE_S``) makes ``/health`` show the store down while it fails.
 
 SIGTERM/SIGINT stop the tree gracefully: the running proof gets ``SHUTDOWN_TIMEOUT_SECONDS`` to
 finish, and pending reports are then drained for at most 10 s (or ``SHUTDOWN_TIMEOUT_SECONDS``
@@ -15,9 +27,11 @@ status 1. systemd gets ``READY=1`` once every child has started, and ``STOPPING=
 from __future__ import annotations
 
 import signal
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Final
 
 import httpx
 import structlog
@@ -61,6 +75,13 @@ from ethproofs_daemon.supervisor import ChildSpec, Strategy, Supervisor, Supervi
 log = structlog.get_logger(__name__)
 
 HEARTBEAT_S = 1.0
+
+#: Seconds between two write probes of the store child (what ``/health`` shows for the store).
+STORE_PROBE_S: Final = 5.0
+#: The metadata key the probe writes (the probe's Unix time).
+STORE_PROBE_KEY: Final = "store_probe_at"
+#: What a failing store or disk raises; restarts for these are not counted (module docstring).
+RESOURCE_ERRORS: Final = (sqlite3.Error, OSError)
 
 #: Route templates of the Proof Node API, for request metrics (spec paths).
 PROOF_NODE_ROUTES = (
@@ -136,7 +157,7 @@ def build_daemon(settings: Settings, *, backend: ProverBackend | None = None,
     assert settings.eth_rpc_url is not None
     store = Store(settings.database_path, clock=clock)
     state = DaemonState(started_at=clock(), reporting_enabled=settings.ethproofs_enabled,
-                        store_open=True)
+                        store_open=True)  # opened just now; the store child probes it from here
     metrics = DaemonMetrics(store, state)
     http = httpx.AsyncClient(timeout=settings.rpc_timeout_seconds)
     rpc = JsonRpcClient(RpcEndpoint(settings.eth_rpc_url, settings.rpc_timeout_seconds), http)
@@ -202,9 +223,11 @@ def build_tree(d: Daemon) -> Supervisor:
 
     async def store_child(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
                           ) -> None:
-        d.state.store_open = True
+        probe_store(d)
         task_status.started()
-        await trio.sleep_forever()
+        while True:
+            await trio.sleep(STORE_PROBE_S)
+            probe_store(d)
 
     async def notifier_child(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
                              ) -> None:
@@ -238,14 +261,18 @@ def build_tree(d: Daemon) -> Supervisor:
     def restarted(supervisor: str, child: str, error: BaseException | None) -> None:
         d.metrics.supervisor_restarts.labels(supervisor, child).inc()
 
+    def child_up(child_id: str, up: bool) -> None:
+        d.state.components_up[child_id] = up  # what /health reports per component
+
     grace = s.shutdown_timeout_seconds
     children = [
         ChildSpec("store", store_child),
         ChildSpec("notifier", notifier_child),
-        ChildSpec("reporter", reporter_child,
-                  shutdown_s=grace + 5),
-        ChildSpec("prover", d.prover.run, shutdown_s=grace + 15),
-        ChildSpec("input_generator", d.generator.run),
+        ChildSpec("reporter", reporter_child, shutdown_s=grace + 5,
+                  resource_errors=RESOURCE_ERRORS),
+        ChildSpec("prover", d.prover.run, shutdown_s=grace + 15,
+                  resource_errors=RESOURCE_ERRORS),
+        ChildSpec("input_generator", d.generator.run, resource_errors=RESOURCE_ERRORS),
         ChildSpec("http", http_child),
     ]
     if d.proof_node is not None:
@@ -259,15 +286,43 @@ def build_tree(d: Daemon) -> Supervisor:
         ) -> None:
             await serve_app(node_app, s.health_host, node.settings.port, task_status=task_status)
 
-        children += [
-            ChildSpec("proof_node", node.run),
-            ChildSpec("proof_node_http", proof_node_http),
-        ]
-    def child_up(child_id: str, up: bool) -> None:
-        d.state.components_up[child_id] = up  # what /health reports per component
+        proof_node_tree = Supervisor(
+            "proof_node", [
+                ChildSpec("proof_node", node.run),
+                ChildSpec("proof_node_http", proof_node_http),
+            ], strategy=Strategy.REST_FOR_ONE, on_restart=restarted, on_child_up=child_up)
+        children.append(ChildSpec("proof_node_tree", proof_node_tree.run))
 
-    return Supervisor("root", children, strategy=Strategy.REST_FOR_ONE, on_restart=restarted,
+    return Supervisor("root", children, strategy=Strategy.ONE_FOR_ONE, on_restart=restarted,
                       on_child_up=child_up)
+
+
+def probe_store(d: Daemon) -> bool:
+    """Write the probe's time into the store's metadata (one small transaction) and record the
+    outcome in ``d.state`` (``store_open``, ``store_error``): what ``/health`` shows.
+
+    A failing write logs ``store_failing`` with its traceback once per outage, and
+    ``store_recovered`` when a write succeeds again. A transaction a failed ``COMMIT`` left open
+    (SQLite keeps it after ``SQLITE_BUSY``) is rolled back first: every store call is
+    synchronous on the trio thread, so none is half-way while the probe runs.
+
+    Returns:
+        True when the write succeeded.
+    """
+    try:
+        if d.store.conn.in_transaction:
+            d.store.conn.execute("ROLLBACK")
+            log.warning("store_transaction_rolled_back")
+        d.store.set_meta(STORE_PROBE_KEY, repr(time.time()))
+    except RESOURCE_ERRORS as exc:
+        if d.state.store_open or d.state.store_error is None:
+            log.error("store_failing", error=str(exc), exc_info=True)
+        d.state.store_open, d.state.store_error = False, str(exc)
+        return False
+    if d.state.store_error is not None:
+        log.info("store_recovered", error_was=d.state.store_error)
+    d.state.store_open, d.state.store_error = True, None
+    return True
 
 
 async def run_daemon(d: Daemon, *, task_status: trio.TaskStatus[Daemon] = trio.TASK_STATUS_IGNORED,
@@ -305,6 +360,7 @@ async def run_daemon(d: Daemon, *, task_status: trio.TaskStatus[Daemon] = trio.T
                 try:
                     await tree.run(task_status=_TreeStarted())
                 except SupervisorFailed as exc:
+                    # The failing child's traceback was logged by the supervisor that gave up.
                     log.critical("daemon_failed", error=str(exc))
                     status = 1
                 finally:

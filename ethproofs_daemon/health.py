@@ -31,13 +31,17 @@ LIVENESS_MAX_AGE_S: Final = 10.0
 
 @dataclass
 class DaemonState:
-    """Shared, read-mostly state the HTTP layer reports. Times are Unix seconds."""
+    """Shared, read-mostly state the HTTP layer reports. Times are Unix seconds.
+
+    ``store_open`` is the outcome of the store child's last write probe (``store_error`` its
+    error while it fails), not only whether the file was opened once."""
 
     started_at: float
     follower: FollowerStatus = field(default_factory=FollowerStatus)
     prover: ProverStatus = field(default_factory=ProverStatus)
     heartbeat_at: float = 0.0
     store_open: bool = False
+    store_error: str | None = None
     http_bound: bool = False
     tree_up: bool = False
     components_up: dict[str, bool] = field(default_factory=dict)
@@ -109,7 +113,7 @@ def health_document(
         "warnings": list(f.warnings),
     }
     components: dict[str, object] = {
-        "store": {"status": "up" if state.store_open else "down"},
+        "store": {"status": "up" if state.store_open else "down", "error": state.store_error},
         "prover": prover_doc,
         "input_generator": generator_doc,
         "reporter": {

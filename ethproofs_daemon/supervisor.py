@@ -16,7 +16,17 @@ restart backoff of Boundless's broker (boundless-xyz/boundless ``crates/broker/s
 - Restarts wait an exponential backoff with jitter (0.5 s × 1.5, cap 60 s by default), reset once
   a child has run for ``reset_after_s`` seconds.
 - A child that raises ``Fatal`` is not restarted: the supervisor stops at once.
+- A child may name ``resource_errors``: faults of its surroundings (a full disk, a locked
+  database) that restarting the process cannot cure. A child ending with one (or an exception
+  group of only such) is restarted after the backoff like any other, but the restart is not
+  counted against the intensity: the supervisor waits the fault out instead of escalating it.
 - Cancellation of the supervisor (shutdown) is a clean exit, not a failure.
+
+Every crash is logged once, with its traceback (``exc_info``) and the fields a child attached
+with ``crash_context`` (e.g. the block it was working on): ``child_restarting``,
+``child_start_failed``, ``child_fatal`` or ``supervisor_intensity_exceeded``. A nested
+supervisor's failure is logged by that supervisor; its parent logs the restart without repeating
+the traceback.
 
 The module knows nothing of blocks or proofs.
 """
@@ -27,9 +37,10 @@ import enum
 import math
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import structlog
 import trio
@@ -71,6 +82,53 @@ class SupervisorFailed(Exception):
         self.child_id = child_id
 
 
+#: The attribute ``crash_context`` sets on an exception that leaves it: a ``dict`` of log fields.
+_CRASH_FIELDS: Final = "_supervisor_crash_fields"
+
+
+@contextmanager
+def crash_context(**fields: object) -> Iterator[None]:
+    """Bind ``fields`` to every log line of the block (structlog contextvars) and, when an
+    exception escapes it, attach them to the exception so that the supervisor's crash line
+    carries them too (the contextvars are gone by the time the supervisor logs). Inner contexts
+    win over outer ones for the same field.
+
+    Example: ``with crash_context(block_number=n, job_id=job.id): await prove(job)``.
+    """
+    with structlog.contextvars.bound_contextvars(**fields):
+        try:
+            yield
+        except Exception as exc:
+            attached = exc.__dict__.setdefault(_CRASH_FIELDS, {})
+            for key, value in fields.items():
+                attached.setdefault(key, value)
+            raise
+
+
+def crash_fields(error: BaseException | None) -> dict[str, object]:
+    """The fields ``crash_context`` attached to ``error`` or, for an exception group, to any of
+    its exceptions (first one wins per field); ``{}`` when none."""
+    if error is None:
+        return {}
+    found: dict[str, object] = dict(error.__dict__.get(_CRASH_FIELDS, {}))
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            for key, value in crash_fields(inner).items():
+                found.setdefault(key, value)
+    return found
+
+
+def is_resource_error(error: BaseException | None,
+                      kinds: tuple[type[Exception], ...]) -> bool:
+    """Pure: is ``error`` one of ``kinds``, or an exception group made only of them?"""
+    if error is None or not kinds:
+        return False
+    if isinstance(error, BaseExceptionGroup):
+        _, rest = error.split(kinds)
+        return rest is None
+    return isinstance(error, kinds)
+
+
 class ChildStart(Protocol):
     """A child's entry point: runs until done, calls ``task_status.started()`` once it is up."""
 
@@ -79,14 +137,16 @@ class ChildStart(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ChildSpec:
-    """One child: ``id`` (unique in its supervisor), its ``start`` function, restart type, and
+    """One child: ``id`` (unique in its supervisor), its ``start`` function, restart type,
     ``shutdown_s``: seconds it gets to finish after being cancelled before the supervisor moves
-    on to the next child."""
+    on to the next child, and ``resource_errors``: exception classes whose restarts are not
+    counted against the intensity (see the module docstring)."""
 
     id: str
     start: ChildStart
     restart: Restart = Restart.PERMANENT
     shutdown_s: float = 5.0
+    resource_errors: tuple[type[Exception], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,8 +344,10 @@ class Supervisor:
 
     async def _handle_exit(self, index: int, running: _Running, error: Exception | None) -> None:
         spec = running.spec
+        crash = _crash_log_fields(error)
         if isinstance(error, Fatal):
-            log.error("child_fatal", supervisor=self.name, child=spec.id, error=str(error))
+            log.error("child_fatal", supervisor=self.name, child=spec.id, error=str(error),
+                      **crash)
             raise SupervisorFailed(self.name, spec.id, f"fatal: {error}") from error
         if not should_restart(spec.restart, error):
             log.info("child_exited", supervisor=self.name, child=spec.id, restart=spec.restart)
@@ -293,9 +355,10 @@ class Supervisor:
         now = trio.current_time()
         if now - running.started_at >= self.backoff.reset_after_s:
             self._consecutive = 0
-        if not self._window.record(now):
+        resource = is_resource_error(error, spec.resource_errors)
+        if not resource and not self._window.record(now):
             log.error("supervisor_intensity_exceeded", supervisor=self.name, child=spec.id,
-                      error=repr(error))
+                      error=repr(error), **crash)
             raise SupervisorFailed(
                 self.name, spec.id, f"restart intensity exceeded; last error: {error!r}"
             ) from error
@@ -304,7 +367,8 @@ class Supervisor:
         self.restarts += 1
         affected = children_to_restart(self.strategy, index, len(self.children))
         log.warning("child_restarting", supervisor=self.name, child=spec.id, error=repr(error),
-                    delay_s=round(delay, 3), restarting=[self.children[i].id for i in affected])
+                    delay_s=round(delay, 3), restarting=[self.children[i].id for i in affected],
+                    resource_fault=resource, **crash)
         if self._on_restart is not None:
             self._on_restart(self.name, spec.id, error)
         await self._stop_range(affected)
@@ -322,7 +386,8 @@ class Supervisor:
         try:
             await self._nursery.start(self._child_task, index)
         except Exception as exc:
-            log.error("child_start_failed", supervisor=self.name, child=spec.id, error=repr(exc))
+            log.error("child_start_failed", supervisor=self.name, child=spec.id, error=repr(exc),
+                      **_crash_log_fields(exc))
             raise SupervisorFailed(self.name, spec.id, f"failed to start: {exc!r}") from exc
 
     async def _start_or_recover(self, index: int) -> None:
@@ -376,3 +441,14 @@ class Supervisor:
                 log.error("child_shutdown_timeout", supervisor=self.name, child=running.spec.id,
                           shutdown_s=running.spec.shutdown_s)
             self._running[i] = None
+
+
+def _crash_log_fields(error: BaseException | None) -> dict[str, Any]:
+    """The fields of a crash line: ``exc_info`` (the traceback) and ``crash_context``'s fields.
+    A nested supervisor's failure carries no traceback: that supervisor logged it already."""
+    if error is None:
+        return {}
+    fields: dict[str, Any] = dict(crash_fields(error))
+    if not isinstance(error, SupervisorFailed):
+        fields["exc_info"] = error
+    return fields

@@ -6,6 +6,8 @@ import random
 from typing import Any
 
 import pytest
+import structlog
+import structlog.testing
 import trio
 import trio.testing
 
@@ -20,6 +22,9 @@ from ethproofs_daemon.supervisor import (
     Supervisor,
     SupervisorFailed,
     children_to_restart,
+    crash_context,
+    crash_fields,
+    is_resource_error,
     should_restart,
 )
 
@@ -223,3 +228,85 @@ async def test_child_up_hook_follows_start_and_end() -> None:
         assert seen == [("a", True), ("b", True)]
         sup.stop()
     assert seen[2:] == [("b", False), ("a", False)]
+
+
+async def test_resource_faults_are_restarted_without_counting_towards_intensity() -> None:
+    """A child failing with one of its ``resource_errors`` (here a full disk) is restarted for as
+    long as the fault lasts; the same number of other crashes fails the supervisor."""
+    crashes = 0
+
+    async def disk_full(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+                        ) -> None:
+        nonlocal crashes
+        task_status.started()
+        crashes += 1
+        if crashes <= 6:
+            raise OSError(28, "No space left on device")
+        await trio.sleep_forever()
+
+    sup = Supervisor("root", [ChildSpec("w", disk_full, resource_errors=(OSError,))],
+                     intensity=Intensity(max_restarts=2, period_s=60), backoff=FAST)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(sup.run)
+        with trio.fail_after(5):
+            while crashes < 7:
+                await trio.sleep(0.001)
+        sup.stop()
+    assert sup.restarts == 6
+
+
+def test_resource_error_decision_looks_inside_exception_groups() -> None:
+    kinds = (OSError,)
+    assert is_resource_error(OSError("disk"), kinds)
+    assert is_resource_error(ExceptionGroup("g", [OSError("a"), OSError("b")]), kinds)
+    assert not is_resource_error(ExceptionGroup("g", [OSError("a"), ValueError()]), kinds)
+    assert not is_resource_error(ValueError(), kinds)
+    assert not is_resource_error(OSError("disk"), ())
+    assert not is_resource_error(None, kinds)
+
+
+async def test_a_crash_is_logged_once_with_its_traceback_and_context() -> None:
+    async def crashes_on_a_block(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+                                 ) -> None:
+        task_status.started()
+        with crash_context(block_number=45, job_id=3):
+            raise RuntimeError("unexpected")
+
+    sup = Supervisor("root", [ChildSpec("c", crashes_on_a_block)],
+                     intensity=Intensity(max_restarts=0, period_s=60), backoff=FAST)
+    with structlog.testing.capture_logs() as logs, pytest.raises(SupervisorFailed):
+        await sup.run()
+    crash_lines = [e for e in logs if "exc_info" in e]
+    assert [e["event"] for e in crash_lines] == ["supervisor_intensity_exceeded"]
+    line = crash_lines[0]
+    assert isinstance(line["exc_info"], RuntimeError)
+    assert (line["block_number"], line["job_id"]) == (45, 3)
+
+
+def test_crash_fields_come_from_inside_an_exception_group() -> None:
+    try:
+        with crash_context(block_number=7, job_id=1), crash_context(job_id=2):
+            raise ValueError("inner")
+    except ValueError as exc:
+        group = ExceptionGroup("nursery", [exc])
+    assert crash_fields(group) == {"block_number": 7, "job_id": 2}
+    assert crash_fields(None) == {}
+
+
+async def test_nested_supervisor_failure_is_not_logged_twice_with_a_traceback() -> None:
+    rec = Recorder()
+    inner = Supervisor("inner", [ChildSpec("x", rec.child("x"))],
+                       intensity=Intensity(max_restarts=0, period_s=60), backoff=FAST)
+    outer = Supervisor("outer", [ChildSpec("inner", inner.run)], backoff=FAST)
+    with structlog.testing.capture_logs() as logs:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(outer.run)
+            rec.crash("x")
+            with trio.fail_after(5):
+                while outer.restarts == 0:
+                    await trio.sleep(0.001)
+            outer.stop()
+    with_traceback = [(e["event"], e["supervisor"]) for e in logs if "exc_info" in e]
+    assert with_traceback == [("supervisor_intensity_exceeded", "inner")]
+    restarts = [e for e in logs if e["event"] == "child_restarting"]
+    assert [e["supervisor"] for e in restarts] == ["outer"]

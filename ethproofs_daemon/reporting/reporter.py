@@ -62,6 +62,7 @@ from ethproofs_daemon.reporting.notices import (
 )
 from ethproofs_daemon.reporting.outbox import Outbox
 from ethproofs_daemon.reporting.payloads import MAX_BODY_BYTES, PayloadError, summarize_payload
+from ethproofs_daemon.supervisor import crash_context
 
 log = structlog.get_logger(__name__)
 
@@ -242,7 +243,8 @@ class Reporter:
         """Deliver due rows until cancelled; sleep until the next due time or ``wake()``.
 
         Never raises for a delivery failure (each row's fate is recorded in the outbox); store
-        errors propagate so the supervisor restarts the reporter.
+        errors propagate so the supervisor restarts the reporter (waiting out a failing store,
+        see ``app.py``); a crash while a row is attempted carries its ``block_number``.
         """
         task_status.started()
         if self.client is None:
@@ -312,6 +314,11 @@ class Reporter:
                 await self._wakeup.wait()
 
     async def _attempt(self, client: EthProofsClient, row: OutboxRow) -> Step:
+        with crash_context(block_number=row.block_number, report_kind=str(row.kind),
+                           row_id=row.id):
+            return await self._attempt_row(client, row)
+
+    async def _attempt_row(self, client: EthProofsClient, row: OutboxRow) -> Step:
         bound = log.bind(block_number=row.block_number, kind=str(row.kind), row_id=row.id)
         if len(row.payload_json) > MAX_BODY_BYTES:
             bound.warning("report_body_over_limit", bytes=len(row.payload_json))
