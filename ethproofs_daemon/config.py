@@ -162,6 +162,13 @@ class Settings(BaseModel):
     rpc_timeout_seconds: float = Field(
         30.0, alias="RPC_TIMEOUT_SECONDS", description="Timeout of one JSON-RPC call.", gt=0
     )
+    rpc_max_response_bytes: int = Field(
+        1 << 30,
+        alias="RPC_MAX_RESPONSE_BYTES",
+        description="Largest JSON-RPC reply read from the node (bytes); a larger one fails the "
+        "call.",
+        ge=1024,
+    )
     witness_timeout_seconds: float = Field(
         300.0,
         alias="WITNESS_TIMEOUT_SECONDS",

@@ -27,7 +27,7 @@ from __future__ import annotations
 import enum
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
-from typing import Final, TypeAlias
+from typing import Any, Final, TypeAlias
 
 import rlp
 from trie.exceptions import InvalidNode, MissingTraversalNode, MissingTrieNode
@@ -39,6 +39,48 @@ from ethproofs_daemon.hashing import keccak as keccak
 
 #: keccak(rlp(b"")): the root of an empty trie.
 EMPTY_TRIE_ROOT: Final[bytes] = keccak(b"\x80")
+
+#: Deepest list nesting accepted in a trie node's RLP before pyrlp's recursive decoder runs. A
+#: node nests at most branch → inline extension/leaf → inline branch … in 31 bytes, far below it.
+MAX_NODE_NESTING: Final = 16
+
+
+def rlp_list_depth(data: bytes, limit: int) -> int:
+    """How deeply RLP lists nest in ``data``, counted without recursion (pyrlp's ``rlp.decode``
+    recurses once per level: a crafted item nested thousands deep raises ``RecursionError``).
+
+    Counting stops past ``limit`` (the result is then ``limit + 1``) and at the first malformed
+    prefix (pyrlp's decoder then reports it).
+    """
+    ends: list[int] = []
+    deepest = 0
+    pos, n = 0, len(data)
+    while pos < n:
+        while ends and pos >= ends[-1]:
+            ends.pop()
+        try:
+            _, kind, length, start = rlp.codec.consume_length_prefix(data, pos)
+        except (rlp.exceptions.DecodingError, IndexError):
+            return deepest
+        if kind is list:
+            ends.append(start + length)
+            deepest = max(deepest, len(ends))
+            if deepest > limit:
+                return deepest
+            pos = start
+        else:
+            pos = start + length
+    return deepest
+
+
+def shallow_rlp_decode(raw: bytes, limit: int) -> Any:
+    """``rlp.decode(raw)`` (an ``RlpItem``, typed as pyrlp types it) for untrusted bytes: lists
+    nested deeper than ``limit`` are refused first (``DecodingError``), so the recursive decoder
+    cannot exhaust the stack."""
+    if rlp_list_depth(raw, limit) > limit:
+        raise rlp.exceptions.DecodingError(f"lists nested deeper than {limit}", raw[:16])
+    return rlp.decode(raw)
+
 
 #: ``NIBBLE_PAIRS[b]``: the two nibbles of byte ``b``, high first, as a 2-byte string.
 NIBBLE_PAIRS: Final = [bytes((b >> 4, b & 15)) for b in range(256)]
@@ -169,7 +211,7 @@ def decode_node(raw: bytes) -> Node:
         TrieError: not RLP, not a 2- or 17-item list, or a malformed path or child reference.
     """
     try:
-        item: RlpItem = rlp.decode(raw)
+        item: RlpItem = shallow_rlp_decode(raw, MAX_NODE_NESTING)
     except rlp.exceptions.DecodingError as exc:
         raise TrieError(f"node is not RLP: {exc}") from exc
     return node_from_item(item)
@@ -212,7 +254,7 @@ def decode_account(value: bytes) -> Account:
         TrieError: not a 4-item RLP list with 32-byte storage root and code hash.
     """
     try:
-        item = rlp.decode(value)
+        item = shallow_rlp_decode(value, 1)
     except rlp.exceptions.DecodingError as exc:
         raise TrieError(f"account is not RLP: {exc}") from exc
     if not isinstance(item, list) or len(item) != 4 or any(isinstance(x, list) for x in item):

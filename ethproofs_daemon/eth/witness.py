@@ -33,6 +33,7 @@ from typing import Final
 import rlp
 
 from ethproofs_daemon.eth.json import JsonValue
+from ethproofs_daemon.eth.mpt import shallow_rlp_decode
 from ethproofs_daemon.hashing import keccak
 
 
@@ -208,7 +209,7 @@ def decode_header(raw: bytes, where: str = "header") -> HeaderInfo:
         WitnessFormatError: not an RLP list of at least 15 strings with 32-byte hashes.
     """
     try:
-        item = rlp.decode(raw)
+        item = shallow_rlp_decode(raw, 1)
     except rlp.exceptions.DecodingError as exc:
         raise WitnessFormatError(f"{where}: not RLP: {exc}") from exc
     if not isinstance(item, list) or len(item) < 15 or any(isinstance(x, list) for x in item):

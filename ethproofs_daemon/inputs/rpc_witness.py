@@ -138,7 +138,7 @@ def guest_witness(
         raise InputError(f"{field}.keys", "unknown (geth-form witness not completed)")
     root_hash = parent_state_root(witness.headers, block_number, field)
     nodes = node_map(witness.state, field)
-    embedder = Embedder(nodes)
+    embedder = Embedder(nodes, f"{field}.state")
     if root_hash == EMPTY_TRIE_HASH:
         state_root: Node | None = None
     elif root_hash not in nodes:

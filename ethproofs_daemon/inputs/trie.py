@@ -132,47 +132,91 @@ def _ref_key(ref: Hashed | InlineHash) -> bytes:
     return ref.hash if isinstance(ref, Hashed) else keccak(ref.rlp)
 
 
+#: An embedded trie may hold up to this many nodes per witness node (plus ``EMBED_SLACK_NODES``).
+#: A real witness embeds each state node once and a storage trie once per account that has it;
+#: a crafted one whose branches share children (6 nodes, 2.8 KB: 16^5 leaves, ~8 s to hash and
+#: hundreds of MB to encode) is refused instead, so building an input stays proportional to the
+#: witness's size (issue 10, "Bounded work").
+EMBED_FACTOR: Final[int] = 16
+EMBED_SLACK_NODES: Final[int] = 4096
+
+
 class Embedder:
     """``Trie::get_embedded_root`` over a witness node map (keccak → decoded node).
 
     Children whose hash is in the map are replaced by the embedded node; others stay hashes.
-    Results are memoized by hash (equal subtrees are equal values; the writer never shares).
+    Results are memoized by hash (equal subtrees are equal values; the writer never shares), and
+    so is the number of nodes each embedded subtree holds; the embedded tries of all
+    ``embed_hash`` calls together may hold at most ``EMBED_FACTOR * len(nodes) +
+    EMBED_SLACK_NODES`` nodes (``InputError`` past it, naming ``field``).
     """
 
-    def __init__(self, nodes: Mapping[bytes, Node]) -> None:
+    def __init__(self, nodes: Mapping[bytes, Node], field: str = "witness.state") -> None:
         self.nodes = nodes
-        self._memo: dict[bytes, Node] = {}
+        self.field = field
+        self._memo: dict[bytes, tuple[Node, int]] = {}
+        self._budget = EMBED_FACTOR * len(nodes) + EMBED_SLACK_NODES
+        self._embedded = 0
 
     def embed_hash(self, h: bytes) -> Node:
-        """The embedded subtree rooted at ``nodes[h]`` (``h`` must be in the map)."""
+        """The embedded subtree rooted at ``nodes[h]`` (``h`` must be in the map).
+
+        Raises:
+            InputError: the embedded tries would exceed the node budget (children shared by
+                many parents: see ``EMBED_FACTOR``).
+        """
+        node, count = self._embed_hash(h)
+        self._embedded += count
+        if self._embedded > self._budget:
+            raise InputError(
+                self.field,
+                f"embedding node 0x{h.hex()} would expand {len(self.nodes)} witness nodes to "
+                f"more than {self._budget} trie nodes (children shared by many parents)",
+            )
+        return node
+
+    def _embed_hash(self, h: bytes) -> tuple[Node, int]:
         got = self._memo.get(h)
         if got is None:
             got = self._embed(self.nodes[h])
             self._memo[h] = got
         return got
 
-    def _resolve(self, ref: NodeRef) -> NodeRef:
+    def _resolve(self, ref: NodeRef) -> tuple[NodeRef, int]:
         if isinstance(ref, Hashed | InlineHash):
             key = _ref_key(ref)
             if key in self.nodes:
-                return self.embed_hash(key)
-        return ref
+                return self._embed_hash(key)
+        return ref, 0
 
-    def _embed(self, node: Node) -> Node:
+    def _embed(self, node: Node) -> tuple[Node, int]:
         if isinstance(node, BranchNode):
             nodes = self.nodes
             choices: list[NodeRef] = []
+            count = 1
             for c in node.choices:
                 if type(c) is Hashed:
-                    choices.append(self.embed_hash(c.hash) if c.hash in nodes else c)
+                    if c.hash in nodes:
+                        child, n = self._embed_hash(c.hash)
+                        choices.append(child)
+                        count += n
+                    else:
+                        choices.append(c)
                 elif type(c) is InlineHash and not c.rlp:
                     choices.append(c)
                 else:
-                    choices.append(self._resolve(c))
-            return BranchNode(tuple(choices), node.value)
+                    ref, n = self._resolve(c)
+                    choices.append(ref)
+                    count += n
+                if count > self._budget:
+                    break
+            else:
+                return BranchNode(tuple(choices), node.value), count
+            return node, count  # over budget: embed_hash refuses it
         if isinstance(node, ExtensionNode):
-            return ExtensionNode(node.prefix, self._resolve(node.child))
-        return node
+            child_ref, n = self._resolve(node.child)
+            return ExtensionNode(node.prefix, child_ref), 1 + n
+        return node, 1
 
 
 def lookup_embedded(root: Node | None, path: bytes, field: str) -> bytes | None:

@@ -3,12 +3,17 @@
 web3's providers are asyncio-only, so the transport is httpx. Errors form one hierarchy so that a
 caller decides by class what to do next:
 
-- ``RpcTransportError``: connect/read failure, timeout, non-200 HTTP status. Retry.
+- ``RpcTransportError``: connect/read failure, timeout (the whole call, not only one read, is
+  bounded by ``RpcEndpoint.timeout_s``), non-200 HTTP status. Retry.
 - ``RpcMethodNotFound``: JSON-RPC error ``-32601`` (e.g. a node without ``debug_executionWitness``).
   Do not retry: the node does not serve the method.
 - ``RpcResponseError``: any other JSON-RPC error object (carries ``code``, ``message``, ``data``).
-- ``RpcMalformedResponse``: a 200 reply that is not a JSON-RPC response (not JSON, wrong id, neither
-  ``result`` nor ``error``).
+- ``RpcMalformedResponse``: a 200 reply that is not a JSON-RPC response (not JSON, nested too deep
+  to decode, wrong id, neither ``result`` nor ``error``), or a body larger than
+  ``RpcEndpoint.max_response_bytes`` (read as a stream and abandoned past the limit).
+
+Text that comes from the node (error messages, bodies) is cut to ``MAX_NODE_TEXT_CHARS`` in every
+error message, so a hostile or broken node cannot flood the logs or Slack.
 
 Source of the envelope: JSON-RPC 2.0 specification §4–§5; the Ethereum method list:
 ethereum/execution-apis (``eth_blockNumber``, ``eth_getBlockByNumber``) and the nodes' own
@@ -19,21 +24,69 @@ from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from typing import Final
 
 import httpx
+import trio
 
 from ethproofs_daemon.eth.json import JsonValue as JsonValue
 
 METHOD_NOT_FOUND: Final = -32601
+
+#: Default of ``RpcEndpoint.max_response_bytes`` (``RPC_MAX_RESPONSE_BYTES``): 1 GiB, far above
+#: a real witness (mainnet's largest are tens of MB).
+DEFAULT_MAX_RESPONSE_BYTES: Final = 1 << 30
+
+#: Characters of node-supplied text (error messages, bodies) kept in an error message.
+MAX_NODE_TEXT_CHARS: Final = 500
+
+#: Block numbers at or above this do not fit SQLite's signed 64-bit INTEGER; a node that claims
+#: such a head is broken (``eth_blockNumber`` answers ``RpcMalformedResponse``).
+MAX_BLOCK_NUMBER: Final = (1 << 63) - 1
+
+
+#: Deepest JSON nesting accepted in a reply (real ones nest under 10). ``json.loads`` recurses in
+#: C once per level: far deeper input raises ``RecursionError`` or, when a library has raised the
+#: interpreter's recursion limit (py_ecc sets 100 000), overflows the C stack.
+MAX_JSON_DEPTH: Final = 512
+
+_JSON_TOKEN: Final = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def json_too_deep(content: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether arrays and objects in ``content`` nest deeper than ``limit`` (strings skipped).
+
+    Fast when the reply has fewer than ``limit`` brackets (every real witness: a few arrays of
+    hex strings); otherwise one regex pass over strings and brackets.
+    """
+    if content.count(b"[") + content.count(b"{") <= limit:
+        return False
+    depth = 0
+    for match in _JSON_TOKEN.finditer(content):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
+def truncate_node_text(text: str, limit: int = MAX_NODE_TEXT_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters)"
 
 
 class RpcError(Exception):
     """Base of every error the JSON-RPC client raises."""
 
     def __init__(self, method: str, message: str) -> None:
-        super().__init__(f"{method}: {message}")
+        super().__init__(f"{method}: {truncate_node_text(message)}")
         self.method = method
 
 
@@ -61,10 +114,12 @@ class RpcMethodNotFound(RpcResponseError):
 
 @dataclass(frozen=True, slots=True)
 class RpcEndpoint:
-    """Where the node is and how long one call may take (``timeout_s`` seconds, whole request)."""
+    """Where the node is, how long one call may take (``timeout_s`` seconds, the whole request:
+    connect, send, every read) and how large one reply body may be (``max_response_bytes``)."""
 
     url: str
     timeout_s: float = 30.0
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
 
 class JsonRpcClient:
@@ -79,6 +134,13 @@ class JsonRpcClient:
         self._http = http or httpx.AsyncClient(timeout=endpoint.timeout_s)
         self._owns_http = http is None
         self._ids = itertools.count(1)
+
+    def with_max_response_bytes(self, limit: int) -> JsonRpcClient:
+        """A client for the same node over the same HTTP connections whose replies may be up to
+        ``limit`` bytes (``RPC_MAX_RESPONSE_BYTES``); closing it does not close the connections."""
+        derived = JsonRpcClient(replace(self.endpoint, max_response_bytes=limit), self._http)
+        derived._ids = self._ids
+        return derived
 
     async def __aenter__(self) -> JsonRpcClient:
         return self
@@ -100,21 +162,57 @@ class JsonRpcClient:
             timeout_s: seconds for the whole request; the endpoint's ``timeout_s`` when None.
 
         Raises:
-            RpcTransportError: connect or read failure, timeout, HTTP status other than 200.
+            RpcTransportError: connect or read failure, the whole call over ``timeout_s``, HTTP
+                status other than 200.
             RpcMethodNotFound: JSON-RPC error -32601.
             RpcResponseError: any other JSON-RPC error object.
-            RpcMalformedResponse: a 200 reply that is not a JSON-RPC response to this call.
+            RpcMalformedResponse: a 200 reply that is not a JSON-RPC response to this call, or a
+                body over ``max_response_bytes``.
         """
         request_id = next(self._ids)
         body = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
         timeout = timeout_s if timeout_s is not None else self.endpoint.timeout_s
         try:
-            reply = await self._http.post(self.endpoint.url, json=body, timeout=timeout)
+            with trio.fail_after(timeout):
+                status, content = await self._post(method, body, timeout)
+        except trio.TooSlowError as exc:
+            raise RpcTransportError(method, f"no complete reply within {timeout:g} s") from exc
         except httpx.HTTPError as exc:
             raise RpcTransportError(method, f"{type(exc).__name__}: {exc}") from exc
-        if reply.status_code != 200:
-            raise RpcTransportError(method, f"HTTP {reply.status_code}: {reply.text[:200]!r}")
-        return parse_response(method, request_id, reply.content)
+        if status != 200:
+            text = content.decode("utf-8", "replace")
+            raise RpcTransportError(method, f"HTTP {status}: {text!r}")
+        return parse_response(method, request_id, content)
+
+    async def _post(self, method: str, body: dict[str, object], read_s: float
+                    ) -> tuple[int, bytes]:
+        """POST ``body``; the status and the body, read as a stream up to the size limit (of a
+        non-200 reply only the first ``MAX_NODE_TEXT_CHARS`` bytes are kept)."""
+        limit = self.endpoint.max_response_bytes
+        async with self._http.stream("POST", self.endpoint.url, json=body,
+                                     timeout=read_s) as reply:
+            declared = reply.headers.get("content-length", "")
+            if reply.status_code == 200 and declared.isdigit() and int(declared) > limit:
+                raise RpcMalformedResponse(
+                    method, f"reply of {int(declared)} bytes is over the {limit}-byte limit "
+                            "(RPC_MAX_RESPONSE_BYTES)")
+            keep = limit if reply.status_code == 200 else MAX_NODE_TEXT_CHARS
+            chunks: list[bytes] = []
+            size = 0
+            # Stop reading by cancelling the read, not by leaving the loop: the cancellation runs
+            # through httpx's and httpcore's stream generators and closes each of them.
+            with trio.CancelScope() as stop:
+                async for chunk in reply.aiter_bytes():
+                    if size > keep:
+                        continue  # stopped; the next read raises Cancelled
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > keep:
+                        stop.cancel()
+            if reply.status_code == 200 and size > limit:
+                raise RpcMalformedResponse(
+                    method, f"reply is over the {limit}-byte limit (RPC_MAX_RESPONSE_BYTES)")
+            return reply.status_code, b"".join(chunks)
 
     async def block_number(self) -> int:
         """``eth_blockNumber`` as an int.
@@ -123,7 +221,11 @@ class JsonRpcClient:
             RpcError: as ``call`` (a non-quantity result is ``RpcMalformedResponse``).
         """
         value = await self.call("eth_blockNumber", [])
-        return parse_quantity(method="eth_blockNumber", value=value)
+        head = parse_quantity(method="eth_blockNumber", value=value)
+        if head > MAX_BLOCK_NUMBER:
+            raise RpcMalformedResponse("eth_blockNumber", f"head {head} is not a block number "
+                                                          "(≥ 2^63)")
+        return head
 
 
 def parse_response(method: str, request_id: int, content: bytes) -> JsonValue:
@@ -132,16 +234,22 @@ def parse_response(method: str, request_id: int, content: bytes) -> JsonValue:
     Raises:
         RpcMethodNotFound: error code -32601.
         RpcResponseError: any other error object.
-        RpcMalformedResponse: not JSON, not an object, wrong id, no result and no error.
+        RpcMalformedResponse: not JSON, nested too deep to decode, not an object, wrong id, no
+            result and no error.
     """
+    if json_too_deep(content):
+        raise RpcMalformedResponse(method, f"reply JSON is nested deeper than {MAX_JSON_DEPTH}")
     try:
         doc = json.loads(content)
     except (ValueError, UnicodeDecodeError) as exc:
         raise RpcMalformedResponse(method, f"reply is not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise RpcMalformedResponse(method, "reply JSON is nested too deep to decode") from exc
     if not isinstance(doc, dict):
         raise RpcMalformedResponse(method, f"reply is a {type(doc).__name__}, not an object")
     if doc.get("id") != request_id:
-        raise RpcMalformedResponse(method, f"reply id {doc.get('id')!r} != request id {request_id}")
+        raise RpcMalformedResponse(
+            method, f"reply id {doc.get('id')!r:.80} != request id {request_id}")
     if "error" in doc and doc["error"] is not None:
         err = doc["error"]
         if not isinstance(err, dict) or not isinstance(err.get("code"), int):

@@ -15,7 +15,7 @@ from typing import Final
 import trio
 
 from ethproofs_daemon.eth.witness import WitnessFormatError, hex_bytes
-from ethproofs_daemon.node.rpc import JsonRpcClient, JsonValue
+from ethproofs_daemon.node.rpc import JsonRpcClient, JsonValue, RpcError
 from ethproofs_daemon.witness.synthesis_block import WitnessSynthesisError
 
 _PROOF_CONCURRENCY: Final = 8
@@ -85,22 +85,34 @@ async def get_proofs(
         The parsed answer for each address.
 
     Raises:
-        ExceptionGroup: the calls run in a trio nursery, so a failed call (an ``RpcError``, or
-            ``WitnessSynthesisError`` for a malformed answer) arrives wrapped in a group.
+        RpcError: the first failed call (calls not yet started are skipped), raised as itself,
+            not in the trio nursery's exception group, so callers catch it by class.
+        WitnessSynthesisError: an answer is malformed (the first one found).
     """
     results: dict[bytes, AccountProof] = {}
     limiter = trio.CapacityLimiter(_PROOF_CONCURRENCY)
+    failures: list[RpcError | WitnessSynthesisError] = []
 
     async def one(address: bytes, slots: tuple[bytes, ...]) -> None:
-        async with limiter:
-            doc = await rpc.call(
-                "eth_getProof", [hex_0x(address), [hex_0x(s) for s in slots], hex(block_number)]
-            )
-        results[address] = parse_proof(doc, address)
+        # After a failure, calls not yet started are skipped; those in flight finish (each is
+        # bounded by the client's deadline; cancelling them mid-request would abandon httpx's
+        # request stream).
+        try:
+            async with limiter:
+                if failures:
+                    return
+                doc = await rpc.call(
+                    "eth_getProof", [hex_0x(address), [hex_0x(s) for s in slots], hex(block_number)]
+                )
+            results[address] = parse_proof(doc, address)
+        except (RpcError, WitnessSynthesisError) as exc:
+            failures.append(exc)
 
     async with trio.open_nursery() as nursery:
         for address, slots in requests.items():
             nursery.start_soon(one, address, slots)
+    if failures:
+        raise failures[0]
     return results
 
 

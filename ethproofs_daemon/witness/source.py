@@ -88,8 +88,8 @@ async def fetch_execution_witness(
             may lack a node and ``allow_incomplete`` is False.
         WitnessInvalid: the node's witness is malformed.
         RpcTransportError: the node is unreachable.
-        ExceptionGroup: a failed ``eth_getProof`` batch during synthesis (see
-            ``witness.synthesis.synthesize_witness``); not mapped to the classes above.
+        RpcMalformedResponse: a synthesis call's reply is not a JSON-RPC response (or is over
+            the size limit).
     """
     source = WitnessSourceMode(mode)
     if source is not WitnessSourceMode.SYNTHESIZE:

@@ -109,10 +109,10 @@ async def synthesize_witness(
     Raises:
         RpcMethodNotFound: the node lacks ``debug_traceBlockByNumber`` or ``eth_getProof``.
         RpcTransportError: the node is unreachable (retry later).
+        RpcMalformedResponse: a reply is not a JSON-RPC response (or is over the size limit).
         WitnessSynthesisError: any other inconsistent or unusable answer (the block JSON
-            included), including a result that fails ``verify_witness``.
-        ExceptionGroup: a failed ``eth_getProof`` batch (``account_proofs.get_proofs``) still
-            arrives wrapped in a trio exception group, not as one of the classes above.
+            included), including proof nodes that do not decode (``TrieError``) and a result that
+            fails ``verify_witness``.
     """
     return await synthesize_block_witness(rpc, SynthesisBlock.from_json(block_json))
 
@@ -123,9 +123,17 @@ async def synthesize_block_witness(rpc: JsonRpcClient, block: SynthesisBlock) ->
     Raises:
         RpcMethodNotFound: as ``synthesize_witness``.
         RpcTransportError: as ``synthesize_witness``.
+        RpcMalformedResponse: as ``synthesize_witness``.
         WitnessSynthesisError: as ``synthesize_witness``.
-        ExceptionGroup: as ``synthesize_witness``.
     """
+    try:
+        return await _synthesize_block_witness(rpc, block)
+    except TrieError as exc:
+        raise WitnessSynthesisError(f"a proof node does not decode: {exc}") from exc
+
+
+async def _synthesize_block_witness(rpc: JsonRpcClient, block: SynthesisBlock
+                                    ) -> SynthesizedWitness:
     if block.number < 1:
         raise WitnessSynthesisError("block 0 has no parent state")
     parent = block.number - 1

@@ -132,7 +132,8 @@ async def add_request_queue_slots(
     proofs are fetched again with the added slots and replaced in ``proofs``.
 
     Raises:
-        ExceptionGroup: as ``account_proofs.get_proofs`` (a failed or malformed ``eth_getProof``).
+        RpcError: as ``account_proofs.get_proofs`` (a failed ``eth_getProof``).
+        WitnessSynthesisError: as ``account_proofs.get_proofs`` (a malformed answer).
     """
     extra: dict[bytes, tuple[bytes, ...]] = {}
     for address, (offset, per_entry, per_block) in REQUEST_QUEUES.items():
