@@ -19,8 +19,8 @@ change writes). Every edge of ``ALLOWED_TRANSITIONS`` is drawn here, back-edges 
     failed ──→ detected    retry due, the input is gone (fetched again)
     failed ──→ queued      retry due, the input is still on disk
 
-    reason: witness_unavailable │ witness_timeout │ input_error │ proving_error │
-            proving_timeout │ proof_data_unreadable │ internal_error
+    reason: witness_unavailable │ witness_timeout │ block_unavailable │ input_error │
+            proving_error │ proving_timeout │ proof_data_unreadable │ internal_error
 
 An operator retry leaves a job ``failed`` but due now with its attempts reset (the retry edges
 above then apply).
@@ -56,6 +56,8 @@ class FailureReason(enum.StrEnum):
 
     WITNESS_UNAVAILABLE = "witness_unavailable"
     WITNESS_TIMEOUT = "witness_timeout"
+    #: The node does not serve the block (pruned, not synced) although its head is past it.
+    BLOCK_UNAVAILABLE = "block_unavailable"
     INPUT_ERROR = "input_error"
     PROVING_ERROR = "proving_error"
     PROVING_TIMEOUT = "proving_timeout"

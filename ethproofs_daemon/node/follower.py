@@ -11,16 +11,27 @@ Two loops under one nursery:
   proves, without fetching a whole backlog of witnesses at once. Failed jobs whose retry time has
   come are put back here too, and the inputs of long-finished jobs are deleted.
 
+No job blocks the others (issue 10): a job whose node does not answer, or has not got the block,
+goes back to ``detected`` and is passed over for ``poll_interval_s`` while later jobs go ahead. A
+block above the head waits for as long as it takes; a block at or below the head that the node
+still does not serve ``witness_timeout_s`` after it was first found missing there fails
+``block_unavailable`` (``missing_block_verdict``) and is retried within its budget. Anything else
+a job's preparation raises fails that job (``internal_error``, traceback logged once) instead of
+the actor; cancellation still propagates.
+
 Every state change is a verb of ``lifecycle.Lifecycle``; the decisions (targets, where a retried
 job goes) are pure functions.
 """
 
 from __future__ import annotations
 
+import enum
 import math
 import os
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Final
 
 import structlog
 import trio
@@ -30,13 +41,22 @@ from ethproofs_daemon.lifecycle import Lifecycle, retry_target
 from ethproofs_daemon.metrics import DaemonMetrics
 from ethproofs_daemon.node.config import FollowerConfig
 from ethproofs_daemon.node.head import HeadFollower
-from ethproofs_daemon.node.preparation import InputPreparationFailed, InputSource, NodeUnavailable
-from ethproofs_daemon.node.rpc import JsonRpcClient
+from ethproofs_daemon.node.preparation import (
+    BlockNotServed,
+    InputPreparationFailed,
+    InputSource,
+    NodeUnavailable,
+)
+from ethproofs_daemon.node.rpc import JsonRpcClient, truncate_node_text
 from ethproofs_daemon.reporting.notices import BlockNoted, InputGenerationFailed, Notifier
 from ethproofs_daemon.status import FollowerStatus
 from ethproofs_daemon.store import Store
 
 log = structlog.get_logger(__name__)
+
+#: Faults of the machine, not of a block: a full disk or a locked database. They propagate to the
+#: supervisor, which restarts the actor with backoff (``app.py``), so they never fail a job.
+STORE_AND_DISK_ERRORS: Final = (sqlite3.Error, OSError)
 
 
 def input_on_disk(job: Job) -> bool:
@@ -48,6 +68,31 @@ def retry_state(job: Job) -> JobState:
     """Where a failed job goes when its retry time comes: back to the prover's queue when its
     input is still on disk, else back to ``detected`` to be fetched again."""
     return retry_target(input_on_disk=input_on_disk(job))
+
+
+class MissingBlock(enum.StrEnum):
+    """What to do with a job whose block the node does not serve."""
+
+    WAIT = "wait"
+    FAIL = "fail"
+
+
+def missing_block_verdict(block_number: int, head: int | None, missing_since: float | None,
+                          now: float, timeout_s: float) -> MissingBlock:
+    """``fail`` once a block at or below the node's ``head`` has been missing there (since
+    ``missing_since``, Unix s; None: not yet) for ``timeout_s`` seconds; else ``wait``. An unknown
+    head counts as below the block (the block may not exist yet)."""
+    if head is None or block_number > head or missing_since is None:
+        return MissingBlock.WAIT
+    return MissingBlock.FAIL if now - missing_since >= timeout_s else MissingBlock.WAIT
+
+
+def first_ready(jobs: list[Job], deferred_until: dict[int, float], now: float) -> Job | None:
+    """The first of ``jobs`` (in the store's order) not passed over until later than ``now``."""
+    for job in jobs:
+        if deferred_until.get(job.id, 0.0) <= now:
+            return job
+    return None
 
 
 class InputGenerator:
@@ -67,6 +112,10 @@ class InputGenerator:
         metrics: DaemonMetrics | None = None,
     ) -> None:
         self.metrics = metrics
+        #: Job id → when (Unix s) it may be taken again; jobs the node could not serve just now.
+        self._deferred_until: dict[int, float] = {}
+        #: Job id → when (Unix s) its block was first found missing at or below the head.
+        self._missing_since: dict[int, float] = {}
         self.store = store
         self.lifecycle = lifecycle
         self.source = source
@@ -135,7 +184,7 @@ class InputGenerator:
                 self._next_cleanup_at = self.clock() + 60.0
                 self.remove_expired_inputs()
             self._requeue_due_retries()
-            job = self.store.next_job(JobState.DETECTED)
+            job = self._next_detected()
             if job is not None and self._prepared_ahead() < self.config.max_prepared:
                 await self.prepare_job(job)
                 continue
@@ -143,15 +192,75 @@ class InputGenerator:
             retry_at = self.store.next_retry_at()
             if retry_at is not None:
                 wait_s = min(wait_s, max(0.0, retry_at - self.clock()))
+            if self._deferred_until:
+                wait_s = min(wait_s, max(0.0, min(self._deferred_until.values()) - self.clock()))
             with trio.move_on_after(wait_s if math.isfinite(wait_s) else 1.0):
                 await self._work.wait()
 
+    def _next_detected(self) -> Job | None:
+        detected = self.store.jobs_in([JobState.DETECTED])
+        present = {job.id for job in detected}
+        for table in (self._deferred_until, self._missing_since):
+            for job_id in [j for j in table if j not in present]:
+                del table[job_id]
+        return first_ready(detected, self._deferred_until, self.clock())
+
     async def prepare_job(self, job: Job) -> None:
-        """Fetch, build and queue one ``detected`` job, recording the outcome in the store."""
+        """Fetch, build and queue one ``detected`` job, recording the outcome in the store.
+
+        Whatever the preparation raises (``Exception``) fails this job ``internal_error`` with
+        the error text, logged once with its traceback; the actor goes on with the next job.
+        Store and disk faults (``STORE_AND_DISK_ERRORS``), ``trio.Cancelled`` and other
+        ``BaseException`` propagate.
+        """
         with structlog.contextvars.bound_contextvars(
             block_number=job.block_number, job_id=job.id, proof_type=job.proof_type
         ):
-            await self._prepare_job(job)
+            try:
+                await self._prepare_job(job)
+            except STORE_AND_DISK_ERRORS:
+                raise  # the supervisor restarts the actor with backoff; no attempt is burnt
+            except Exception as exc:  # the actor's one catch-all (issue 10)
+                self._record_crash(job, exc)
+
+    def _record_crash(self, job: Job, exc: Exception) -> None:
+        log.exception("input_preparation_crashed", block_number=job.block_number, job_id=job.id)
+        current = self.store.get_job(job.id)
+        if current is None or current.state not in (JobState.DETECTED, JobState.FETCHING,
+                                                    JobState.INPUT_READY):
+            return
+        self._forget(job)
+        error = truncate_node_text(f"{type(exc).__name__}: {exc}")
+        failed = self.lifecycle.failed(current, FailureReason.INTERNAL_ERROR, error)
+        if self.metrics is not None:
+            self.metrics.job_failed(FailureReason.INTERNAL_ERROR,
+                                    retrying=failed.next_attempt_at is not None)
+        self.notifier.notify(InputGenerationFailed(job.block_number, "internal", error))
+
+    def _forget(self, job: Job) -> None:
+        self._deferred_until.pop(job.id, None)
+        self._missing_since.pop(job.id, None)
+
+    def _node_unavailable(self, job: Job, exc: NodeUnavailable) -> None:
+        """Put the job back in line, passed over for a poll interval; or fail it
+        ``block_unavailable`` when its block stays missing below the head."""
+        now = self.clock()
+        head = self.status.head
+        if isinstance(exc, BlockNotServed) and head is not None and job.block_number <= head:
+            self._missing_since.setdefault(job.id, now)
+        else:
+            self._missing_since.pop(job.id, None)
+        verdict = missing_block_verdict(job.block_number, head, self._missing_since.get(job.id),
+                                        now, self.source.missing_block_timeout_s)
+        if isinstance(exc, BlockNotServed) and verdict is MissingBlock.FAIL:
+            self._forget(job)
+            self._record_failure(job, InputPreparationFailed(
+                FailureReason.BLOCK_UNAVAILABLE, "block",
+                f"{exc} (head {head}; missing for {self.source.missing_block_timeout_s:g} s)"))
+            return
+        log.warning("input_node_unavailable", error=str(exc), head=head)
+        self.lifecycle.back_to_detected(job)
+        self._deferred_until[job.id] = now + self.config.poll_interval_s
 
     async def _prepare_job(self, job: Job) -> None:
         job = self.lifecycle.start_fetching(job)
@@ -159,13 +268,13 @@ class InputGenerator:
         try:
             prepared = await self.source.prepare(job.block_number)
         except NodeUnavailable as exc:
-            log.warning("input_node_unavailable", error=str(exc))
-            self.lifecycle.back_to_detected(job)
-            await trio.sleep(self.config.poll_interval_s)
+            self._node_unavailable(job, exc)
             return
         except InputPreparationFailed as exc:
+            self._forget(job)
             self._record_failure(job, exc)
             return
+        self._forget(job)
         path = self.config.inputs_dir / f"{job.block_number}-{job.proof_type}.bin"
         await trio.to_thread.run_sync(_write_atomically, path, prepared.data)
         self.notifier.notify(BlockNoted(job.block_number, prepared.gas_used, prepared.tx_count))
@@ -182,19 +291,21 @@ class InputGenerator:
                   build_ms=int((self.clock() - started) * 1000), path=str(path))
 
     def _record_failure(self, job: Job, exc: InputPreparationFailed) -> None:
-        if exc.reason is FailureReason.WITNESS_UNAVAILABLE:
+        if exc.reason is FailureReason.WITNESS_UNAVAILABLE and exc.step == "witness":
             self.status.witness_method_missing = True
-            warning = f"the node does not serve execution witnesses: {exc.message}"
+            warning = ("the node does not serve execution witnesses: "
+                       f"{truncate_node_text(exc.message)}")
             if warning not in self.status.warnings:
                 self.status.warnings.append(warning)
-        failed = self.lifecycle.failed(job, exc.reason, str(exc))
+        error = truncate_node_text(str(exc))
+        failed = self.lifecycle.failed(job, exc.reason, error)
         retry_at = failed.next_attempt_at
         if self.metrics is not None:
             self.metrics.job_failed(exc.reason, retrying=retry_at is not None)
-        self.notifier.notify(InputGenerationFailed(job.block_number, exc.step, str(exc)))
+        self.notifier.notify(InputGenerationFailed(job.block_number, exc.step, error))
         log.error("input_generation_failed", block_number=job.block_number, job_id=job.id,
-                  reason=exc.reason, step=exc.step, error=exc.message, attempts=failed.attempts,
-                  retry_at=retry_at)
+                  reason=exc.reason, step=exc.step, error=truncate_node_text(exc.message),
+                  attempts=failed.attempts, retry_at=retry_at)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

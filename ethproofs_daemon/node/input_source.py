@@ -14,10 +14,17 @@
 
 ``PreparedInput``'s block facts (hash, gas used, transaction count) come from the typed block.
 
-Errors are mapped to the job lifecycle: a node that does not answer, or has not got the block
-yet (``null``) → ``NodeUnavailable`` (no attempt counted, the job waits); a node without the
-witness method → ``witness_unavailable``; a witness fetch that times out → ``witness_timeout``;
-bad block/witness data → ``input_error``.
+Errors are mapped to the job lifecycle: a node that does not answer the block request →
+``NodeUnavailable`` (no attempt counted, the job waits); a node that has not got the block
+(``null``) → ``BlockNotServed`` (the input generator decides: wait, or ``block_unavailable``); a
+node without the witness method, or whose connection fails while it serves the witness →
+``witness_unavailable``; a witness fetch that times out → ``witness_timeout``; bad block/witness
+data → ``input_error``, including a block that is not the one asked for (another number, or a
+header that does not hash to the ``hash`` the node gave), a reply over
+``RPC_MAX_RESPONSE_BYTES``, JSON or RLP nested too deep, proof nodes that do not decode, and a
+witness whose embedded tries would be far larger than the witness itself
+(``inputs.trie.Embedder``: the bound that keeps input building proportional to the witness's
+bytes).
 """
 
 from __future__ import annotations
@@ -32,16 +39,19 @@ from pathlib import Path
 import trio
 
 from ethproofs_daemon.config import Settings, WitnessSourceMode
+from ethproofs_daemon.eth.mpt import TrieError
 from ethproofs_daemon.eth.types import Block, BlockHeader
 from ethproofs_daemon.eth.witness import ExecutionWitness, WitnessInvalid
 from ethproofs_daemon.inputs import hexjson
 from ethproofs_daemon.inputs.build import build_typed_input, chain_config_by_name
+from ethproofs_daemon.inputs.checks import check_block_hash
 from ethproofs_daemon.inputs.errors import InputError
 from ethproofs_daemon.inputs.external import run_external_builder
 from ethproofs_daemon.inputs.profiles import DEFAULT_PROFILE_NAME, GuestProfile, load_profiles
 from ethproofs_daemon.inputs.rpc_block import header_from_json, rpc_block_from_json
 from ethproofs_daemon.jobs import FailureReason
 from ethproofs_daemon.node.preparation import (
+    BlockNotServed,
     InputPreparationFailed,
     NodeUnavailable,
     PreparedInput,
@@ -71,6 +81,11 @@ class RpcInputSource:
     #: Called with the seconds each successful witness fetch took (metrics).
     observe_witness_s: Callable[[float], None] | None = None
 
+    @property
+    def missing_block_timeout_s(self) -> float:
+        """``witness_timeout_s``: how long a block below the head may go unserved (seconds)."""
+        return self.witness_timeout_s
+
     @classmethod
     def from_settings(cls, settings: Settings, rpc: JsonRpcClient) -> RpcInputSource:
         """Build from ``Settings`` (profile from ``GUEST_PROFILE`` or the default)."""
@@ -82,7 +97,7 @@ class RpcInputSource:
             else None
         )
         return cls(
-            rpc,
+            rpc.with_max_response_bytes(settings.rpc_max_response_bytes),
             profile,
             settings.chain,
             settings.witness_source,
@@ -96,18 +111,22 @@ class RpcInputSource:
         Raises:
             InputPreparationFailed: bad block or witness data, no witness from the node, or a
                 witness fetch over ``witness_timeout_s`` (``reason`` says which).
-            NodeUnavailable: the node does not answer or has not got the block yet.
+            NodeUnavailable: the node does not answer; ``BlockNotServed``: it has not got the
+                block.
         """
         block_json = await self._fetch_block(block_number)
         if self.external_builder is not None:
             header, tx_count = _parse_header(block_json)
+            _check_number(block_number, header.number)
             data = await self._external(block_number)
-            block_hash = str(block_json.get("hash", ""))
+            block_hash = str(block_json.get("hash", ""))[:66]
             return PreparedInput(data, block_hash, header.gas_used, tx_count)
         try:
             rpc_block = rpc_block_from_json(block_json)
+            check_block_hash(rpc_block.block, rpc_block.hash)
         except InputError as exc:
             raise InputPreparationFailed(FailureReason.INPUT_ERROR, "block", str(exc)) from exc
+        _check_number(block_number, rpc_block.block.header.number)
         block = rpc_block.block
         started = trio.current_time()
         witness = await self._fetch_witness(block_number, block)
@@ -147,8 +166,8 @@ class RpcInputSource:
         except (RpcResponseError, RpcMalformedResponse) as exc:
             raise InputPreparationFailed(FailureReason.INPUT_ERROR, "block", str(exc)) from exc
         if block is None:
-            # The node has not got the block (yet): wait for it, no attempt counted.
-            raise NodeUnavailable(f"the node has no block {block_number} yet")
+            # Not synced that far, or pruned: the input generator decides (wait or fail).
+            raise BlockNotServed(block_number)
         if not isinstance(block, dict):
             raise InputPreparationFailed(
                 FailureReason.INPUT_ERROR,
@@ -176,8 +195,15 @@ class RpcInputSource:
             ) from exc
         except WitnessInvalid as exc:
             raise InputPreparationFailed(FailureReason.INPUT_ERROR, "witness", str(exc)) from exc
+        except TrieError as exc:
+            raise InputPreparationFailed(FailureReason.INPUT_ERROR, "witness", str(exc)) from exc
         except RpcTransportError as exc:
-            raise NodeUnavailable(str(exc)) from exc
+            # The node served the block a moment ago: a failure now is this witness's (too
+            # large or slow for the node or a proxy) as often as a blip; count an attempt.
+            raise InputPreparationFailed(
+                FailureReason.WITNESS_UNAVAILABLE, "node",
+                f"the node's connection failed while serving the witness: {exc}",
+            ) from exc
         except RpcError as exc:
             raise InputPreparationFailed(FailureReason.INPUT_ERROR, "witness", str(exc)) from exc
 
@@ -197,6 +223,15 @@ class RpcInputSource:
                 raise InputPreparationFailed(
                     FailureReason.INPUT_ERROR, "external_builder", str(exc)
                 ) from exc
+
+
+def _check_number(asked: int, got: int) -> None:
+    """The node's block is the one asked for (``InputPreparationFailed``, ``input_error``,
+    otherwise)."""
+    if got != asked:
+        raise InputPreparationFailed(
+            FailureReason.INPUT_ERROR, "block", f"the node returned block {got} for block {asked}"
+        )
 
 
 def _parse_header(block_json: Mapping[str, object]) -> tuple[BlockHeader, int]:

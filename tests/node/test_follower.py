@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import trio
+
 from ethproofs_daemon.jobs import FailureReason, JobChanges, JobState, RetryPolicy
 from ethproofs_daemon.lifecycle import Lifecycle, ReportPolicy
 from ethproofs_daemon.node.config import FollowerConfig
-from ethproofs_daemon.node.follower import InputGenerator, retry_state
-from ethproofs_daemon.node.preparation import PreparedInput
+from ethproofs_daemon.node.follower import (
+    InputGenerator,
+    MissingBlock,
+    missing_block_verdict,
+    retry_state,
+)
+from ethproofs_daemon.node.preparation import BlockNotServed, InputSource, PreparedInput
 from ethproofs_daemon.node.rpc import JsonRpcClient, RpcEndpoint
 from ethproofs_daemon.outbox import ReportKind
 from ethproofs_daemon.reporting.notices import NullNotifier
@@ -23,12 +30,35 @@ class Clock:
 
 
 class NoSource:
+    missing_block_timeout_s = 60.0
+
     async def prepare(self, block_number: int) -> PreparedInput:
         raise AssertionError("not used")
 
 
-def _generator(tmp_path: Path, clock: Clock, reporting: ReportPolicy | None = None
-               ) -> tuple[InputGenerator, Store]:
+class PrunedNode:
+    """Serves every block but the ``missing`` ones (``BlockNotServed``); raises ``crash`` (an
+    unexpected exception) for the ``crashing`` ones; sleeps for ever on ``hanging`` ones."""
+
+    missing_block_timeout_s = 60.0
+
+    def __init__(self, missing: set[int] = frozenset(),  # type: ignore[assignment]
+                 crashing: set[int] = frozenset(),  # type: ignore[assignment]
+                 hanging: set[int] = frozenset()) -> None:  # type: ignore[assignment]
+        self.missing, self.crashing, self.hanging = missing, crashing, hanging
+
+    async def prepare(self, block_number: int) -> PreparedInput:
+        if block_number in self.missing:
+            raise BlockNotServed(block_number)
+        if block_number in self.crashing:
+            raise KeyError("a bug in a parser")
+        if block_number in self.hanging:
+            await trio.sleep_forever()
+        return PreparedInput(b"input", "0x" + "00" * 32, 21000, 1)
+
+
+def _generator(tmp_path: Path, clock: Clock, reporting: ReportPolicy | None = None,
+               source: InputSource | None = None) -> tuple[InputGenerator, Store]:
     store = Store(tmp_path / "db.sqlite", clock=clock)
     lifecycle = Lifecycle(store, reporting=reporting, retry=RetryPolicy(), clock=clock)
     config = FollowerConfig(proof_type="ethrex-zisk", block_interval=100, lookback_blocks=1000,
@@ -36,7 +66,8 @@ def _generator(tmp_path: Path, clock: Clock, reporting: ReportPolicy | None = No
                             input_retention_s=3600)
     gen = InputGenerator(store=store, lifecycle=lifecycle,
                          rpc=JsonRpcClient(RpcEndpoint("http://127.0.0.1:9/")),
-                         source=NoSource(), config=config, notifier=NullNotifier(), clock=clock)
+                         source=source or NoSource(), config=config, notifier=NullNotifier(),
+                         clock=clock)
     return gen, store
 
 
@@ -108,4 +139,77 @@ def test_half_prepared_jobs_of_a_dead_daemon_are_resumed(tmp_path: Path) -> None
     assert store.get_job(fetching.id).state is JobState.DETECTED  # type: ignore[union-attr]
     assert store.get_job(ready.id).state is JobState.QUEUED  # type: ignore[union-attr]
     assert [r.kind for r in store.reports_for_block(200)] == [ReportKind.QUEUED]
+    store.close()
+
+
+def _state(store: Store, job_id: int) -> tuple[JobState, FailureReason | None]:
+    job = store.get_job(job_id)
+    assert job is not None
+    return job.state, job.failure_reason
+
+
+async def test_a_block_the_node_lacks_does_not_hold_back_later_jobs(tmp_path: Path) -> None:
+    clock = Clock()
+    gen, store = _generator(tmp_path, clock, source=PrunedNode(missing={7}))
+    gen.config.inputs_dir.mkdir()
+    seven, _ = gen.lifecycle.detected(7, "ethrex-zisk")
+    later, _ = gen.lifecycle.detected(45, "ethrex-zisk")
+    gen.status.head = 5  # 7 is above the head: it waits, and 45 goes ahead
+    for _ in range(2):
+        job = gen._next_detected()
+        assert job is not None
+        await gen.prepare_job(job)
+    assert _state(store, later.id) == (JobState.QUEUED, None)
+    assert _state(store, seven.id) == (JobState.DETECTED, None)
+    assert gen._next_detected() is None, "7 is passed over for a poll interval"
+    store.close()
+
+
+async def test_a_block_below_the_head_the_node_lacks_fails_block_unavailable(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    gen, store = _generator(tmp_path, clock, source=PrunedNode(missing={7}))
+    seven, _ = gen.lifecycle.detected(7, "ethrex-zisk")
+    gen.status.head = 100
+    for step in (0.0, 30.0, 31.0):  # missing since the first try; 61 s later it fails
+        clock.now += step
+        job = gen._next_detected()
+        assert job is not None and job.id == seven.id
+        await gen.prepare_job(job)
+    failed = store.get_job(seven.id)
+    assert failed is not None and failed.state is JobState.FAILED
+    assert failed.failure_reason is FailureReason.BLOCK_UNAVAILABLE
+    assert failed.attempts == 1 and failed.next_attempt_at is not None
+    assert "does not serve block 7" in (failed.error or "")
+    store.close()
+
+
+def test_missing_block_verdict() -> None:
+    assert missing_block_verdict(7, None, None, 100.0, 10.0) is MissingBlock.WAIT
+    assert missing_block_verdict(7, 6, 0.0, 100.0, 10.0) is MissingBlock.WAIT  # above the head
+    assert missing_block_verdict(7, 7, 95.0, 100.0, 10.0) is MissingBlock.WAIT
+    assert missing_block_verdict(7, 7, 90.0, 100.0, 10.0) is MissingBlock.FAIL
+
+
+async def test_an_unexpected_exception_fails_the_job_not_the_actor(tmp_path: Path) -> None:
+    clock = Clock()
+    gen, store = _generator(tmp_path, clock, source=PrunedNode(crashing={10}))
+    job, _ = gen.lifecycle.detected(10, "ethrex-zisk")
+    await gen.prepare_job(job)
+    failed = store.get_job(job.id)
+    assert failed is not None and failed.failure_reason is FailureReason.INTERNAL_ERROR
+    assert failed.error == "KeyError: 'a bug in a parser'"
+    assert failed.next_attempt_at is not None, "retried within its budget"
+    store.close()
+
+
+async def test_cancellation_still_propagates_from_a_preparing_job(tmp_path: Path) -> None:
+    clock = Clock()
+    gen, store = _generator(tmp_path, clock, source=PrunedNode(hanging={10}))
+    job, _ = gen.lifecycle.detected(10, "ethrex-zisk")
+    with trio.move_on_after(0.05) as scope:
+        await gen.prepare_job(job)
+    assert scope.cancelled_caught
+    assert _state(store, job.id) == (JobState.FETCHING, None), "not failed by a cancellation"
     store.close()
