@@ -183,6 +183,7 @@ class InputGenerator:
             if self.clock() >= self._next_cleanup_at:
                 self._next_cleanup_at = self.clock() + 60.0
                 self.remove_expired_inputs()
+                self._forget_departed()
             self._requeue_due_retries()
             job = self._next_detected()
             if job is not None and self._prepared_ahead() < self.config.max_prepared:
@@ -198,12 +199,21 @@ class InputGenerator:
                 await self._work.wait()
 
     def _next_detected(self) -> Job | None:
-        detected = self.store.jobs_in([JobState.DETECTED])
-        present = {job.id for job in detected}
-        for table in (self._deferred_until, self._missing_since):
-            for job_id in [j for j in table if j not in present]:
-                del table[job_id]
-        return first_ready(detected, self._deferred_until, self.clock())
+        """The first ``detected`` job (store order) not passed over: among the first
+        ``len(deferred) + 1``, so the query stays small however long the backlog."""
+        now = self.clock()
+        for job_id in [j for j, until in self._deferred_until.items() if until <= now]:
+            del self._deferred_until[job_id]
+        detected = self.store.jobs_in([JobState.DETECTED], limit=len(self._deferred_until) + 1)
+        return first_ready(detected, self._deferred_until, now)
+
+    def _forget_departed(self) -> None:
+        """Drop the missing-since times of jobs no longer ``detected`` (an operator or a reorg
+        moved them), so the table holds only waiting jobs."""
+        for job_id in list(self._missing_since):
+            job = self.store.get_job(job_id)
+            if job is None or job.state is not JobState.DETECTED:
+                del self._missing_since[job_id]
 
     async def prepare_job(self, job: Job) -> None:
         """Fetch, build and queue one ``detected`` job, recording the outcome in the store.
