@@ -32,6 +32,14 @@ takes it up again (Proof Node API work of higher priority may go first meanwhile
 the proof is kept in hand and the check retried until the node answers (proving again would need
 the node as well); a shutdown meanwhile ends the wait like a running proof: after the grace
 period the job goes back to ``queued`` and is proved again at the next start.
+
+Store failures (a full disk, ``database is locked`` past the busy timeout, ``disk I/O error``):
+once a proof has begun, the actor never lets one escape, because a restart would resume the job
+and prove it again. The outcome (proved, executed, failed) stays in memory and its recording is
+tried again with a backoff (``RECORD_BACKOFF``) until the store takes it; a pid or an
+interruption that cannot be recorded is logged and left to the resume at the next start. A store
+failure before the proof begins (picking or starting the job) ends the actor: nothing is lost, and
+the supervisor restarts it once the store answers again.
 """
 
 from __future__ import annotations
@@ -41,6 +49,8 @@ import enum
 import json
 import math
 import os
+import random
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +60,7 @@ import structlog
 import trio
 
 from ethproofs_daemon.backoff import Backoff
-from ethproofs_daemon.jobs import FailureReason, Job, JobState
+from ethproofs_daemon.jobs import FailureReason, Job, JobState, TransitionError
 from ethproofs_daemon.lifecycle import Lifecycle
 from ethproofs_daemon.metrics import DaemonMetrics
 from ethproofs_daemon.prover.backend import (
@@ -66,7 +76,7 @@ from ethproofs_daemon.reporting.notices import Notifier, ProofDataUnreadable, Pr
 from ethproofs_daemon.reporting.payloads import ProvedFields
 from ethproofs_daemon.status import ProverStatus
 from ethproofs_daemon.store import Store
-from ethproofs_daemon.supervisor import Fatal
+from ethproofs_daemon.supervisor import Fatal, crash_context
 
 log = structlog.get_logger(__name__)
 
@@ -100,6 +110,12 @@ class CanonicalHash(Protocol):
     """
 
     async def __call__(self, block_number: int) -> str | None: ...
+
+#: Waits between tries of recording a finished proof while the store fails: 1 s doubling to 60 s.
+RECORD_BACKOFF: Final = Backoff(1.0, 2.0, 60.0, 0.1)
+
+#: What a failing store raises: SQLite errors (locked, I/O, full) and the OS's (no space).
+STORE_FAULTS: Final = (sqlite3.Error, OSError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,9 +257,8 @@ class ProverActor:
 
     async def prove_job(self, job: Job) -> None:
         """Prove (or execute) one ``queued`` job and record the outcome."""
-        with structlog.contextvars.bound_contextvars(
-            block_number=job.block_number, job_id=job.id, proof_type=job.proof_type
-        ):
+        with crash_context(block_number=job.block_number, job_id=job.id,
+                           proof_type=job.proof_type):
             await self._prove_job(job)
 
     async def _prove_job(self, job: Job) -> None:
@@ -264,20 +279,21 @@ class ProverActor:
                     executed = await self.backend.execute(request, on_spawn=self._on_spawn(job))
                     if not await self._still_canonical(job, CheckPoint.BEFORE_RECORDING):
                         return
-                    self._record_execution(job, executed.cycles, executed.time_ms)
+                    await self._record_execution(job, executed.cycles, executed.time_ms)
                 else:
                     result = await self.backend.prove(
                         request, on_spawn=self._on_spawn(job), on_progress=self._phase
                     )
                     if not await self._still_canonical(job, CheckPoint.BEFORE_RECORDING):
                         return
-                    self._record_proof(job, result)
+                    await self._record_proof(job, result)
             if scope.cancelled_caught:
                 # Shutdown outlasted the grace period: the group was killed; resume next start.
-                self.lifecycle.interrupted_by_shutdown(job)
-                log.warning("proving_interrupted_by_shutdown")
+                self._interrupted(job)
         except ProverFailed as exc:
-            self._record_failure(job, exc)
+            # Not shielded: a stop during a store outage leaves the job ``proving``, resumed
+            # (tried again) at the next start.
+            await self._record_failure(job, exc)
         finally:
             self._proof_scope = None
             self._end()
@@ -325,17 +341,64 @@ class ProverActor:
 
     def _on_spawn(self, job: Job) -> Callable[[int], None]:
         def record(pid: int) -> None:
-            self.lifecycle.record_pid(job, pid)
+            try:
+                self.lifecycle.record_pid(job, pid)
+            except STORE_FAULTS:
+                # Only a daemon that dies during this proof needs it (to kill the group).
+                log.error("prover_pid_not_recorded", pgid=pid, exc_info=True)
 
         return record
 
-    def _record_execution(self, job: Job, cycles: int | None, time_ms: int) -> None:
-        self.lifecycle.executed(job, cycles=cycles, time_ms=time_ms)
+    def _interrupted(self, job: Job) -> None:
+        try:
+            self.lifecycle.interrupted_by_shutdown(job)
+        except STORE_FAULTS:
+            # Still ``proving`` in the store: the next start resumes it all the same.
+            log.error("proving_interruption_not_recorded", exc_info=True)
+        log.warning("proving_interrupted_by_shutdown")
+
+    async def _record_until_stored(self, job: Job, what: str,
+                                   record: Callable[[], Job]) -> Job:
+        """Run ``record`` (one lifecycle verb: one transaction) until the store takes it.
+
+        A store fault is logged (with its traceback the first time) and retried after
+        ``RECORD_BACKOFF``; the caller's values stay in memory meanwhile. A transaction that
+        committed although the call failed afterwards shows as the job having left
+        ``proving``: then the stored job is returned.
+
+        Returns:
+            The job as stored after the verb.
+        """
+        rng = random.Random()
+        failures = 0
+        while True:
+            try:
+                stored = record()
+            except STORE_FAULTS as exc:
+                failures += 1
+                delay = RECORD_BACKOFF.delay_s(failures, rng)
+                log.error("job_outcome_not_stored", outcome=what, failures=failures,
+                          retry_in_s=round(delay, 3), error=str(exc), exc_info=failures == 1)
+                await trio.sleep(delay)
+                continue
+            except TransitionError:
+                current = self.store.get_job(job.id) if failures else None
+                if current is None or current.state is JobState.PROVING:
+                    raise
+                stored = current
+            if failures:
+                log.info("job_outcome_stored", outcome=what, failures=failures)
+            return stored
+
+    async def _record_execution(self, job: Job, cycles: int | None, time_ms: int) -> None:
+        await self._record_until_stored(
+            job, "executed",
+            lambda: self.lifecycle.executed(job, cycles=cycles, time_ms=time_ms))
         self.status.proved_count += 1
         log.info("execution_finished", block_number=job.block_number, cycles=cycles,
                  time_ms=time_ms)
 
-    def _record_proof(self, job: Job, result: ProofResult) -> None:
+    async def _record_proof(self, job: Job, result: ProofResult) -> None:
         try:
             proof = result.proof_path.read_bytes()
         except OSError as exc:
@@ -352,8 +415,10 @@ class ProverActor:
                 log.warning("proved_payload_copy_not_written", path=str(sent), exc_info=True)
 
         fields = ProvedFields(result.proving_time_ms, proof, result.cycles, result.proof_id)
-        self.lifecycle.proved(job, fields, proof_path=str(result.proof_path),
-                              keep_payload=keep_payload)
+        await self._record_until_stored(
+            job, "proved",
+            lambda: self.lifecycle.proved(job, fields, proof_path=str(result.proof_path),
+                                          keep_payload=keep_payload))
         self.status.proved_count += 1
         if self.metrics is not None:
             self.metrics.prover_exits.labels("ok").inc()
@@ -365,10 +430,11 @@ class ProverActor:
                  proving_time_ms=result.proving_time_ms, cycles=result.cycles,
                  proof_bytes=len(proof), proof_id=result.proof_id)
 
-    def _record_failure(self, job: Job, exc: ProverFailed) -> None:
+    async def _record_failure(self, job: Job, exc: ProverFailed) -> None:
         error = exc.message + (f"\n--- stderr tail ---\n{exc.stderr_tail}" if exc.stderr_tail
                                else "")
-        failed = self.lifecycle.failed(job, exc.reason, error)
+        failed = await self._record_until_stored(
+            job, "failed", lambda: self.lifecycle.failed(job, exc.reason, error))
         retry_at = failed.next_attempt_at
         self.status.failed_count += 1
         if self.metrics is not None:
