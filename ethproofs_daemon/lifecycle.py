@@ -209,9 +209,11 @@ class Lifecycle:
         against the chain; the block's gas and transactions are kept for notifications. A crash
         in between is resumed by ``resume_after_crash``.
 
-        A job queued without ``block_hash`` is proved without the reorg check."""
+        A job queued without ``block_hash`` (None or empty: a source that could not say) is
+        proved without the reorg check."""
         ready = self._move(Verb.INPUT_READY, job, JobChanges(
-            input_path=input_path, gas_used=gas_used, tx_count=tx_count, block_hash=block_hash))
+            input_path=input_path, gas_used=gas_used, tx_count=tx_count,
+            block_hash=block_hash or None))
         return self._move(Verb.QUEUE, ready)
 
     # -- the prover's verbs -----------------------------------------------------------------

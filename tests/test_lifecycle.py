@@ -282,6 +282,15 @@ def test_input_ready_records_the_hash_of_the_block_the_input_was_built_from(
     assert queued.block_hash == OLD_HASH
 
 
+def test_an_empty_block_hash_is_recorded_as_none_not_as_a_hash_to_check(
+    life: Lifecycle
+) -> None:
+    job, _ = life.detected(BLOCK, "ethrex-zisk")
+    queued = life.input_ready(life.start_fetching(job), input_path="/in/100.bin", gas_used=1,
+                              tx_count=1, block_hash="")
+    assert queued.block_hash is None
+
+
 def _hashed_queued_job(life: Lifecycle) -> Job:
     job, _ = life.detected(BLOCK, "ethrex-zisk")
     return life.input_ready(life.start_fetching(job), input_path="/in/100.bin", gas_used=1,
