@@ -13,9 +13,10 @@ Two loops under one nursery:
 
 No job blocks the others (issue 10): a job whose node does not answer, or has not got the block,
 goes back to ``detected`` and is passed over for ``poll_interval_s`` while later jobs go ahead. A
-block above the head waits for as long as it takes; a block at or below the head that the node
-still does not serve ``witness_timeout_s`` after it was first found missing there fails
-``block_unavailable`` (``missing_block_verdict``) and is retried within its budget. Anything else
+block above the head waits for as long as it takes (the node is not asked for it); a block at or
+below the head that the node still does not serve ``missing_block_timeout_s``
+(``WITNESS_TIMEOUT_SECONDS``) after it was first found missing there fails ``block_unavailable``
+(``missing_block_verdict``) and is retried within its budget. Anything else
 a job's preparation raises fails that job (``internal_error``, traceback logged once) instead of
 the actor; cancellation still propagates.
 
@@ -199,13 +200,20 @@ class InputGenerator:
                 await self._work.wait()
 
     def _next_detected(self) -> Job | None:
-        """The first ``detected`` job (store order) not passed over: among the first
-        ``len(deferred) + 1``, so the query stays small however long the backlog."""
+        """The first ``detected`` job (store order) not passed over and not above the node's
+        head (those are passed over for a poll interval without asking the node). It is among
+        the first ``len(deferred) + 1``, so the query stays small however long the backlog."""
         now = self.clock()
         for job_id in [j for j, until in self._deferred_until.items() if until <= now]:
             del self._deferred_until[job_id]
-        detected = self.store.jobs_in([JobState.DETECTED], limit=len(self._deferred_until) + 1)
-        return first_ready(detected, self._deferred_until, now)
+        head = self.status.head
+        while True:
+            detected = self.store.jobs_in([JobState.DETECTED],
+                                          limit=len(self._deferred_until) + 1)
+            job = first_ready(detected, self._deferred_until, now)
+            if job is None or head is None or job.block_number <= head:
+                return job
+            self._deferred_until[job.id] = now + self.config.poll_interval_s
 
     def _forget_departed(self) -> None:
         """Drop the missing-since times of jobs no longer ``detected`` (an operator or a reorg
@@ -234,13 +242,14 @@ class InputGenerator:
                 self._record_crash(job, exc)
 
     def _record_crash(self, job: Job, exc: Exception) -> None:
-        log.exception("input_preparation_crashed", block_number=job.block_number, job_id=job.id)
+        error = truncate_node_text(f"{type(exc).__name__}: {exc}")
+        log.exception("input_preparation_crashed", block_number=job.block_number, job_id=job.id,
+                      error=error)
         current = self.store.get_job(job.id)
         if current is None or current.state not in (JobState.DETECTED, JobState.FETCHING,
                                                     JobState.INPUT_READY):
             return
         self._forget(job)
-        error = truncate_node_text(f"{type(exc).__name__}: {exc}")
         failed = self.lifecycle.failed(current, FailureReason.INTERNAL_ERROR, error)
         if self.metrics is not None:
             self.metrics.job_failed(FailureReason.INTERNAL_ERROR,
@@ -256,10 +265,11 @@ class InputGenerator:
         ``block_unavailable`` when its block stays missing below the head."""
         now = self.clock()
         head = self.status.head
-        if isinstance(exc, BlockNotServed) and head is not None and job.block_number <= head:
-            self._missing_since.setdefault(job.id, now)
-        else:
-            self._missing_since.pop(job.id, None)
+        if isinstance(exc, BlockNotServed):
+            if head is not None and job.block_number <= head:
+                self._missing_since.setdefault(job.id, now)
+            else:
+                self._missing_since.pop(job.id, None)
         verdict = missing_block_verdict(job.block_number, head, self._missing_since.get(job.id),
                                         now, self.source.missing_block_timeout_s)
         if isinstance(exc, BlockNotServed) and verdict is MissingBlock.FAIL:

@@ -150,18 +150,35 @@ def _state(store: Store, job_id: int) -> tuple[JobState, FailureReason | None]:
 
 async def test_a_block_the_node_lacks_does_not_hold_back_later_jobs(tmp_path: Path) -> None:
     clock = Clock()
-    gen, store = _generator(tmp_path, clock, source=PrunedNode(missing={7}))
+    source = PrunedNode(missing={7})
+    gen, store = _generator(tmp_path, clock, source=source)
     gen.config.inputs_dir.mkdir()
     seven, _ = gen.lifecycle.detected(7, "ethrex-zisk")
     later, _ = gen.lifecycle.detected(45, "ethrex-zisk")
-    gen.status.head = 5  # 7 is above the head: it waits, and 45 goes ahead
-    for _ in range(2):
-        job = gen._next_detected()
-        assert job is not None
-        await gen.prepare_job(job)
+    job = gen._next_detected()  # the head is not known yet: 7 is asked for, and is missing
+    assert job is not None and job.id == seven.id
+    await gen.prepare_job(job)
+    job = gen._next_detected()
+    assert job is not None and job.id == later.id, "7 is passed over, 45 goes ahead"
+    await gen.prepare_job(job)
     assert _state(store, later.id) == (JobState.QUEUED, None)
     assert _state(store, seven.id) == (JobState.DETECTED, None)
-    assert gen._next_detected() is None, "7 is passed over for a poll interval"
+    assert gen._next_detected() is None
+    store.close()
+
+
+async def test_a_block_above_the_head_waits_without_asking_the_node(tmp_path: Path) -> None:
+    clock = Clock()
+    gen, store = _generator(tmp_path, clock, source=PrunedNode(missing={7}))
+    seven, _ = gen.lifecycle.detected(7, "ethrex-zisk")
+    gen.status.head = 5
+    for _ in range(3):
+        assert gen._next_detected() is None
+        clock.now += 10
+    assert _state(store, seven.id) == (JobState.DETECTED, None)
+    gen.status.head = 7
+    job = gen._next_detected()
+    assert job is not None and job.id == seven.id
     store.close()
 
 
