@@ -15,7 +15,8 @@ Store and disk faults (``sqlite3.Error``, ``OSError``) of the reporter, the prov
 generator are ``resource_errors``: they are restarted with the backoff (capped at 60 s) for as
 long as the fault lasts, without counting towards the restart intensity, so a full disk or a
 locked database does not stop the daemon. The store child's write probe (every
-``STORE_PROBE_S``) makes ``/health`` show the store down while it fails.
+``STORE_PROBE_S``, on its own connection in a worker thread) makes ``/health`` show the store
+down while it fails.
 
 SIGTERM/SIGINT stop the tree gracefully: the running proof gets ``SHUTDOWN_TIMEOUT_SECONDS`` to
 finish, and pending reports are then drained for at most 10 s (or ``SHUTDOWN_TIMEOUT_SECONDS``
@@ -26,11 +27,13 @@ status 1. systemd gets ``READY=1`` once every child has started, and ``STOPPING=
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final
 
 import httpx
@@ -80,6 +83,8 @@ HEARTBEAT_S = 1.0
 STORE_PROBE_S: Final = 5.0
 #: The metadata key the probe writes (the probe's Unix time).
 STORE_PROBE_KEY: Final = "store_probe_at"
+#: How long the probe waits for a locked database before it counts as down (s).
+STORE_PROBE_BUSY_S: Final = 1.0
 #: What a failing store or disk raises; restarts for these are not counted (module docstring).
 RESOURCE_ERRORS: Final = (sqlite3.Error, OSError)
 
@@ -223,11 +228,15 @@ def build_tree(d: Daemon) -> Supervisor:
 
     async def store_child(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
                           ) -> None:
-        probe_store(d)
-        task_status.started()
-        while True:
-            await trio.sleep(STORE_PROBE_S)
-            probe_store(d)
+        probe = StoreProbe(d.store.path)
+        try:
+            await probe_store(d, probe)
+            task_status.started()
+            while True:
+                await trio.sleep(STORE_PROBE_S)
+                await probe_store(d, probe)
+        finally:
+            probe.close()
 
     async def notifier_child(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
                              ) -> None:
@@ -297,14 +306,57 @@ def build_tree(d: Daemon) -> Supervisor:
                       on_child_up=child_up)
 
 
-def probe_store(d: Daemon) -> bool:
-    """Write the probe's time into the store's metadata (one small transaction) and record the
-    outcome in ``d.state`` (``store_open``, ``store_error``): what ``/health`` shows.
+class StoreProbe:
+    """A cheap write to the database on a connection of its own, run in a worker thread, so
+    that a locked database (up to ``STORE_PROBE_BUSY_S``) or a slow disk never holds up the
+    event loop; it writes where the store writes (same file, same WAL), so it fails as the
+    store's writes do: full disk, ``database is locked``, ``disk I/O error``.
+
+    Args:
+        path: the store's database file (``Store.path``).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+
+    def write(self) -> None:
+        """Write the probe's time into ``meta`` (one autocommit statement). Call from one
+        thread at a time (``trio.to_thread.run_sync``).
+
+        Raises:
+            sqlite3.Error: the write failed; the connection is closed and opened afresh next
+                time.
+            OSError: the same, from the OS.
+        """
+        try:
+            if self._conn is None:
+                self._conn = sqlite3.connect(self.path, timeout=STORE_PROBE_BUSY_S,
+                                             isolation_level=None, check_same_thread=False)
+            self._conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (STORE_PROBE_KEY, repr(time.time())))
+        except RESOURCE_ERRORS:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Close the probe's connection (if open)."""
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+
+
+async def probe_store(d: Daemon, probe: StoreProbe) -> bool:
+    """Probe the store (``StoreProbe.write``) and record the outcome in ``d.state``
+    (``store_open``, ``store_error``): what ``/health`` shows.
 
     A failing write logs ``store_failing`` with its traceback once per outage, and
     ``store_recovered`` when a write succeeds again. A transaction a failed ``COMMIT`` left open
-    (SQLite keeps it after ``SQLITE_BUSY``) is rolled back first: every store call is
-    synchronous on the trio thread, so none is half-way while the probe runs.
+    on the store's own connection (SQLite keeps it after ``SQLITE_BUSY``) is rolled back first:
+    every store call is synchronous on the trio thread, so none is half-way while the probe runs.
 
     Returns:
         True when the write succeeded.
@@ -313,7 +365,7 @@ def probe_store(d: Daemon) -> bool:
         if d.store.conn.in_transaction:
             d.store.conn.execute("ROLLBACK")
             log.warning("store_transaction_rolled_back")
-        d.store.set_meta(STORE_PROBE_KEY, repr(time.time()))
+        await trio.to_thread.run_sync(probe.write)
     except RESOURCE_ERRORS as exc:
         if d.state.store_open or d.state.store_error is None:
             log.error("store_failing", error=str(exc), exc_info=True)
