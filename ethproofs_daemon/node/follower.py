@@ -299,7 +299,7 @@ class InputGenerator:
         await trio.to_thread.run_sync(_write_atomically, path, prepared.data)
         self.notifier.notify(BlockNoted(job.block_number, prepared.gas_used, prepared.tx_count))
         self.lifecycle.input_ready(job, input_path=str(path), gas_used=prepared.gas_used,
-                                   tx_count=prepared.tx_count)
+                                   tx_count=prepared.tx_count, block_hash=prepared.block_hash)
         self.status.prepared_count += 1
         if self.metrics is not None:
             self.metrics.input_build_duration.observe(self.clock() - started)
