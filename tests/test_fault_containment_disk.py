@@ -64,7 +64,11 @@ async def wait_store_down(daemon: DaemonProcess, timeout_s: float = 30) -> dict[
 
 
 def assert_proved_once(daemon: DaemonProcess, api: EthProofsState) -> None:
-    assert [k for (b, k) in api.sequence() if b == BLOCK] == ["queued", "proving", "proved"]
+    """Proved and reported once, in order. A ``queued``/``proving`` report may be accepted twice:
+    the fault can land between the API's answer and the outbox commit (at least once)."""
+    kinds = [k for (b, k) in api.sequence() if b == BLOCK]
+    assert kinds[0] == "queued" and kinds[-1] == "proved" and kinds.count("proved") == 1, kinds
+    assert set(kinds) == {"queued", "proving", "proved"}, kinds
     started = [r for r in log_records(daemon) if r["event"] == "proving_started"
                and r["logger"] == "ethproofs_daemon.prover.actor"]
     assert len(started) == 1, "proved once, never started again"
