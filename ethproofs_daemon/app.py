@@ -83,8 +83,9 @@ HEARTBEAT_S = 1.0
 STORE_PROBE_S: Final = 5.0
 #: The metadata key the probe writes (the probe's Unix time).
 STORE_PROBE_KEY: Final = "store_probe_at"
-#: How long the probe waits for a locked database before it counts as down (s).
-STORE_PROBE_BUSY_S: Final = 1.0
+#: How long the probe waits for a locked database before it counts as down (s): the store's own
+#: busy timeout, so "down" means the store's writes fail too (a slow fsync is not an outage).
+STORE_PROBE_BUSY_S: Final = 5.0
 #: What a failing store or disk raises; restarts for these are not counted (module docstring).
 RESOURCE_ERRORS: Final = (sqlite3.Error, OSError)
 
