@@ -355,17 +355,12 @@ async def probe_store(d: Daemon, probe: StoreProbe) -> bool:
     (``store_open``, ``store_error``): what ``/health`` shows.
 
     A failing write logs ``store_failing`` with its traceback once per outage, and
-    ``store_recovered`` when a write succeeds again. A transaction a failed ``COMMIT`` left open
-    on the store's own connection (SQLite keeps it after ``SQLITE_BUSY``) is rolled back first:
-    every store call is synchronous on the trio thread, so none is half-way while the probe runs.
+    ``store_recovered`` when a write succeeds again.
 
     Returns:
         True when the write succeeded.
     """
     try:
-        if d.store.conn.in_transaction:
-            d.store.conn.execute("ROLLBACK")
-            log.warning("store_transaction_rolled_back")
         await trio.to_thread.run_sync(probe.write)
     except RESOURCE_ERRORS as exc:
         if d.state.store_open or d.state.store_error is None:

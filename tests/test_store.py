@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -86,6 +87,35 @@ def test_failed_job_keeps_reason_and_is_retried_when_due(store: Store) -> None:
     assert [j.id for j in store.due_retries(1500.0)] == [job.id]
     retried = store.transition(job.id, JobState.DETECTED)
     assert retried.failure_reason is None and retried.error is None
+
+
+class _CommitFailsOnce:
+    """The store's connection, except that the next ``COMMIT`` fails as a full disk would."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn, self.armed = conn, True
+
+    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+        if sql == "COMMIT" and self.armed:
+            self.armed = False
+            raise sqlite3.OperationalError("disk I/O error")
+        return self.conn.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.conn, name)
+
+
+def test_a_failed_commit_is_rolled_back_and_the_next_write_works(store: Store) -> None:
+    job, _ = store.add_job(100, "ethrex-zisk")
+    real = store.conn
+    store.conn = _CommitFailsOnce(real)  # type: ignore[assignment]
+    with pytest.raises(sqlite3.OperationalError):
+        store.transition(job.id, JobState.FETCHING)
+    assert not real.in_transaction
+    assert store.get_job(job.id).state is JobState.DETECTED  # type: ignore[union-attr]
+    store.transition(job.id, JobState.FETCHING)  # not "cannot start a transaction within one"
+    assert store.get_job(job.id).state is JobState.FETCHING  # type: ignore[union-attr]
+    store.conn = real
 
 
 def test_jobs_order_by_priority_then_block(store: Store) -> None:
