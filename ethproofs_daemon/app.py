@@ -166,7 +166,8 @@ def build_daemon(settings: Settings, *, backend: ProverBackend | None = None,
                         store_open=True)  # opened just now; the store child probes it from here
     metrics = DaemonMetrics(store, state)
     http = httpx.AsyncClient(timeout=settings.rpc_timeout_seconds)
-    rpc = JsonRpcClient(RpcEndpoint(settings.eth_rpc_url, settings.rpc_timeout_seconds), http)
+    rpc = JsonRpcClient(RpcEndpoint(settings.eth_rpc_url, settings.rpc_timeout_seconds,
+                                    settings.rpc_max_response_bytes), http)
     notifier: Notifier = NullNotifier()
     if settings.slack_webhook is not None:
         notifier = SlackNotifier(settings.slack_webhook.get_secret_value(), http,
