@@ -368,8 +368,8 @@ def setup_problems(raw: Mapping[str, object]) -> list[str]:
     """
     from ethproofs_daemon.inputs.chain_config import chain_config_by_name
     from ethproofs_daemon.inputs.errors import InputError
-    from ethproofs_daemon.inputs.external import render_argv
     from ethproofs_daemon.inputs.profiles import Codec, get_profile
+    from ethproofs_daemon.node.external_builder import render_argv
     from ethproofs_daemon.proofnode.settings import KNOWN_PROOF_TYPES
 
     problems: list[str] = []

@@ -25,11 +25,18 @@ def _loaded_after(*modules: str) -> set[str]:
     return set(json.loads(proc.stdout))
 
 
-@pytest.mark.parametrize("module", [
+PURE_CORE = [
     "ethproofs_daemon.jobs", "ethproofs_daemon.lifecycle", "ethproofs_daemon.outbox",
     "ethproofs_daemon.status", "ethproofs_daemon.reporting.payloads",
     "ethproofs_daemon.node.targets",
-])
+    *sorted(f"ethproofs_daemon.{p.parent.name}.{p.stem}"
+            for folder in ("eth", "inputs", "ssz")
+            for p in (Path(__file__).resolve().parents[1] / "ethproofs_daemon" / folder)
+            .glob("*.py") if p.stem != "__init__"),
+]
+
+
+@pytest.mark.parametrize("module", PURE_CORE)
 def test_the_pure_core_imports_no_io_library(module: str) -> None:
     loaded = _loaded_after(module)
     assert not {"trio", "httpx", "sqlite3", "psutil"} & loaded

@@ -33,7 +33,7 @@ class Codec(enum.StrEnum):
     """How the input bytes are produced."""
 
     ETHREX_891528D_RKYV = "ethrex-891528d-rkyv"  # built-in encoder (schema.py)
-    EXTERNAL = "external"  # a configured command (external.py)
+    EXTERNAL = "external"  # a configured command (node/external_builder.py)
 
 
 class Framing(enum.StrEnum):

@@ -46,10 +46,10 @@ from ethproofs_daemon.inputs import hexjson
 from ethproofs_daemon.inputs.build import build_typed_input, chain_config_by_name
 from ethproofs_daemon.inputs.checks import check_block_hash
 from ethproofs_daemon.inputs.errors import InputError
-from ethproofs_daemon.inputs.external import run_external_builder
 from ethproofs_daemon.inputs.profiles import DEFAULT_PROFILE_NAME, GuestProfile, load_profiles
 from ethproofs_daemon.inputs.rpc_block import header_from_json, rpc_block_from_json
 from ethproofs_daemon.jobs import FailureReason
+from ethproofs_daemon.node.external_builder import run_external_builder
 from ethproofs_daemon.node.preparation import (
     BlockNotServed,
     InputPreparationFailed,

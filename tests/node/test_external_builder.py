@@ -13,8 +13,8 @@ import pytest
 import trio
 
 from ethproofs_daemon.inputs.errors import ExternalBuilderError, InputError
-from ethproofs_daemon.inputs.external import render_argv, run_external_builder
 from ethproofs_daemon.inputs.profiles import get_profile
+from ethproofs_daemon.node.external_builder import render_argv, run_external_builder
 
 WRITER = (
     "import sys; n, url, out = sys.argv[1:4]; open(out, 'wb').write(('%s|%s' % (n, url)).encode())"

@@ -22,8 +22,8 @@ from typing import Final
 import structlog
 import trio
 
-from .errors import ExternalBuilderError
-from .profiles import GuestProfile, frame
+from ethproofs_daemon.inputs.errors import ExternalBuilderError
+from ethproofs_daemon.inputs.profiles import GuestProfile, frame
 
 log = structlog.get_logger(__name__)
 
