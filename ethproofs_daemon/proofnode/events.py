@@ -53,13 +53,13 @@ API_FAILURE_REASONS: Final = frozenset(
 def api_failure_reason(reason: FailureReason) -> FailureReason:
     """Map any job failure reason onto the four the spec allows.
 
-    The four are returned unchanged; ``witness_unavailable`` → ``witness_timeout`` (no witness
-    within the budget); ``input_error`` and ``proof_data_unreadable`` → ``proving_error``; any
-    other → ``internal_error``.
+    The four are returned unchanged; ``witness_unavailable`` and ``block_unavailable`` →
+    ``witness_timeout`` (no witness, or no block, within the budget); ``input_error`` and
+    ``proof_data_unreadable`` → ``proving_error``; any other → ``internal_error``.
     """
     if reason in API_FAILURE_REASONS:
         return reason
-    if reason is FailureReason.WITNESS_UNAVAILABLE:
+    if reason in (FailureReason.WITNESS_UNAVAILABLE, FailureReason.BLOCK_UNAVAILABLE):
         return FailureReason.WITNESS_TIMEOUT
     if reason in (FailureReason.INPUT_ERROR, FailureReason.PROOF_DATA_UNREADABLE):
         return FailureReason.PROVING_ERROR

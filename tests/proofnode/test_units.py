@@ -29,6 +29,7 @@ ROOT = "0x" + "11" * 32
 
 def test_failure_reasons_map_onto_the_four_of_the_spec() -> None:
     assert api_failure_reason(FailureReason.WITNESS_UNAVAILABLE) is FailureReason.WITNESS_TIMEOUT
+    assert api_failure_reason(FailureReason.BLOCK_UNAVAILABLE) is FailureReason.WITNESS_TIMEOUT
     assert api_failure_reason(FailureReason.INPUT_ERROR) is FailureReason.PROVING_ERROR
     assert api_failure_reason(FailureReason.PROOF_DATA_UNREADABLE) is FailureReason.PROVING_ERROR
     for reason in ("witness_timeout", "proving_timeout", "proving_error", "internal_error"):
