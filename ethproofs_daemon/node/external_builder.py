@@ -24,6 +24,7 @@ import trio
 
 from ethproofs_daemon.inputs.errors import ExternalBuilderError
 from ethproofs_daemon.inputs.profiles import GuestProfile, frame
+from ethproofs_daemon.prover.process import child_env
 
 log = structlog.get_logger(__name__)
 
@@ -89,6 +90,7 @@ async def run_external_builder(
                 capture_stdout=True,
                 capture_stderr=True,
                 start_new_session=True,
+                env=child_env(),
                 deliver_cancel=_kill_group,
             )
         except OSError as exc:

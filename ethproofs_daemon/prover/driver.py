@@ -29,7 +29,7 @@ from ethproofs_daemon.prover.backend import (
     ProverUnavailable,
     UnsupportedZiskVersion,
 )
-from ethproofs_daemon.prover.process import ProcessOutcome, run_in_own_session
+from ethproofs_daemon.prover.process import ProcessOutcome, child_env, run_in_own_session
 from ethproofs_daemon.prover.zisk_cli import PhaseEdge, ZiskVersion
 
 log = structlog.get_logger(__name__)
@@ -47,7 +47,8 @@ class ZiskDriver:
         cargo_zisk: a path, or a name looked up on ``PATH`` (as the original client does).
         elf_path: the guest ELF passed to ``-e``.
         env: entries that override the daemon's environment for every run. ``NO_COLOR=1`` is
-            always set; systemd's ``NOTIFY_SOCKET``/``WATCHDOG_*`` are never passed on.
+            always set; the daemon's secrets and systemd's ``NOTIFY_SOCKET``/``WATCHDOG_*`` are
+            never passed on (``process.CHILD_ENV_WITHHELD``).
         term_grace_s: seconds between SIGTERM and SIGKILL of the process group.
         verkey: passed to ``verify -k`` (v0.14/v0.15; None: ZisK's own default path).
         cwd: the working directory of the runs (None: the daemon's).
@@ -83,10 +84,8 @@ class ZiskDriver:
         return found
 
     def _env(self) -> dict[str, str]:
-        # systemd's notification variables are the daemon's alone (sd_notify(3)): a child that
-        # inherited them could report readiness or pet the watchdog for us.
-        env = {k: v for k, v in os.environ.items()
-               if k not in {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"}}
+        # no secrets, no systemd notification variables (process.CHILD_ENV_WITHHELD)
+        env = child_env()
         env.update(self._env_overrides)
         env["NO_COLOR"] = "1"
         return env

@@ -241,6 +241,23 @@ async def _pump_tail(stream: trio.abc.ReceiveStream, tail: TailBuffer, done: tri
     done.set()
 
 
+#: Variables a child never inherits: the daemon's secrets (a prover or builder has no use for
+#: them, and its logs or crash dumps may leak them) and systemd's notification variables, which
+#: are the daemon's alone (sd_notify(3)): a child holding them could report readiness or pet
+#: the watchdog for us.
+CHILD_ENV_WITHHELD: Final = frozenset({
+    "ETHPROOFS_API_KEY", "SLACK_WEBHOOK", "ADMIN_TOKEN",
+    "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID",
+})
+
+
+def child_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for a child process: ``base`` (default ``os.environ``) without
+    ``CHILD_ENV_WITHHELD``."""
+    source = os.environ if base is None else base
+    return {k: v for k, v in source.items() if k not in CHILD_ENV_WITHHELD}
+
+
 async def run_in_own_session(
     argv: Sequence[str],
     *,

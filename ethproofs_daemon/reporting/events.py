@@ -216,19 +216,26 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def slack_escape(text: str) -> str:
+    """``text`` with ``&``, ``<`` and ``>`` escaped as Slack's mrkdwn requires, so text a node or
+    a prover wrote cannot mention ``<!channel>`` or carry a ``<http://…|link>``
+    (api.slack.com/reference/surfaces/formatting#escaping)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _field_value(value: str) -> str:
-    return _clip(value.replace("`", "'"), VALUE_MAX)
+    return slack_escape(_clip(value.replace("`", "'"), VALUE_MAX))
 
 
 def block_kit_json(event: Event) -> str:
     """The webhook body as a JSON string: ``{"text": headline, "blocks": [header, section]}``.
 
     The blocks are the original client's; ``text`` (Slack's fallback for notifications) is ours.
-    Values are wrapped in backticks (a backtick inside a value becomes ``'``) and clipped to
-    ``VALUE_MAX`` characters; the header to ``HEADER_MAX``, the section to ``SECTION_MAX``. An
-    event without fields has no section block.
+    Values are wrapped in backticks (a backtick inside a value becomes ``'``), clipped to
+    ``VALUE_MAX`` characters and escaped (``slack_escape``); the header to ``HEADER_MAX``, the
+    section to ``SECTION_MAX``. An event without fields has no section block.
     """
-    lines = [f"*{label}:* `{_field_value(value)}`" for label, value in event.fields]
+    lines = [f"*{slack_escape(label)}:* `{_field_value(value)}`" for label, value in event.fields]
     blocks: list[dict[str, object]] = [
         {
             "type": "header",
@@ -246,7 +253,8 @@ def block_kit_json(event: Event) -> str:
                 "text": {"type": "mrkdwn", "text": _clip("\n".join(lines), SECTION_MAX)},
             }
         )
-    return json.dumps({"text": _clip(event.headline, HEADER_MAX), "blocks": blocks})
+    fallback = slack_escape(_clip(event.headline, HEADER_MAX))  # the fallback is mrkdwn
+    return json.dumps({"text": fallback, "blocks": blocks})
 
 
 def redact_url(url: str) -> str:

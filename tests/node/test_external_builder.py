@@ -87,3 +87,20 @@ def test_bad_template_is_an_input_error(tmp_path: Path) -> None:
         render_argv(["x", "{blok}"], block_number=1, rpc_url="u", output_path=tmp_path)
     with pytest.raises(InputError):
         render_argv([], block_number=1, rpc_url="u", output_path=tmp_path)
+
+
+async def test_the_builder_gets_none_of_the_daemons_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets = ("ETHPROOFS_API_KEY", "SLACK_WEBHOOK", "ADMIN_TOKEN")
+    for name in secrets:
+        monkeypatch.setenv(name, f"secret-{name}")
+    monkeypatch.setenv("KEEP_ME", "1")
+    dump = "import os, sys; open(sys.argv[1], 'w').write('\\n'.join(sorted(os.environ)))"
+    raw = await run_external_builder(
+        [sys.executable, "-c", dump, "{output_path}"], block_number=1, rpc_url="u",
+        output_path=tmp_path / "env.txt", timeout_s=30, profile=get_profile(),
+    )  # fmt: skip
+    names = set(raw.decode().split("\n"))
+    assert "KEEP_ME" in names
+    assert not set(secrets) & names

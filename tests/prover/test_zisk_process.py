@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 import trio
 
+from ethproofs_daemon.prover.driver import ZiskDriver
 from ethproofs_daemon.prover.process import (
     LineSplitter,
     TailBuffer,
+    child_env,
     kill_process_group,
     live_group_members,
     run_in_own_session,
@@ -186,3 +188,24 @@ async def test_kill_process_group_refuses_init_and_its_own_group() -> None:
 async def test_kill_process_group_of_an_unused_pid_is_a_no_op() -> None:
     with trio.fail_after(5):
         assert await kill_process_group(2**22 + 12345) is False
+
+
+SECRETS = ("ETHPROOFS_API_KEY", "SLACK_WEBHOOK", "ADMIN_TOKEN")
+
+
+async def test_a_child_gets_none_of_the_daemons_secrets(
+    pids: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in SECRETS:
+        monkeypatch.setenv(name, f"secret-{name}")
+    monkeypatch.setenv("KEEP_ME", "1")
+    lines: list[str] = []
+    driver = ZiskDriver(sys.executable, Path("guest.elf"))
+    outcome = await run_in_own_session(
+        py("import os\nfor k in sorted(os.environ): print(k)"), timeout_s=30,
+        env=driver._env(), on_spawn=pids.append, on_stdout_line=lines.append,
+    )
+    assert outcome.returncode == 0
+    assert "KEEP_ME" in lines and "NO_COLOR" in lines
+    assert not set(SECRETS) & set(lines)
+    assert not set(SECRETS) & set(child_env())

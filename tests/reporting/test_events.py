@@ -107,3 +107,12 @@ def test_suppressed_summary_counts_by_kind() -> None:
     assert s.headline == ":mute: 4 more notifications suppressed (rate limit)"
     assert s.field("proof_failed") == "3"
     assert s.field("Last") == ":x: ETH RPC down: http://n"
+
+
+def test_node_text_cannot_mention_the_channel_or_carry_a_link() -> None:
+    ev = events.proof_failed(7, "<!channel> see <http://evil.example|docs> & more")
+    doc = json.loads(events.block_kit_json(ev))
+    section = doc["blocks"][1]["text"]["text"]
+    assert section == ("*Reason:* `&lt;!channel&gt; see &lt;http://evil.example|docs&gt; "
+                       "&amp; more`")
+    assert "<" not in section and ">" not in section
