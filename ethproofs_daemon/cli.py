@@ -28,6 +28,7 @@ from ethproofs_daemon.config import (
     ConfigError,
     load_settings,
     settings_markdown_table,
+    shown_settings,
 )
 
 EXIT_CONFIG = 2
@@ -143,10 +144,8 @@ def cmd_config(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"ethproofs-daemon: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    for name, env in ENV_NAMES.items():
-        value = getattr(settings, name)
-        shown = "***" if value is not None and "Secret" in type(value).__name__ else value
-        print(f"{env}={'' if shown is None else shown}")
+    for env, shown in shown_settings(settings):
+        print(f"{env}={shown}")
     return 0
 
 

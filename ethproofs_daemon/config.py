@@ -29,6 +29,9 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+#: The ``Host`` names admin mutations are accepted for when ``ADMIN_ALLOWED_HOSTS`` is unset.
+DEFAULT_ADMIN_HOSTS: Final = ("localhost", "127.0.0.1", "::1")
+
 
 class ZiskAction(enum.StrEnum):
     """``prove``: prove and report; ``execute``: run the guest for its cycle count only."""
@@ -252,7 +255,15 @@ class Settings(BaseModel):
     admin_token: SecretStr | None = Field(
         None,
         alias="ADMIN_TOKEN",
-        description="Token for admin mutations from non-loopback clients (Bearer). Never logged.",
+        description="Token for admin mutations from clients other than 127.0.0.1 and ::1 "
+        "(Bearer; needed through a local proxy or port-forward). Never logged.",
+    )
+    admin_allowed_hosts: str | None = Field(
+        None,
+        alias="ADMIN_ALLOWED_HOSTS",
+        description="Comma-separated names and addresses the admin API answers mutations for "
+        "(its `Host` header; DNS-rebinding guard). Unset: localhost, 127.0.0.1, ::1 and "
+        "HEALTH_HOST unless it is 0.0.0.0 or ::.",
     )
     shutdown_timeout_seconds: float = Field(
         30.0,
@@ -293,6 +304,18 @@ class Settings(BaseModel):
             and self.ethproofs_api_key is not None
             and self.ethproofs_cluster_id is not None
         )
+
+    @property
+    def admin_hosts(self) -> frozenset[str]:
+        """The ``Host`` names (lower case, no port, IPv6 without brackets) admin mutations are
+        accepted for: ``ADMIN_ALLOWED_HOSTS``, or the loopback names plus ``HEALTH_HOST``."""
+        if self.admin_allowed_hosts is not None:
+            names = self.admin_allowed_hosts.split(",")
+        else:
+            names = list(DEFAULT_ADMIN_HOSTS)
+            if self.health_host not in {"0.0.0.0", "::", ""}:
+                names.append(self.health_host)
+        return frozenset(n.strip().strip("[]").lower() for n in names if n.strip())
 
     @property
     def database_path(self) -> Path:
@@ -492,12 +515,50 @@ def load_settings(
     except ValidationError as exc:
         for err in exc.errors():
             loc = ".".join(str(p) for p in err["loc"]) or "settings"
-            shown = "" if _is_secret(loc) else f" (got {err.get('input')!r:.60})"
+            got = err.get("input")
+            if loc == "ETH_RPC_URL" and isinstance(got, str):
+                got = mask_url(got)
+            shown = "" if _is_secret(loc) else f" (got {got!r:.60})"
             problems.append(f"{loc}: {err['msg']}{shown}")
     problems += cross_field_problems(raw, for_run=for_run)
     if problems or settings is None:
         raise ConfigError(problems)
     return settings
+
+
+def mask_url(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``, then ``/…`` when it has more (path, query, fragment,
+    user info): node providers put the API key there. Not a URL: ``***``."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "***"
+    if not parts.scheme or not parts.hostname:
+        return "***"
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    shown = f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+    if parts.path.strip("/") or parts.query or parts.fragment or parts.username is not None:
+        shown += "/…"
+    return shown
+
+
+def shown_settings(settings: Settings) -> list[tuple[str, str]]:
+    """``(ENV_NAME, value)`` for ``ethproofs-daemon config``: secrets as ``***``, ``ETH_RPC_URL``
+    masked (``mask_url``), unset as the empty string."""
+    rows: list[tuple[str, str]] = []
+    for name, env in ENV_NAMES.items():
+        value = getattr(settings, name)
+        if value is None:
+            shown = ""
+        elif isinstance(value, SecretStr):
+            shown = "***"
+        elif env == "ETH_RPC_URL":
+            shown = mask_url(str(value))
+        else:
+            shown = str(value)
+        rows.append((env, shown))
+    return rows
 
 
 def _is_secret(env_name: str) -> bool:

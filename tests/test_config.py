@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from ethproofs_daemon.config import ConfigError, ProverBackendKind, load_settings
+from ethproofs_daemon.config import ConfigError, ProverBackendKind, load_settings, mask_url
 
 
 def test_defaults_match_the_original_client_and_the_issue() -> None:
@@ -142,3 +145,43 @@ def test_placeholder_proofs_may_go_to_a_loopback_stand_in(tmp_path: Path, url: s
     env = _simulated_run(tmp_path, ETHPROOFS_RPC_URL=url, ETHPROOFS_API_KEY="k",
                          ETHPROOFS_CLUSTER_ID="1")
     assert load_settings(env, for_run=True).ethproofs_enabled
+
+
+KEYED_RPC = "https://eth-mainnet.example.com:8443/v2/k3y-in-path?apikey=k3y-in-query"
+
+
+def test_config_output_masks_the_rpc_url_key() -> None:
+    env = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
+    env.update({"ETH_RPC_URL": KEYED_RPC, "ADMIN_TOKEN": "t0ken"})
+    out = subprocess.run([sys.executable, "-m", "ethproofs_daemon", "config"], env=env,
+                         capture_output=True, text=True, timeout=60, check=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout
+    assert "ETH_RPC_URL=https://eth-mainnet.example.com:8443/…" in out.splitlines()
+    assert "k3y" not in out and "t0ken" not in out
+
+
+def test_config_errors_mask_the_rpc_url_key() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({"ETH_RPC_URL": "wss://user:k3y@node.example/k3y"})
+    text = str(info.value)
+    assert "ETH_RPC_URL" in text and "wss://node.example/…" in text and "k3y" not in text
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("http://127.0.0.1:8545", "http://127.0.0.1:8545"),
+    ("https://node.example/", "https://node.example"),
+    ("https://node.example/v3/abc", "https://node.example/…"),
+    ("https://node.example?key=abc", "https://node.example/…"),
+    ("http://[::1]:8545/abc", "http://[::1]:8545/…"),
+    ("not a url", "***"),
+])
+def test_mask_url_keeps_scheme_host_and_port_only(url: str, shown: str) -> None:
+    assert mask_url(url) == shown
+
+
+def test_admin_hosts_default_to_loopback_and_a_specific_health_host() -> None:
+    assert load_settings({}).admin_hosts == {"localhost", "127.0.0.1", "::1"}
+    assert load_settings({"HEALTH_HOST": "10.0.0.5"}).admin_hosts == {
+        "localhost", "127.0.0.1", "::1", "10.0.0.5"}
+    given = load_settings({"ADMIN_ALLOWED_HOSTS": "Prover.Example, [fd00::1]"})
+    assert given.admin_hosts == {"prover.example", "fd00::1"}
