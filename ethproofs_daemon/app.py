@@ -21,8 +21,9 @@ down while it fails.
 SIGTERM/SIGINT stop the tree gracefully: the running proof gets ``SHUTDOWN_TIMEOUT_SECONDS`` to
 finish, and pending reports are then drained for at most 10 s (or ``SHUTDOWN_TIMEOUT_SECONDS``
 when shorter). The tree failing (restart intensity exceeded, a child raising ``Fatal``) → exit
-status 1. systemd gets ``READY=1`` once every child has started, and ``STOPPING=1`` at the end
-(sd_notify(3)).
+status 1, or the ``Fatal``'s own ``exit_status`` (2 for a configuration error such as a
+``cargo-zisk`` of a series the daemon or the guest profile does not fit). systemd gets
+``READY=1`` once every child has started, and ``STOPPING=1`` at the end (sd_notify(3)).
 """
 
 from __future__ import annotations
@@ -73,7 +74,13 @@ from ethproofs_daemon.reporting.reporter import Reporter
 from ethproofs_daemon.reporting.slack import SlackNotifier
 from ethproofs_daemon.sdnotify import SystemdNotifier
 from ethproofs_daemon.store import Store
-from ethproofs_daemon.supervisor import ChildSpec, Strategy, Supervisor, SupervisorFailed
+from ethproofs_daemon.supervisor import (
+    ChildSpec,
+    Strategy,
+    Supervisor,
+    SupervisorFailed,
+    fatal_exit_status,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -196,6 +203,7 @@ def build_daemon(settings: Settings, *, backend: ProverBackend | None = None,
         config=ProverConfig(
             output_dir=settings.output_dir, timeout_s=settings.proving_timeout_seconds,
             grace_s=settings.shutdown_timeout_seconds, execute=execute,
+            guest_profile=settings.guest_profile,
         ),
     )
     source = RpcInputSource.from_settings(settings, rpc)
@@ -386,8 +394,10 @@ async def run_daemon(d: Daemon, *, task_status: trio.TaskStatus[Daemon] = trio.T
             (cancellation).
 
     Returns:
-        The exit status: 0 after a graceful stop, 1 when the tree failed (restart intensity
-        exceeded, a ``Fatal`` child, a child that could not start).
+        The exit status: 0 after a graceful stop; 2 when a child stopped the tree with a
+        configuration error (a ``Fatal`` whose ``exit_status`` is 2, e.g. the prover's
+        ``ProverMisconfigured``: systemd does not restart it); 1 when the tree failed otherwise
+        (restart intensity exceeded, a ``Fatal`` child, a child that could not start).
     """
     tree = d.supervisor = build_tree(d)
     status = 0
@@ -410,8 +420,8 @@ async def run_daemon(d: Daemon, *, task_status: trio.TaskStatus[Daemon] = trio.T
                     await tree.run(task_status=_TreeStarted())
                 except SupervisorFailed as exc:
                     # The failing child's traceback was logged by the supervisor that gave up.
-                    log.critical("daemon_failed", error=str(exc))
-                    status = 1
+                    status = fatal_exit_status(exc)
+                    log.critical("daemon_failed", error=str(exc), status=status)
                 finally:
                     tree_started.set()
                 nursery.cancel_scope.cancel()

@@ -66,8 +66,44 @@ class Strategy(enum.StrEnum):
     ONE_FOR_ALL = "one_for_all"
 
 
+#: Exit status of a process whose tree failed (restart intensity, a plain ``Fatal``).
+EXIT_FAILURE: Final = 1
+
+
 class Fatal(Exception):
-    """Raised by a child to stop its supervisor without a restart (a fault no restart can fix)."""
+    """Raised by a child to stop its supervisor without a restart (a fault no restart can fix).
+
+    ``exit_status`` is the process exit status the root maps it to (``fatal_exit_status``):
+    ``EXIT_FAILURE`` (1) unless a subclass or the raiser says otherwise (e.g. 2 for a
+    configuration error, which service managers are told not to restart).
+    """
+
+    exit_status: int = EXIT_FAILURE
+
+    def __init__(self, message: str, *, exit_status: int | None = None) -> None:
+        super().__init__(message)
+        if exit_status is not None:
+            self.exit_status = exit_status
+
+
+def fatal_exit_status(error: BaseException | None) -> int:
+    """The exit status for a failed tree: the ``exit_status`` of the first ``Fatal`` found along
+    ``error``'s ``__cause__`` chain (through nested ``SupervisorFailed`` and exception groups),
+    else ``EXIT_FAILURE``. Pure."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [] if error is None else [error]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, Fatal):
+            return current.exit_status
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        if current.__cause__ is not None:
+            pending.append(current.__cause__)
+    return EXIT_FAILURE
 
 
 class SupervisorFailed(Exception):

@@ -6,7 +6,9 @@ It takes the next ``queued`` job (highest priority, then oldest block) or an ext
 same transaction, writing ``output/{block}/{block}.json`` (the payload as sent). A failure records
 the reason and schedules a retry within the job's budget.
 
-On start it checks the prover's version (an unsupported one stops the daemon: ``Fatal``) and
+On start it checks the prover's version against the series the daemon drives and the guest
+profile's (an unknown, undriven or mismatched one stops the daemon with exit status 2:
+``ProverMisconfigured``; a prover that cannot run at all: ``Fatal``, exit 1) and
 resumes jobs a dead daemon left in ``proving``: the recorded process group is killed first, the
 job goes back to ``queued`` and is proved again.
 
@@ -60,6 +62,7 @@ import structlog
 import trio
 
 from ethproofs_daemon.backoff import Backoff
+from ethproofs_daemon.inputs.profiles import get_profile
 from ethproofs_daemon.jobs import FailureReason, Job, JobState, TransitionError
 from ethproofs_daemon.lifecycle import Lifecycle
 from ethproofs_daemon.metrics import DaemonMetrics
@@ -68,10 +71,13 @@ from ethproofs_daemon.prover.backend import (
     ProverBackend,
     ProveRequest,
     ProverFailed,
+    ProverMisconfigured,
     ProverUnavailable,
+    UnsupportedZiskVersion,
 )
 from ethproofs_daemon.prover.external import ExternalQueue, ExternalRequest
 from ethproofs_daemon.prover.process import kill_process_group
+from ethproofs_daemon.prover.zisk_cli import VersionParseError, ZiskVersion, decide_version
 from ethproofs_daemon.reporting.notices import Notifier, ProofDataUnreadable, ProofFailed
 from ethproofs_daemon.reporting.payloads import ProvedFields
 from ethproofs_daemon.status import ProverStatus
@@ -122,12 +128,14 @@ STORE_FAULTS: Final = (sqlite3.Error, OSError)
 class ProverConfig:
     """Settings of the prover actor. ``execute``: run the guest for cycles only
     (``ZISK_ACTION=execute``), no proof. Seconds. (Whether anything is reported is the
-    lifecycle's ``ReportPolicy``.)"""
+    lifecycle's ``ReportPolicy``.) ``guest_profile``: the ``GUEST_PROFILE`` name (None: the
+    manifest's default), whose ZisK series the prover's version must match."""
 
     output_dir: Path
     timeout_s: float
     grace_s: float
     execute: bool = False
+    guest_profile: str | None = None
 
 
 class ProverActor:
@@ -177,11 +185,7 @@ class ProverActor:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Check the prover, resume in-flight jobs, then prove until cancelled."""
-        try:
-            version = await self.backend.detect_version()
-        except ProverUnavailable as exc:
-            log.error("prover_unavailable", error=str(exc))
-            raise Fatal(str(exc)) from exc
+        version = await self._check_version()
         self.status.version = version.raw
         log.info("prover_ready", version=version.raw)
         await self._resume_in_flight()
@@ -189,6 +193,37 @@ class ProverActor:
             nursery.start_soon(self._grace_on_cancel)
             task_status.started()
             await self._loop()
+
+    async def _check_version(self) -> ZiskVersion:
+        """The prover's version, checked against the series this daemon drives and the guest
+        profile's (``zisk_cli.decide_version``).
+
+        Raises:
+            ProverMisconfigured: an unknown or undriven series, a series other than the
+                profile's, or a version line that cannot be parsed (exit status 2).
+            Fatal: the prover cannot run at all (missing binary, ``--version`` failing).
+        """
+        profile = get_profile(self.config.guest_profile)
+        try:
+            version = await self.backend.detect_version()
+        except UnsupportedZiskVersion as exc:
+            version = exc.version
+        except ProverUnavailable as exc:
+            if isinstance(exc.__cause__, VersionParseError):
+                message = (f"cargo-zisk --version output cannot be parsed, so its ZisK series "
+                           f"is unknown: {exc}")
+                log.error("prover_misconfigured", error=message, profile=profile.name)
+                raise ProverMisconfigured(message) from exc
+            log.error("prover_unavailable", error=str(exc))
+            raise Fatal(str(exc)) from exc
+        decision = decide_version(version, profile_name=profile.name,
+                                  profile_zisk_version=profile.zisk_version)
+        if not decision.ok:
+            log.error("prover_misconfigured", verdict=str(decision.verdict),
+                      version=str(version), raw=version.raw, profile=profile.name,
+                      profile_zisk_version=profile.zisk_version, error=decision.message)
+            raise ProverMisconfigured(decision.message)
+        return version
 
     async def _grace_on_cancel(self) -> None:
         try:

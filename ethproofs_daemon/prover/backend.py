@@ -11,6 +11,10 @@ Errors form one hierarchy:
   ``--version`` failing or unreadable). Fix the installation; retrying does not help.
 - ``UnsupportedZiskVersion``: ``cargo-zisk`` runs but is a version this daemon does not drive.
 - ``ProverFailed``: one run failed; ``reason`` is the job's ``FailureReason``.
+
+``ProverMisconfigured`` is not a backend error but what the prover actor raises at start when the
+installed ``cargo-zisk`` cannot serve this daemon and guest profile: a ``supervisor.Fatal`` with
+exit status 2 (a configuration error: systemd's ``RestartPreventExitStatus=2`` stops restarting).
 """
 
 from __future__ import annotations
@@ -18,10 +22,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Final, Protocol
 
 from ethproofs_daemon.jobs import FailureReason
 from ethproofs_daemon.prover.zisk_cli import ZiskVersion
+from ethproofs_daemon.supervisor import Fatal
+
+#: Exit status of a configuration error (the same as an invalid setting at ``run``).
+EXIT_MISCONFIGURED: Final = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +79,15 @@ class UnsupportedZiskVersion(ProverUnavailable):
     def __init__(self, version: ZiskVersion, message: str) -> None:
         super().__init__(message)
         self.version = version
+
+
+class ProverMisconfigured(Fatal):
+    """The installed prover cannot serve this daemon and guest profile: its version is of a
+    series the daemon does not know or does not drive, does not match the guest profile's ZisK
+    series, or cannot be read. Stops the daemon at start with exit status 2
+    (``EXIT_MISCONFIGURED``); ``message`` says what was found and what is supported."""
+
+    exit_status = EXIT_MISCONFIGURED
 
 
 class ProverFailed(ProverError):

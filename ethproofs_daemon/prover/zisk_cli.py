@@ -76,9 +76,6 @@ class ZiskVersion:
         return f"{self.major}.{self.minor}.{self.patch}{pre}"
 
 
-#: The (major, minor) series this daemon drives: ``prove -o DIR -a`` plus ``result.json``.
-SUPPORTED_SERIES: Final = frozenset({(0, 14), (0, 15)})
-
 _VERSION_RE: Final = re.compile(
     r"cargo-zisk\s+v?(?P<major>\d+)\.(?P<minor>\d+)\.(?P<patch>\d+)"
     r"(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\s+\[(?P<build>[a-z]+)\])?"
@@ -119,11 +116,137 @@ def parse_version(output: str) -> ZiskVersion:
     raise VersionParseError(f"not a cargo-zisk version line: {shown!r}")
 
 
+class ZiskSeries(enum.StrEnum):
+    """The ZisK release series this daemon knows, each with one ``prove`` contract (argv, input
+    framing, output files), from ``0xPolygonHermez/zisk`` at v0.14.0, v0.15.0, v0.16.1, v0.17.0,
+    v0.18.0 and the ``pre-develop-1.0.0-beta`` branch (``cli/src/commands/prove.rs``):
+
+    - ``0.14``: v0.14.x and v0.15.x: ``prove -o DIR -a`` writes ``result.json``, raw input file.
+    - ``0.16``: v0.16.x: no ``result.json``, framed inputs.
+    - ``0.17``: v0.17.x and v0.18.x: ``-o`` is a file, ``-a`` turns aggregation off.
+    - ``1.x``: v1.x: the CLI rebuilt again (``-a`` means ``--asm``).
+    """
+
+    V0_14 = "0.14"
+    V0_16 = "0.16"
+    V0_17 = "0.17"
+    V1 = "1.x"
+
+
+#: Human names of the series (what a refusal message shows).
+SERIES_RELEASES: Final = {
+    ZiskSeries.V0_14: "0.14.x/0.15.x",
+    ZiskSeries.V0_16: "0.16.x",
+    ZiskSeries.V0_17: "0.17.x/0.18.x",
+    ZiskSeries.V1: "1.x",
+}
+#: The series this version of the daemon drives: ``prove -o DIR -a`` plus ``result.json``.
+DRIVEN_SERIES: Final = frozenset({ZiskSeries.V0_14})
+
+_RELEASE_RE: Final = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+def series_of(major: int, minor: int) -> ZiskSeries | None:
+    """The series of release ``major.minor``, or None for one this daemon does not know (before
+    v0.14, v0.19 to 0.x, 2.x and later)."""
+    if major == 0 and minor in (14, 15):
+        return ZiskSeries.V0_14
+    if major == 0 and minor == 16:
+        return ZiskSeries.V0_16
+    if major == 0 and minor in (17, 18):
+        return ZiskSeries.V0_17
+    if major == 1:
+        return ZiskSeries.V1
+    return None
+
+
 def supported(version: ZiskVersion) -> bool:
     """True for the series the daemon drives today: v0.14.x and v0.15.x, whose ``prove -o DIR -a``
     writes ``result.json`` (the ZisK the original client, ``lambdaclass/ethrex-ethproofs@b45cda3``,
     drives)."""
-    return (version.major, version.minor) in SUPPORTED_SERIES
+    return series_of(version.major, version.minor) in DRIVEN_SERIES
+
+
+class VersionVerdict(enum.StrEnum):
+    """What ``decide_version`` concluded about an installed ``cargo-zisk``."""
+
+    OK = "ok"
+    #: A series this daemon does not know at all (e.g. 2.0.0, 0.13).
+    UNKNOWN_SERIES = "unknown_series"
+    #: A known series this version of the daemon does not drive yet (0.16, 0.17/0.18, 1.x).
+    NOT_DRIVEN = "not_driven"
+    #: A driven series, but not the one the guest profile was built for.
+    PROFILE_MISMATCH = "profile_mismatch"
+
+
+@dataclass(frozen=True, slots=True)
+class VersionDecision:
+    """``verdict`` and, when not OK, one paragraph for the operator (``message``: the version
+    found, the versions supported and the guest profile)."""
+
+    verdict: VersionVerdict
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the daemon may prove with this ``cargo-zisk``."""
+        return self.verdict is VersionVerdict.OK
+
+
+def _driven_text() -> str:
+    return ", ".join(SERIES_RELEASES[s] for s in ZiskSeries if s in DRIVEN_SERIES)
+
+
+def decide_version(
+    version: ZiskVersion, *, profile_name: str, profile_zisk_version: str
+) -> VersionDecision:
+    """Whether the daemon may drive ``version`` for the guest profile (pure).
+
+    Args:
+        version: what ``cargo-zisk --version`` printed (``parse_version``).
+        profile_name: the guest profile's name (``GUEST_PROFILE``, or the manifest default).
+        profile_zisk_version: the ZisK version the profile's guest was built for (``"0.14.0"``,
+            the manifest's ``zisk_version``).
+
+    Returns:
+        ``OK`` when ``version`` is of a driven series and of the profile's series;
+        ``UNKNOWN_SERIES`` for a series this daemon does not know; ``NOT_DRIVEN`` for a known
+        series this version of the daemon does not drive; ``PROFILE_MISMATCH`` for a driven
+        series other than the profile's. The message names the version found (and the line
+        printed), the versions supported and the profile, and says when the profile does not
+        match either.
+    """
+    found = series_of(version.major, version.minor)
+    m = _RELEASE_RE.match(profile_zisk_version.strip())
+    wanted = series_of(int(m.group(1)), int(m.group(2))) if m else None
+    profile_text = f"guest profile {profile_name!r} is built for ZisK {profile_zisk_version}"
+    matches = found is not None and found is wanted
+    if found in DRIVEN_SERIES and matches:
+        return VersionDecision(VersionVerdict.OK)
+    head = f"cargo-zisk {version} (version line {version.raw!r})"
+    supported_text = f"this version of the daemon drives ZisK {_driven_text()} only"
+    mismatch = "" if matches else f", which cargo-zisk {version} does not match"
+    profile_part = profile_text + mismatch
+    fix = ("Install a cargo-zisk of the profile's series, or set GUEST_PROFILE to a profile of "
+           "the installed series that this daemon drives.")
+    if found is None:
+        known = ", ".join(SERIES_RELEASES[s] for s in ZiskSeries)
+        return VersionDecision(
+            VersionVerdict.UNKNOWN_SERIES,
+            f"{head} is a ZisK release this daemon does not know (known series: {known}); "
+            f"{supported_text}; {profile_part}. {fix}",
+        )
+    if found not in DRIVEN_SERIES:
+        return VersionDecision(
+            VersionVerdict.NOT_DRIVEN,
+            f"{head} is not supported by this version of the daemon: {supported_text} "
+            f"(ZisK {SERIES_RELEASES[found]} has another prove command line and output files); "
+            f"{profile_part}. {fix}",
+        )
+    return VersionDecision(
+        VersionVerdict.PROFILE_MISMATCH,
+        f"{head} does not match the guest profile: {profile_text}; {supported_text}. {fix}",
+    )
 
 
 def unsupported_message(version: ZiskVersion, cargo_zisk: str) -> str:
