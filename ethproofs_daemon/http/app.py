@@ -8,8 +8,18 @@ Admin endpoints (used by ``ethproofs-daemon enqueue`` and ``status``):
   not only targets); ``201`` with the jobs.
 - ``POST /admin/jobs/{block_number}/retry``: put a failed job back in line.
 
-Mutations are refused (403) from non-loopback clients unless ``ADMIN_TOKEN`` is configured and
-sent as ``Authorization: Bearer <token>``; a wrong token is 401.
+Mutations are for the operator's own tools, never for a web page a local browser opens:
+
+- ``Content-Type: application/json`` or 415 (a cross-site form or ``no-cors`` fetch cannot send
+  it without a CORS preflight, which this app never grants);
+- an ``Origin`` header, when present, must be the server's own origin, else 403;
+- the ``Host`` header must name one of ``allowed_hosts`` (``ADMIN_ALLOWED_HOSTS``), else 403:
+  a DNS-rebinding page reaches 127.0.0.1 under its own name;
+- clients other than exactly 127.0.0.1 and ::1 (a local proxy or sidecar such as 127.0.0.6, a
+  remote operator) need ``ADMIN_TOKEN`` sent as ``Authorization: Bearer <token>``: 403 without it
+  (or when none is configured), 401 with a wrong one.
+
+Query values are bounded: ``limit`` is 1..``MAX_LIMIT``; a bad value is 400 with a JSON error.
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from ethproofs_daemon.config import DEFAULT_ADMIN_HOSTS
 from ethproofs_daemon.health import DaemonState, health_document, is_live, is_ready
 from ethproofs_daemon.jobs import DEFAULT_PROOF_TYPE, JobState, TransitionError
 from ethproofs_daemon.lifecycle import Lifecycle
@@ -35,15 +46,80 @@ from ethproofs_daemon.outbox import ReportStatus
 from ethproofs_daemon.store import Store, job_to_dict
 
 MAX_ENQUEUE: Final = 1000
+#: Bounds of the ``limit`` query value of ``/admin/status`` and ``/admin/jobs/{n}``.
+MAX_LIMIT: Final = 1000
+#: Block numbers are SQLite integers (signed 64-bit).
+MAX_BLOCK_NUMBER: Final = 2**63 - 1
+#: The clients trusted without ``ADMIN_TOKEN``: the loopback addresses themselves, not the rest
+#: of 127.0.0.0/8 (a sidecar proxy such as Istio's connects from 127.0.0.6).
+TRUSTED_CLIENTS: Final = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 STATUS_PAGE: Final = Path(__file__).with_name("status_page.html")
 
 
-def _is_loopback(request: Request) -> bool:
+class BadQuery(ValueError):
+    """A query or path value out of bounds; the message is the 400 body's ``error``."""
+
+
+def _error(message: str, status: int) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def host_name(host_header: str) -> str:
+    """The name in a ``Host`` header, lower case, without port or IPv6 brackets
+    (``[::1]:4000`` → ``::1``, ``Localhost:4000`` → ``localhost``)."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    if host.count(":") == 1:
+        return host.split(":", 1)[0]
+    return host  # a bare name, or an unbracketed IPv6 address
+
+
+def parse_limit(raw: str | None, default: int) -> int:
+    """``raw`` (a query value) as a limit in 1..``MAX_LIMIT``; None gives ``default``.
+
+    Raises:
+        BadQuery: not a decimal integer, or out of bounds.
+    """
+    if raw is None:
+        return default
+    if not raw.isdecimal() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise BadQuery(f"limit must be an integer from 1 to {MAX_LIMIT} (got {raw[:20]!r})")
+    return int(raw)
+
+
+def _block_number(request: Request) -> int:
+    block = int(request.path_params["block_number"])
+    if block > MAX_BLOCK_NUMBER:
+        raise BadQuery(f"block number must be at most {MAX_BLOCK_NUMBER}")
+    return block
+
+
+def _is_trusted_client(request: Request) -> bool:
     host = request.client.host if request.client else ""
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return str(ipaddress.ip_address(host)) in TRUSTED_CLIENTS
     except ValueError:
         return False
+
+
+def cross_site_refusal(request: Request, allowed_hosts: frozenset[str]) -> Response | None:
+    """The 403/415 for a mutation a browser could have sent on a web page's behalf, or None.
+
+    Args:
+        request: the mutation.
+        allowed_hosts: ``Host`` names accepted (as ``host_name`` gives them).
+    """
+    host_header = request.headers.get("host", "")
+    if host_name(host_header) not in allowed_hosts:
+        return _error(f"Host {host_header[:100]!r} is not one of ADMIN_ALLOWED_HOSTS", 403)
+    origin = request.headers.get("origin")
+    if origin is not None and origin.lower() != f"{request.url.scheme}://{host_header}".lower():
+        return _error(f"cross-origin admin requests are refused (Origin {origin[:100]!r})", 403)
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        return _error("admin mutations need Content-Type: application/json", 415)
+    return None
 
 
 def create_ops_app(
@@ -54,6 +130,7 @@ def create_ops_app(
     metrics: DaemonMetrics,
     stuck_threshold_s: float,
     admin_token: str | None,
+    allowed_hosts: frozenset[str] = frozenset(DEFAULT_ADMIN_HOSTS),
     clock: Callable[[], float] = time.time,
 ) -> Starlette:
     """Build the app. Reads go to ``store``; the admin mutations are ``lifecycle`` verbs
@@ -66,22 +143,25 @@ def create_ops_app(
         metrics: rendered at ``/metrics``.
         stuck_threshold_s: seconds of proving after which ``/health`` reports the prover
             "potentially_stuck".
-        admin_token: the ``ADMIN_TOKEN``; None allows mutations from loopback only.
+        admin_token: the ``ADMIN_TOKEN``; None allows mutations from 127.0.0.1 and ::1 only.
+        allowed_hosts: ``Host`` names mutations are accepted for (``Settings.admin_hosts``).
         clock: Unix seconds.
     """
 
     def authorize(request: Request) -> Response | None:
+        refused = cross_site_refusal(request, allowed_hosts)
+        if refused is not None:
+            return refused
         header = request.headers.get("authorization", "")
         if admin_token is not None and header:
             sent = header.removeprefix("Bearer ").strip()
             if hmac.compare_digest(sent.encode(), admin_token.encode()):
                 return None
-            return JSONResponse({"error": "invalid admin token"}, status_code=401)
-        if _is_loopback(request):
+            return _error("invalid admin token", 401)
+        if _is_trusted_client(request):
             return None
-        return JSONResponse(
-            {"error": "admin mutations are allowed from loopback only, "
-                      "or with ADMIN_TOKEN sent as a Bearer token"}, status_code=403)
+        return _error("admin mutations are allowed from 127.0.0.1 and ::1 only, "
+                      "or with ADMIN_TOKEN sent as a Bearer token", 403)
 
     async def health(request: Request) -> Response:
         queued = [j.block_number for j in store.jobs_in([JobState.QUEUED], limit=50)]
@@ -103,7 +183,10 @@ def create_ops_app(
         return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def admin_status(request: Request) -> Response:
-        limit = min(200, int(request.query_params.get("limit", "20")))
+        try:
+            limit = parse_limit(request.query_params.get("limit"), default=20)
+        except BadQuery as exc:
+            return _error(str(exc), 400)
         p = state.prover
         return JSONResponse({
             "counts": {str(k): v for k, v in store.count_by_state().items()},
@@ -118,12 +201,16 @@ def create_ops_app(
         })
 
     async def admin_job(request: Request) -> Response:
-        block = int(request.path_params["block_number"])
+        try:
+            block = _block_number(request)
+            limit = parse_limit(request.query_params.get("limit"), default=MAX_LIMIT)
+        except BadQuery as exc:
+            return _error(str(exc), 400)
         job = store.job_for_block(block, DEFAULT_PROOF_TYPE)
         if job is None:
             return JSONResponse({"error": f"no job for block {block}"}, status_code=404)
         reports = [{"kind": r.kind, "status": r.status, "attempts": r.attempts,
-                    "last_error": r.last_error} for r in store.reports_for_block(block)]
+                    "last_error": r.last_error} for r in store.reports_for_block(block)[:limit]]
         return JSONResponse({"job": job_to_dict(job), "reports": reports})
 
     async def admin_enqueue(request: Request) -> Response:
@@ -137,9 +224,11 @@ def create_ops_app(
             if not isinstance(blocks, list) or not blocks or len(blocks) > MAX_ENQUEUE:
                 raise ValueError(f"blocks must be a list of 1..{MAX_ENQUEUE} block numbers")
             numbers = [int(b) for b in blocks]
-            if any(isinstance(b, bool) or int(b) < 0 for b in blocks):
-                raise ValueError("block numbers must be non-negative integers")
-        except (ValueError, KeyError, TypeError) as exc:
+            if any(isinstance(b, bool) or not 0 <= int(b) <= MAX_BLOCK_NUMBER for b in blocks):
+                raise ValueError(f"block numbers must be integers from 0 to {MAX_BLOCK_NUMBER}")
+            if not -MAX_BLOCK_NUMBER <= priority <= MAX_BLOCK_NUMBER:
+                raise ValueError("priority is out of range")
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
             return JSONResponse({"error": f"invalid body: {exc}"}, status_code=400)
         out = []
         for n in numbers:
@@ -152,7 +241,10 @@ def create_ops_app(
         denied = authorize(request)
         if denied is not None:
             return denied
-        block = int(request.path_params["block_number"])
+        try:
+            block = _block_number(request)
+        except BadQuery as exc:
+            return _error(str(exc), 400)
         job = store.job_for_block(block, DEFAULT_PROOF_TYPE)
         no_failed_job = JSONResponse({"error": f"block {block} has no failed job"},
                                      status_code=409)

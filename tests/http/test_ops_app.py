@@ -38,7 +38,7 @@ def _client(store: Store, state: DaemonState, host: str, token: str | None = TOK
                          metrics=DaemonMetrics(store, state), stuck_threshold_s=3600,
                          admin_token=token)
     transport = httpx.ASGITransport(app=app, client=(host, 50000))
-    return httpx.AsyncClient(transport=transport, base_url="http://daemon")
+    return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:4000")
 
 
 async def test_enqueue_from_loopback_needs_no_token(parts: tuple[Store, DaemonState]) -> None:
@@ -71,7 +71,8 @@ async def test_enqueue_from_elsewhere_is_refused_without_the_token(
                                   b'{"blocks": ["x"]}', b'{"blocks": 5}', b"[]"])
 async def test_bad_enqueue_bodies_are_400(parts: tuple[Store, DaemonState], body: bytes) -> None:
     store, state = parts
-    reply = await _client(store, state, "127.0.0.1").post("/admin/jobs", content=body)
+    reply = await _client(store, state, "127.0.0.1").post(
+        "/admin/jobs", content=body, headers={"content-type": "application/json"})
     assert reply.status_code == 400 and "error" in reply.json()
 
 
@@ -99,3 +100,142 @@ async def test_stuck_prover_makes_health_degraded(parts: tuple[Store, DaemonStat
     prover = reply.json()["components"]["prover"]
     assert reply.json()["status"] == "degraded" and prover["warning"] == "potentially_stuck"
     assert prover["state"] == "proving_100"
+
+
+# ------------------------------------------------------------------ browsers and proxies
+
+QUEUED = "ethrex-zisk"
+
+
+@pytest.mark.parametrize("headers", [
+    {"content-type": "text/plain"},  # a no-cors fetch
+    {"content-type": "application/x-www-form-urlencoded"},  # an HTML form
+    {"content-type": "multipart/form-data; boundary=x"},
+    {},
+])
+async def test_a_mutation_that_is_not_json_is_415_and_enqueues_nothing(
+    parts: tuple[Store, DaemonState], headers: dict[str, str],
+) -> None:
+    store, state = parts
+    client = _client(store, state, "127.0.0.1")
+    reply = await client.post("/admin/jobs", content=b'{"blocks": [7]}', headers=headers)
+    assert reply.status_code == 415 and "error" in reply.json()
+    assert store.job_for_block(7, QUEUED) is None
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "null", "http://127.0.0.1:4001",
+                                    "https://127.0.0.1:4000"])
+async def test_a_foreign_origin_is_403_and_enqueues_nothing(
+    parts: tuple[Store, DaemonState], origin: str,
+) -> None:
+    store, state = parts
+    client = _client(store, state, "127.0.0.1")
+    reply = await client.post("/admin/jobs", json={"blocks": [7]}, headers={"origin": origin})
+    assert reply.status_code == 403 and "error" in reply.json()
+    assert store.job_for_block(7, QUEUED) is None
+
+
+async def test_the_servers_own_origin_is_accepted(parts: tuple[Store, DaemonState]) -> None:
+    store, state = parts
+    client = _client(store, state, "127.0.0.1")
+    reply = await client.post("/admin/jobs", json={"blocks": [7]},
+                              headers={"origin": "http://127.0.0.1:4000"})
+    assert reply.status_code == 201
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:4000", "127.0.0.1.nip.io:4000"])
+async def test_a_foreign_host_is_403_and_enqueues_nothing(
+    parts: tuple[Store, DaemonState], host: str,
+) -> None:
+    store, state = parts
+    client = _client(store, state, "127.0.0.1")
+    reply = await client.post("/admin/jobs", json={"blocks": [7]}, headers={"host": host})
+    assert reply.status_code == 403
+    assert store.job_for_block(7, QUEUED) is None
+
+
+@pytest.mark.parametrize("host", ["localhost:4000", "[::1]:4000", "127.0.0.1"])
+async def test_loopback_host_names_are_accepted(
+    parts: tuple[Store, DaemonState], host: str,
+) -> None:
+    store, state = parts
+    client = _client(store, state, "127.0.0.1")
+    reply = await client.post("/admin/jobs", json={"blocks": [7]}, headers={"host": host})
+    assert reply.status_code == 201
+
+
+async def test_configured_hosts_replace_the_defaults(parts: tuple[Store, DaemonState]) -> None:
+    store, state = parts
+    lifecycle = Lifecycle(store, reporting=None, retry=RetryPolicy(), clock=time.time)
+    app = create_ops_app(store=store, lifecycle=lifecycle, state=state,
+                         metrics=DaemonMetrics(store, state), stuck_threshold_s=3600,
+                         admin_token=TOKEN, allowed_hosts=frozenset({"prover.example"}))
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://prover.example:4000") as c:
+        assert (await c.post("/admin/jobs", json={"blocks": [7]})).status_code == 201
+        refused = await c.post("/admin/jobs", json={"blocks": [8]}, headers={"host": "localhost"})
+        assert refused.status_code == 403
+
+
+async def test_a_local_proxy_needs_the_token_when_one_is_set(
+    parts: tuple[Store, DaemonState],
+) -> None:
+    store, state = parts
+    sidecar = _client(store, state, "127.0.0.6")  # e.g. Istio's inbound proxy
+    assert (await sidecar.post("/admin/jobs", json={"blocks": [7]})).status_code == 403
+    ok = await sidecar.post("/admin/jobs", json={"blocks": [7]},
+                            headers={"authorization": f"Bearer {TOKEN}"})
+    assert ok.status_code == 201
+    v6 = _client(store, state, "::1")
+    assert (await v6.post("/admin/jobs", json={"blocks": [8]})).status_code == 201
+
+
+async def test_retry_needs_json_too(parts: tuple[Store, DaemonState]) -> None:
+    store, state = parts
+    client = _client(store, state, "127.0.0.1")
+    plain = await client.post("/admin/jobs/7/retry", content=b"", headers={"content-type":
+                                                                          "text/plain"})
+    assert plain.status_code == 415
+    assert (await client.post("/admin/jobs/7/retry", json={})).status_code == 409  # no job
+
+
+# ------------------------------------------------------------------ query bounds
+
+
+@pytest.mark.parametrize("query", ["-1", "0", "1001", "abc", "1e3", "", "99999999999999999999999"])
+async def test_bad_limits_are_400_json(parts: tuple[Store, DaemonState], query: str) -> None:
+    store, state = parts
+    client = _client(store, state, "127.0.0.1")
+    await client.post("/admin/jobs", json={"blocks": [7]})
+    for path in ("/admin/status", "/admin/jobs/7"):
+        reply = await client.get(path, params={"limit": query})
+        assert reply.status_code == 400, (path, query)
+        assert "limit" in reply.json()["error"]
+
+
+async def test_limit_bounds_the_recent_jobs(parts: tuple[Store, DaemonState]) -> None:
+    store, state = parts
+    client = _client(store, state, "127.0.0.1")
+    await client.post("/admin/jobs", json={"blocks": list(range(1, 31))})
+    assert len((await client.get("/admin/status", params={"limit": 1000})).json()["recent"]) == 30
+    assert len((await client.get("/admin/status", params={"limit": 5})).json()["recent"]) == 5
+    assert len((await client.get("/admin/status")).json()["recent"]) == 20
+
+
+@pytest.mark.parametrize("body", [b'{"blocks": [9223372036854775808]}', b'{"blocks": [1e999]}',
+                                  b'{"blocks": [1], "priority": 1e999}',
+                                  b'{"blocks": [1], "priority": 99999999999999999999999}'])
+async def test_huge_numbers_are_400_not_500(parts: tuple[Store, DaemonState], body: bytes) -> None:
+    store, state = parts
+    client = _client(store, state, "127.0.0.1")
+    reply = await client.post("/admin/jobs", content=body,
+                              headers={"content-type": "application/json"})
+    assert reply.status_code == 400 and "error" in reply.json()
+
+
+async def test_a_huge_block_in_the_path_is_400(parts: tuple[Store, DaemonState]) -> None:
+    store, state = parts
+    client = _client(store, state, "127.0.0.1")
+    huge = "99999999999999999999999"
+    assert (await client.get(f"/admin/jobs/{huge}")).status_code == 400
+    assert (await client.post(f"/admin/jobs/{huge}/retry", json={})).status_code == 400
