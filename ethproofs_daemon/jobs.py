@@ -5,10 +5,13 @@ transaction made by a verb of ``lifecycle.py`` (which also says which EthProofs 
 change writes). Every edge of ``ALLOWED_TRANSITIONS`` is drawn here, back-edges included::
 
     detected ──→ fetching ──→ input_ready ──→ queued ──→ proving ──→ proved
-       ↑            │                           ↑          │
-       └────────────┘                           └──────────┘
+       ↑            │                           ↑          │  │
+       └────────────┘                           └──────────┘  └──→ executed
        node unavailable; crash                  crash; shutdown past the grace period
        (fetching → detected)                    (proving → queued)
+
+    execute mode (``ZISK_ACTION=execute``): the guest ran for its cycles and no proof was made
+    (proving → executed); ``executed`` is final like ``proved``, and never reported
 
     reorg: the block the input was built from is no longer canonical at its height, found
     before proving (queued → detected) or before recording the proof (proving → detected);
@@ -26,7 +29,7 @@ An operator retry leaves a job ``failed`` but due now with its attempts reset (t
 above then apply).
 
 Every reason is retryable (``RETRYABLE_REASONS``) until ``RetryPolicy.max_attempts`` is spent;
-``proved`` is final.
+``proved`` and ``executed`` are final (``FINISHED_STATES``).
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ class JobState(enum.StrEnum):
     QUEUED = "queued"
     PROVING = "proving"
     PROVED = "proved"
+    #: Executed only (``ZISK_ACTION=execute``): cycles and time recorded, no proof, no report.
+    EXECUTED = "executed"
     FAILED = "failed"
 
 
@@ -68,16 +73,21 @@ class FailureReason(enum.StrEnum):
 #: The proof type of EthProofs work: ethrex's guest program proved by ZisK.
 DEFAULT_PROOF_TYPE: Final = "ethrex-zisk"
 
+#: States in which a job is done for good: nothing moves it on, a retry leaves it alone, and
+#: its input may be deleted once old enough.
+FINISHED_STATES: Final = frozenset({JobState.PROVED, JobState.EXECUTED})
+
 #: States a job may move to from each state (the diagram above). ``failed`` goes back to
-#: ``detected`` or ``queued`` (a retry); ``proved`` is final.
+#: ``detected`` or ``queued`` (a retry); ``proved`` and ``executed`` are final.
 ALLOWED_TRANSITIONS: Final[dict[JobState, frozenset[JobState]]] = {
     JobState.DETECTED: frozenset({JobState.FETCHING, JobState.FAILED}),
     JobState.FETCHING: frozenset({JobState.INPUT_READY, JobState.FAILED, JobState.DETECTED}),
     JobState.INPUT_READY: frozenset({JobState.QUEUED, JobState.FAILED}),
     JobState.QUEUED: frozenset({JobState.PROVING, JobState.FAILED, JobState.DETECTED}),
-    JobState.PROVING: frozenset({JobState.PROVED, JobState.FAILED, JobState.QUEUED,
-                                 JobState.DETECTED}),
+    JobState.PROVING: frozenset({JobState.PROVED, JobState.EXECUTED, JobState.FAILED,
+                                 JobState.QUEUED, JobState.DETECTED}),
     JobState.PROVED: frozenset(),
+    JobState.EXECUTED: frozenset(),
     JobState.FAILED: frozenset({JobState.DETECTED, JobState.QUEUED}),
 }
 

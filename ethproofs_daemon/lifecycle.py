@@ -71,7 +71,8 @@ _S = JobState
 _UNFINISHED: Final = frozenset({_S.DETECTED, _S.FETCHING, _S.INPUT_READY, _S.QUEUED, _S.PROVING})
 
 #: Every state change and the EthProofs report it writes (when ``ReportPolicy`` is set).
-#: ``executed`` (``ZISK_ACTION=execute``) ends in ``proved`` without a report: there is no proof.
+#: ``executed`` (``ZISK_ACTION=execute``) ends in its own final state ``executed``, never
+#: ``proved``, and writes no report: there is no proof.
 #: ``reorged`` writes none either: EthProofs keys proofs by block number, so the rebuilt job's
 #: ``queued`` and ``proving`` (written again by ``input_ready`` and ``begin_proving``) follow the
 #: old ones in the outbox, in order, and its ``proved`` comes last.
@@ -82,7 +83,7 @@ MOVES: Final[dict[Verb, Move]] = {
     Verb.QUEUE: Move(frozenset({_S.INPUT_READY}), _S.QUEUED, ReportKind.QUEUED),
     Verb.BEGIN_PROVING: Move(frozenset({_S.QUEUED}), _S.PROVING, ReportKind.PROVING),
     Verb.PROVED: Move(frozenset({_S.PROVING}), _S.PROVED, ReportKind.PROVED),
-    Verb.EXECUTED: Move(frozenset({_S.PROVING}), _S.PROVED),
+    Verb.EXECUTED: Move(frozenset({_S.PROVING}), _S.EXECUTED),
     Verb.FAILED: Move(_UNFINISHED, _S.FAILED),
     Verb.RESUME_FETCHING: Move(frozenset({_S.FETCHING}), _S.DETECTED),
     Verb.RESUME_INPUT_READY: Move(frozenset({_S.INPUT_READY}), _S.QUEUED, ReportKind.QUEUED),
@@ -256,8 +257,8 @@ class Lifecycle:
             input_path=None, block_hash=None, pid=None, proving_started_at=None))
 
     def executed(self, job: Job, *, cycles: int | None, time_ms: int) -> Job:
-        """``proving → proved`` after an execution (``ZISK_ACTION=execute``): cycles and time,
-        no proof, no report."""
+        """``proving → executed`` after an execution (``ZISK_ACTION=execute``): cycles and
+        time, no proof, no report. ``executed`` is final, like ``proved``."""
         return self._move(Verb.EXECUTED, job, JobChanges(
             pid=None, cycles=cycles, proving_time_ms=time_ms))
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ethproofs_daemon.jobs import (
+    FINISHED_STATES,
     NO_CHANGES,
     FailureReason,
     Job,
@@ -358,12 +359,15 @@ class Store:
         return None if row is None or row[0] is None else float(row[0])
 
     def expired_inputs(self, before: float, limit: int = 100) -> list[Job]:
-        """Finished jobs (proved, or failed for good) last changed before ``before`` (Unix s)
-        whose input file is still recorded: candidates for deletion."""
+        """Finished jobs (``FINISHED_STATES``: proved or executed, or failed for good) last
+        changed before ``before`` (Unix s) whose input file is still recorded: candidates for
+        deletion."""
+        finished = sorted(FINISHED_STATES)
+        marks = ",".join("?" * len(finished))
         rows = self.conn.execute(
             "SELECT * FROM jobs WHERE input_path IS NOT NULL AND updated_at < ? AND "
-            "(state = ? OR (state = ? AND next_attempt_at IS NULL)) LIMIT ?",
-            (before, JobState.PROVED, JobState.FAILED, limit),
+            f"(state IN ({marks}) OR (state = ? AND next_attempt_at IS NULL)) LIMIT ?",
+            (before, *finished, JobState.FAILED, limit),
         ).fetchall()
         return [_job(r) for r in rows]
 

@@ -202,6 +202,36 @@ async def test_no_ethproofs_settings_proves_and_reports_nothing(
     assert '"level": "error"' not in daemon.logs()
 
 
+async def test_execute_mode_ends_jobs_executed_never_proved_and_reports_nothing(
+    tmp_path: Path, hive: ReplayState
+) -> None:
+    """Issue 11: ``ZISK_ACTION=execute`` runs ``cargo-zisk execute``; the job ends in its own
+    state ``executed`` with its cycles, and nothing (status, metrics, health, EthProofs) counts
+    it as proved."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async with run_replay_node(hive) as rpc_url, run_standin_ethproofs() as (api_url, api):
+        env = _env(tmp_path, rpc_url, api_url, ZISK_ACTION="execute")
+        async with daemon_process(env, tmp_path) as daemon:
+            doc = await daemon.wait_for(
+                lambda d: (daemon.job(d, 0x2D) or {}).get("state") == "executed", timeout_s=60)
+            metrics_text = (await daemon.get("/metrics")).text
+            health = (await daemon.get("/health")).json()
+            assert await daemon.stop() == 0
+    job = daemon.job(doc, 0x2D)
+    assert job is not None and job["cycles"] and job["cycles"] > 0
+    assert doc["counts"]["executed"] >= 1 and doc["counts"]["proved"] == 0
+    samples = [s for family in text_string_to_metric_families(metrics_text)
+               for s in family.samples]
+    jobs_gauge = {s.labels["state"]: s.value for s in samples
+                  if s.name == "ethproofs_daemon_jobs"}
+    assert jobs_gauge["executed"] >= 1 and jobs_gauge["proved"] == 0
+    assert not [s for s in samples if s.name == "ethproofs_daemon_last_proved_block"]
+    assert health["components"]["prover"]["proved_count"] == 0
+    assert health["components"]["jobs"]["executed"] >= 1
+    assert api.received == []
+
+
 def test_invalid_configuration_exits_2_listing_every_problem(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ETH", "ZISK"))}
     env.update({"HEALTH_PORT": "70000", "BLOCK_INTERVAL": "zero", "ETHPROOFS_API_KEY": "k"})

@@ -14,6 +14,7 @@ import pytest
 from ethproofs_daemon import jobs
 from ethproofs_daemon.jobs import (
     ALLOWED_TRANSITIONS,
+    FINISHED_STATES,
     RETRYABLE_REASONS,
     FailureReason,
     Job,
@@ -101,7 +102,9 @@ def job_in(state: JobState, life: Lifecycle, store: Store) -> Job:
         found = store.get_job(job.id)
         assert found is not None
         return found
-    return life.executed(job, cycles=5, time_ms=10)
+    if state is JobState.EXECUTED:
+        return life.executed(job, cycles=5, time_ms=10)
+    return life.proved(job, ProvedFields(1500, b"zk", 42, "0xid"), proof_path="/p")
 
 
 # -- the table, the diagram and ALLOWED_TRANSITIONS agree -------------------------------------
@@ -250,11 +253,27 @@ def test_without_reporting_no_verb_writes_a_report(silent: Lifecycle, store: Sto
     assert kinds(store) == [] and kept == []
 
 
-def test_executed_ends_in_proved_without_a_report(life: Lifecycle, store: Store) -> None:
+def test_executed_ends_in_executed_never_proved_without_a_report(life: Lifecycle,
+                                                                  store: Store) -> None:
+    """Issue 11: execute mode has its own final state; nothing counts it as proved."""
     job = life.begin_proving(queued_job(life))
     done = life.executed(job, cycles=9, time_ms=30)
-    assert done.state is JobState.PROVED and (done.cycles, done.proving_time_ms) == (9, 30)
+    assert done.state is JobState.EXECUTED and (done.cycles, done.proving_time_ms) == (9, 30)
+    assert done.pid is None and done.proof_path is None
     assert kinds(store) == [ReportKind.QUEUED, ReportKind.PROVING]
+    assert store.count_by_state()[JobState.PROVED] == 0
+    assert store.last_proved("ethrex-zisk") is None
+
+
+@pytest.mark.parametrize("state", [JobState.PROVED, JobState.EXECUTED])
+def test_a_finished_job_is_final(state: JobState, life: Lifecycle, store: Store) -> None:
+    job = job_in(state, life, store)
+    assert state in FINISHED_STATES and ALLOWED_TRANSITIONS[state] == frozenset()
+    with pytest.raises(TransitionError):
+        life.failed(job, FailureReason.INTERNAL_ERROR, "late")
+    with pytest.raises(TransitionError):
+        life.operator_retry(job)
+    assert store.get_job(job.id).state is state  # type: ignore[union-attr]
 
 
 def test_interrupted_by_shutdown_requeues_without_counting_or_reporting(
@@ -335,7 +354,7 @@ def test_a_rebuilt_job_reports_queued_proving_proved_again_after_the_old_rows(
 
 
 @pytest.mark.parametrize("state", [JobState.DETECTED, JobState.FETCHING, JobState.INPUT_READY,
-                                   JobState.PROVED, JobState.FAILED])
+                                   JobState.PROVED, JobState.EXECUTED, JobState.FAILED])
 def test_reorged_only_from_queued_or_proving(state: JobState, life: Lifecycle,
                                              store: Store) -> None:
     job = job_in(state, life, store)
@@ -448,6 +467,7 @@ RESUMED: dict[JobState, tuple[JobState, list[ReportKind]]] = {
     JobState.QUEUED: (JobState.QUEUED, []),
     JobState.PROVING: (JobState.QUEUED, []),
     JobState.PROVED: (JobState.PROVED, []),
+    JobState.EXECUTED: (JobState.EXECUTED, []),
     JobState.FAILED: (JobState.FAILED, []),
 }
 

@@ -221,3 +221,35 @@ def test_committed_transition_survives_kill_9(tmp_path: Path) -> None:
     finally:
         reopened.close()
     assert os.path.exists(path)
+
+
+def _job_with_input_in(store: Store, block: int, final: JobState) -> int:
+    job, _ = store.add_job(block, "ethrex-zisk")
+    store.transition(job.id, JobState.FETCHING)
+    store.transition(job.id, JobState.INPUT_READY, changes=JobChanges(input_path=f"/in/{block}"))
+    store.transition(job.id, JobState.QUEUED)
+    store.transition(job.id, JobState.PROVING)
+    if final is JobState.FAILED:
+        store.transition(job.id, JobState.FAILED,
+                         changes=JobChanges(failure_reason=FailureReason.PROVING_ERROR,
+                                            next_attempt_at=None))
+    elif final is not JobState.PROVING:
+        store.transition(job.id, final)
+    return job.id
+
+
+def test_expired_inputs_are_those_of_proved_executed_and_spent_failed_jobs(store: Store) -> None:
+    """Issue 11: an ``executed`` job is finished like a ``proved`` one; its input expires."""
+    finished = {_job_with_input_in(store, 100, JobState.PROVED),
+                _job_with_input_in(store, 200, JobState.EXECUTED),
+                _job_with_input_in(store, 300, JobState.FAILED)}
+    _job_with_input_in(store, 400, JobState.PROVING)
+    assert {j.id for j in store.expired_inputs(before=2000.0)} == finished
+    assert store.expired_inputs(before=1000.0) == []
+
+
+def test_executed_jobs_are_counted_apart_from_proved(store: Store) -> None:
+    _job_with_input_in(store, 100, JobState.EXECUTED)
+    counts = store.count_by_state()
+    assert (counts[JobState.EXECUTED], counts[JobState.PROVED]) == (1, 0)
+    assert store.last_proved("ethrex-zisk") is None

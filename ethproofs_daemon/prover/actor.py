@@ -429,7 +429,6 @@ class ProverActor:
         await self._record_until_stored(
             job, "executed",
             lambda: self.lifecycle.executed(job, cycles=cycles, time_ms=time_ms))
-        self.status.proved_count += 1
         log.info("execution_finished", block_number=job.block_number, cycles=cycles,
                  time_ms=time_ms)
 

@@ -189,19 +189,24 @@ async def test_a_failed_run_is_recorded_with_its_stderr_tail_and_retry_time(
     assert rig.actor.status.last_failure == "block 100: proving_error: exit 1"
 
 
-async def test_execute_mode_records_cycles_and_reports_nothing(
+async def test_execute_mode_ends_executed_with_cycles_and_reports_nothing(
     make_rig: Callable[..., Rig], autojump_clock: MockClock
 ) -> None:
+    """Issue 11: an executed-only job ends ``executed``, never ``proved`` (no proof was made),
+    and is not counted as proved."""
     rig = make_rig(execute=True)
     job = rig.queue(100)
     with trio.fail_after(600):
         async with trio.open_nursery() as nursery:
             await nursery.start(rig.actor.run)
-            await wait_until(lambda: rig.job(job.id).state is JobState.PROVED, 600, poll_s=1.0)
+            await wait_until(lambda: rig.job(job.id).state is JobState.EXECUTED, 600,
+                             poll_s=1.0)
             nursery.cancel_scope.cancel()
     assert rig.backend.calls == [("execute", 100)]
     assert (rig.job(job.id).cycles, rig.job(job.id).proving_time_ms) == (1234, 10_000)
+    assert rig.job(job.id).proof_path is None
     assert rig.reports(100) == []
+    assert rig.actor.status.proved_count == 0
 
 
 @pytest.fixture
