@@ -42,7 +42,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ethproofs_daemon.http.server import hypercorn_config
+from ethproofs_daemon.http.server import hypercorn_config, limit_in_flight
 from ethproofs_daemon.ssz import SszError, decode_new_payload_request
 
 from .events import ProofEvent
@@ -299,11 +299,11 @@ async def serve_proof_node(
         service.settings.port,
         graceful_timeout_s=graceful_timeout_s,
         keep_alive_timeout_s=PROOF_NODE_KEEP_ALIVE_S,
+        read_timeout_s=None,  # SSE subscribers send nothing after their request
         log_errors=False,
     )
-    # hypercorn's ASGI typing is narrower than starlette's (same protocol at run time)
     await serve(
-        app,  # type: ignore[arg-type]
+        limit_in_flight(app),
         config,
         shutdown_trigger=shutdown_trigger,
         task_status=task_status,
