@@ -234,6 +234,7 @@ def build_tree(d: Daemon) -> Supervisor:
         store=d.store, lifecycle=d.lifecycle, state=d.state, metrics=d.metrics,
         stuck_threshold_s=s.prover_stuck_threshold_seconds,
         admin_token=s.admin_token.get_secret_value() if s.admin_token else None,
+        allowed_hosts=s.admin_hosts,
     )
 
     async def store_child(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
