@@ -94,6 +94,8 @@ def health_document(
         "proved_count": prover.proved_count,
         "failed_count": prover.failed_count,
         "last_failure": prover.last_failure,
+        "reorg_count": prover.reorg_count,
+        "last_reorg": prover.last_reorg,
     }
     if stuck:
         prover_doc["warning"] = "potentially_stuck"
@@ -105,6 +107,7 @@ def health_document(
         "processed_count": f.prepared_count,
         "head": f.head,
         "head_seen_at": iso(f.head_seen_at),
+        "untrusted_head": f.untrusted_head,
         "last_target_seen": f.last_target_seen,
         "next_target": f.next_target,
         "rpc": {"ok": f.rpc_ok, "failing_since": iso(f.rpc_failing_since),

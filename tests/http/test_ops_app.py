@@ -102,6 +102,17 @@ async def test_stuck_prover_makes_health_degraded(parts: tuple[Store, DaemonStat
     assert prover["state"] == "proving_100"
 
 
+async def test_health_shows_an_untrusted_head_and_reorgs(parts: tuple[Store, DaemonState]) -> None:
+    store, state = parts
+    state.follower.head, state.follower.untrusted_head = 100, 10**18
+    state.prover.reorg_count, state.prover.last_reorg = 1, "block 96: 0xaa replaced by 0xbb"
+    doc = (await _client(store, state, "127.0.0.1").get("/health")).json()["components"]
+    assert doc["input_generator"]["head"] == 100
+    assert doc["input_generator"]["untrusted_head"] == 10**18
+    assert doc["prover"]["reorg_count"] == 1
+    assert doc["prover"]["last_reorg"] == "block 96: 0xaa replaced by 0xbb"
+
+
 # ------------------------------------------------------------------ browsers and proxies
 
 QUEUED = "ethrex-zisk"
