@@ -288,6 +288,30 @@ class Settings(BaseModel):
         alias="PROOF_NODE_PRIORITY",
         description="Priority of Proof Node API work; EthProofs work is 0, higher goes first.",
     )
+    proof_node_host: str = Field(
+        "127.0.0.1",
+        alias="PROOF_NODE_HOST",
+        description="Address the Proof Node API binds. The API has no authentication of its own: "
+        "another address (e.g. 0.0.0.0) is an explicit choice; set PROOF_NODE_TOKEN with it.",
+    )
+    proof_node_token: SecretStr | None = Field(
+        None,
+        alias="PROOF_NODE_TOKEN",
+        description="When set, every Proof Node API request needs `Authorization: Bearer "
+        "<token>` (401 otherwise). Never logged.",
+    )
+    proof_node_max_body_bytes: int = Field(
+        16 * 1024 * 1024,
+        alias="PROOF_NODE_MAX_BODY_BYTES",
+        description="Largest Proof Node API request body (bytes); larger ones are answered 413.",
+        ge=1,
+    )
+    proof_node_max_subscribers: int = Field(
+        256,
+        alias="PROOF_NODE_MAX_SUBSCRIBERS",
+        description="Open Proof Node API event streams (SSE) at once; more are answered 503.",
+        ge=1,
+    )
 
     @field_validator("eth_rpc_url", "ethproofs_rpc_url")
     @classmethod

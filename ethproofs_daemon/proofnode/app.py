@@ -20,16 +20,26 @@ Routes (behaviour of the reference server, zkboost at the same commit,
 - ``GET /v1/proof_types`` → ``{"proof_types": [{proof_type, kind, can_prove, can_verify}]}``.
 - Anything else: 404 ``route not found`` / 405, JSON ``{code, message}`` like every error.
 
-``serve_proof_node`` serves the app with hypercorn's trio worker on ``host:settings.port`` (port 0:
-any free port), reports the bound ``http://host:port`` URLs through ``task_status`` and serves
-until cancelled or until ``shutdown_trigger`` returns (hypercorn then waits
-``graceful_timeout_s`` for open requests; SSE streams end when the service's ``run`` ends).
+Limits and access (``ProofNodeSettings``): a body past ``max_body_bytes`` is answered 413 (a
+``Content-Length`` past it before any byte is read, a chunked body as soon as it passes it); every
+body is decoded in a worker thread, at most ``max_decodes`` at once; past ``max_subscribers`` open
+SSE streams a new one is answered 503; with a ``token``, every route needs
+``Authorization: Bearer <token>`` (401 otherwise; this app has no health route, the daemon's
+``/health`` is on the ops server).
+
+``serve_proof_node`` serves the app with hypercorn's trio worker on
+``settings.host:settings.port`` (default ``127.0.0.1``; port 0: any free port), reports the bound
+``http://host:port`` URLs through ``task_status`` and serves until cancelled or until
+``shutdown_trigger`` returns (hypercorn then waits ``graceful_timeout_s`` for open requests; SSE
+streams end when the service's ``run`` ends).
 """
 
 from __future__ import annotations
 
+import hmac
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from typing import Final
 
 import structlog
@@ -38,12 +48,14 @@ from hypercorn.trio import serve
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ethproofs_daemon.http.server import hypercorn_config, limit_in_flight
-from ethproofs_daemon.ssz import SszError, decode_new_payload_request
+from ethproofs_daemon.ssz import DecodedNewPayloadRequest, SszError, decode_new_payload_request
 
 from .events import ProofEvent
 from .service import ProofNodeService, ServiceNotRunning, UnknownProofType
@@ -53,10 +65,13 @@ log = structlog.get_logger(__name__)
 
 HASH256_RE: Final = re.compile(r"0x[0-9a-f]{64}")
 
-#: Bodies at least this large are decoded in a worker thread (bytes).
-THREAD_DECODE_BYTES: Final = 64 * 1024
 #: Idle keep-alive connections are closed after this (s): hypercorn's default.
 PROOF_NODE_KEEP_ALIVE_S: Final = 5.0
+
+
+#: Decodes an SSZ ``NewPayloadRequest`` body (``decode_new_payload_request``'s signature); runs in
+#: a worker thread.
+Decoder = Callable[..., DecodedNewPayloadRequest]
 
 
 class ApiError(Exception):
@@ -120,18 +135,20 @@ async def read_body(request: Request, limit: int) -> bytes:
     """The request body, read while counting bytes.
 
     Raises:
-        ApiError: 400 as soon as the body (or its ``Content-Length``) passes ``limit`` bytes.
+        ApiError: 413 when ``Content-Length`` passes ``limit`` bytes (before reading), or as
+            soon as the bytes read pass it (chunked bodies); the rest is not read.
     """
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError(400, f"invalid SSZ body: body of {declared} bytes exceeds {limit} bytes")
+        raise ApiError(413, f"body of {declared} bytes exceeds {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(400, f"invalid SSZ body: body exceeds {limit} bytes")
-        chunks.append(chunk)
+    async with aclosing(request.stream()) as stream:  # closed at once when refused
+        async for chunk in stream:
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, f"body exceeds {limit} bytes")
+            chunks.append(chunk)
     return b"".join(chunks)
 
 
@@ -139,12 +156,59 @@ def _sse(event: ProofEvent) -> ServerSentEvent:
     return ServerSentEvent(data=event.data_json(), event=str(event.name), sep="\n")
 
 
-def create_proof_node_app(service: ProofNodeService) -> Starlette:
+_UNAUTHORIZED_BODY: Final = b'{"code":401,"message":"missing or invalid bearer token"}'
+
+
+class RequireBearer:
+    """ASGI middleware: HTTP requests without ``Authorization: Bearer <token>`` get 401
+    (``WWW-Authenticate: Bearer``, RFC 6750 §3) before the app sees them; compared in constant
+    time; the token is never logged."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self._expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            given = b""
+            for name, value in scope["headers"]:
+                if name == b"authorization":
+                    given = value
+                    break
+            if not hmac.compare_digest(given, self._expected):
+                await send({"type": "http.response.start", "status": 401, "headers": [
+                    (b"content-type", b"application/json"), (b"www-authenticate", b"Bearer"),
+                    (b"content-length", str(len(_UNAUTHORIZED_BODY)).encode()),
+                ]})  # fmt: skip
+                await send({"type": "http.response.body", "body": _UNAUTHORIZED_BODY})
+                return
+        await self.app(scope, receive, send)
+
+
+def create_proof_node_app(
+    service: ProofNodeService, *, decoder: Decoder = decode_new_payload_request
+) -> Starlette:
     """The Proof Node API app for ``service`` (settings from ``service.settings``).
 
     Serve it with hypercorn's trio worker (``serve_proof_node``); handlers use trio.
+
+    Args:
+        service: the running proof node.
+        decoder: decodes request bodies (in a worker thread, ``settings.max_decodes`` at once).
     """
     settings = service.settings
+    decodes = trio.CapacityLimiter(settings.max_decodes)
+    streams = 0  # SSE responses open (reserved when answered, released when they end)
+
+    class CountedStream(EventSourceResponse):
+        """An SSE response that gives its subscriber slot back when it ends, however."""
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            nonlocal streams
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                streams -= 1
 
     async def post_requests(request: Request) -> Response:
         types = parse_proof_types(request.query_params.get("proof_types"), settings.proof_types)
@@ -155,18 +219,12 @@ def create_proof_node_app(service: ProofNodeService) -> Starlette:
                 )
         body = await read_body(request, settings.max_body_bytes)
         try:
-            if len(body) >= THREAD_DECODE_BYTES:
-                decoded = await trio.to_thread.run_sync(
-                    lambda: decode_new_payload_request(
-                        body,
-                        max_bytes=settings.max_body_bytes,
-                        gloas_enabled=settings.gloas_enabled,
-                    )
-                )
-            else:
-                decoded = decode_new_payload_request(
+            decoded = await trio.to_thread.run_sync(
+                lambda: decoder(
                     body, max_bytes=settings.max_body_bytes, gloas_enabled=settings.gloas_enabled
-                )
+                ),
+                limiter=decodes,
+            )
         except SszError as exc:
             raise ApiError(400, f"invalid SSZ body: {exc}") from exc
         try:
@@ -176,9 +234,16 @@ def create_proof_node_app(service: ProofNodeService) -> Starlette:
         return JSONResponse({"new_payload_request_root": decoded.root_hex})
 
     async def get_requests(request: Request) -> Response:
+        nonlocal streams
         raw = request.query_params.get("new_payload_request_root")
         root = None if raw is None else "0x" + parse_root(raw).hex()
-        return EventSourceResponse(
+        if streams >= settings.max_subscribers:
+            log.warning("proof_node_subscriber_refused", max_subscribers=settings.max_subscribers)
+            reply = error_response(503, f"too many subscribers ({settings.max_subscribers})")
+            reply.headers["Retry-After"] = "5"
+            return reply
+        streams += 1  # released by CountedStream once it has run
+        return CountedStream(
             proof_event_stream(service, root),
             ping=settings.keepalive_s,
             sep="\n",
@@ -248,8 +313,10 @@ def create_proof_node_app(service: ProofNodeService) -> Starlette:
         Route("/v1/execution_proof_verifications", post_verification, methods=["POST"]),
         Route("/v1/proof_types", get_proof_types, methods=["GET"]),
     ]
+    middleware = [] if settings.token is None else [Middleware(RequireBearer, token=settings.token)]
     return Starlette(
         routes=routes,
+        middleware=middleware,
         exception_handlers={
             ApiError: on_api_error,
             HTTPException: on_http_error,
@@ -283,19 +350,21 @@ async def proof_event_stream(
 async def serve_proof_node(
     service: ProofNodeService,
     *,
-    host: str = "0.0.0.0",
+    host: str | None = None,
+    decoder: Decoder = decode_new_payload_request,
     shutdown_trigger: Callable[..., Awaitable[None]] | None = None,
     graceful_timeout_s: float = 3.0,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``create_proof_node_app(service)`` on ``host:service.settings.port``.
 
-    See the module docstring; ``task_status.started`` gets the bound URLs, and
-    ``graceful_timeout_s`` is how long open requests get once ``shutdown_trigger`` returns.
+    See the module docstring; ``host`` defaults to ``service.settings.host``,
+    ``task_status.started`` gets the bound URLs, and ``graceful_timeout_s`` is how long open
+    requests get once ``shutdown_trigger`` returns.
     """
-    app = create_proof_node_app(service)
+    app = create_proof_node_app(service, decoder=decoder)
     config = hypercorn_config(
-        host,
+        service.settings.host if host is None else host,
         service.settings.port,
         graceful_timeout_s=graceful_timeout_s,
         keep_alive_timeout_s=PROOF_NODE_KEEP_ALIVE_S,

@@ -153,6 +153,11 @@ def build_proof_node(settings: Settings, store: Store, rpc: JsonRpcClient, actor
     assert settings.proof_node_port is not None
     node_settings = ProofNodeSettings(
         port=settings.proof_node_port,
+        host=settings.proof_node_host,
+        token=(None if settings.proof_node_token is None
+               else settings.proof_node_token.get_secret_value()),
+        max_body_bytes=settings.proof_node_max_body_bytes,
+        max_subscribers=settings.proof_node_max_subscribers,
         proof_types=tuple(t.strip() for t in settings.proof_node_proof_types.split(",")
                           if t.strip()),
         witness_timeout_s=min(settings.witness_timeout_seconds, 600.0),

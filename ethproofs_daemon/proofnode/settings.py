@@ -4,12 +4,14 @@ Sources: the Proof Node API spec, ``eth-act/zkboost@9be2085d:openapi.json``
 (``components.schemas.ProofType``; default server port 3000; SSE keep-alive comment every 15 s),
 and zkboost's defaults at the same commit: witness timeout 12 s and proof cache 128 entries per
 proof type (``crates/server/src/config.rs``; here 128 for all types together), witness retry
-every 0.2 s (``crates/server/src/witness.rs``), body limit 1 GiB (``crates/server/src/http.rs``).
+every 0.2 s (``crates/server/src/witness.rs``). zkboost's body limit is 1 GiB
+(``crates/server/src/http.rs``); here 16 MiB, ample for a ``NewPayloadRequest`` (an execution
+payload of a 60M-gas block of calldata is a few MiB), answered 413 past it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from ethproofs_daemon.jobs import DEFAULT_PROOF_TYPE
@@ -26,6 +28,9 @@ KNOWN_PROOF_TYPES: Final[tuple[str, ...]] = (
 )
 
 DEFAULT_PORT: Final = 3000
+#: The spec has no authentication: binding beyond loopback is the operator's explicit choice.
+DEFAULT_HOST: Final = "127.0.0.1"
+DEFAULT_MAX_BODY_BYTES: Final = 16 * 1024 * 1024
 
 
 class SettingsError(ValueError):
@@ -38,7 +43,10 @@ class ProofNodeSettings:
 
     Raises ``SettingsError`` on construction when ``validate_settings`` finds a problem.
 
+    - ``host``: address the API binds (default loopback: the spec has no authentication).
     - ``port``: TCP port of the API (0: any free port, for tests); the app is served there.
+    - ``token``: when set, every route needs ``Authorization: Bearer <token>`` (401 otherwise).
+      Kept out of ``repr``; never logged.
     - ``proof_types``: types this node proves and verifies (each in ``KNOWN_PROOF_TYPES``).
     - ``witness_timeout_s``: budget for fetching one block's witness, retries included.
     - ``witness_retry_interval_s``: pause between witness attempts (zkboost: 0.2 s).
@@ -46,7 +54,9 @@ class ProofNodeSettings:
     - ``cache_entries``: proofs kept (all types together); the oldest added go first.
     - ``failure_entries``: recent failures kept in memory for SSE replay.
     - ``keepalive_s``: SSE comment interval (spec: 15 s).
-    - ``max_body_bytes``: request bodies above this are refused before decoding.
+    - ``max_body_bytes``: request bodies above this are refused (413) before decoding.
+    - ``max_decodes``: request bodies decoded at once (each in a worker thread).
+    - ``max_subscribers``: SSE clients at once; more are answered 503.
     - ``max_pending``: (root, type) jobs in flight at once; more fail with ``internal_error``.
     - ``priority``: prover queue priority of these proofs against EthProofs work (larger first).
     - ``gloas_enabled``: accept Gloas-layout bodies (layout unconfirmed; off by default).
@@ -55,6 +65,8 @@ class ProofNodeSettings:
     """
 
     port: int = DEFAULT_PORT
+    host: str = DEFAULT_HOST
+    token: str | None = field(default=None, repr=False)
     proof_types: tuple[str, ...] = (DEFAULT_PROOF_TYPE,)
     witness_timeout_s: float = 12.0
     witness_retry_interval_s: float = 0.2
@@ -62,7 +74,9 @@ class ProofNodeSettings:
     cache_entries: int = 128
     failure_entries: int = 1024
     keepalive_s: float = 15.0
-    max_body_bytes: int = 1 << 30
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_decodes: int = 2
+    max_subscribers: int = 256
     max_pending: int = 128
     priority: int = 0
     gloas_enabled: bool = False
@@ -95,8 +109,10 @@ def validate_settings(s: ProofNodeSettings) -> list[str]:
     ):
         if getattr(s, name) <= 0:
             problems.append(f"{name} must be > 0")
+    if s.token is not None and not s.token:
+        problems.append("token must not be empty (None: no token)")
     for name in ("cache_entries", "failure_entries", "max_body_bytes", "max_pending",
-                 "subscriber_buffer"):  # fmt: skip
+                 "subscriber_buffer", "max_decodes", "max_subscribers"):  # fmt: skip
         if getattr(s, name) < 1:
             problems.append(f"{name} must be >= 1")
     return problems

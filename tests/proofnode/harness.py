@@ -19,13 +19,13 @@ from starlette.routing import Route
 
 from ethproofs_daemon.http.server import hypercorn_config
 from ethproofs_daemon.node.rpc import JsonRpcClient, JsonValue, RpcEndpoint
-from ethproofs_daemon.proofnode.app import serve_proof_node
+from ethproofs_daemon.proofnode.app import Decoder, serve_proof_node
 from ethproofs_daemon.proofnode.cache import PROOF_CACHE_SCHEMA, ProofCache
 from ethproofs_daemon.proofnode.guest_input import Eip8025InputBuilder
 from ethproofs_daemon.proofnode.service import ProofNodeService
 from ethproofs_daemon.proofnode.settings import ProofNodeSettings
 from ethproofs_daemon.proofnode.witness import RpcWitnessProvider
-from ethproofs_daemon.ssz import DecodedNewPayloadRequest
+from ethproofs_daemon.ssz import DecodedNewPayloadRequest, decode_new_payload_request
 
 from .standin_backend import StandinProver
 
@@ -87,8 +87,10 @@ def witness_for_tests(shared: Path) -> JsonValue:
 async def start_node(
     nursery: trio.Nursery, tmp: Path, *, settings: ProofNodeSettings | None = None,
     fake_el: FakeNode | None = None, prover: StandinProver | None = None,
+    decoder: Decoder = decode_new_payload_request, headers: dict[str, str] | None = None,
 ) -> Node:  # fmt: skip
-    """Start the fake EL, the service and the API server in ``nursery``; return a client."""
+    """Start the fake EL, the service and the API server in ``nursery``; return a client
+    (sending ``headers`` with every request)."""
     from hypercorn.trio import serve
 
     fake_el = fake_el or FakeNode()
@@ -112,8 +114,9 @@ async def start_node(
     )
     await nursery.start(service.run)
     urls = await nursery.start(lambda task_status: serve_proof_node(
-        service, host="127.0.0.1", graceful_timeout_s=0.5, task_status=task_status))  # fmt: skip
-    client = httpx.AsyncClient(base_url=urls[0], timeout=10.0)
+        service, host="127.0.0.1", decoder=decoder, graceful_timeout_s=0.5,
+        task_status=task_status))  # fmt: skip
+    client = httpx.AsyncClient(base_url=urls[0], timeout=10.0, headers=headers)
     return Node(service, prover, fake_el, client, urls[0], conn, tmp, rpc)
 
 

@@ -118,8 +118,8 @@ async def test_oversized_body_is_refused_before_decoding(
     )
     try:
         status, doc = await post(node, b"\x00" * 101)
-        assert status == 400
-        assert "exceeds 100 bytes" in doc["message"]
+        assert status == 413
+        assert doc == {"code": 413, "message": "body of 101 bytes exceeds 100 bytes"}
     finally:
         await stop_node(node)
 
