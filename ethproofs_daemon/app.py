@@ -32,7 +32,7 @@ import contextlib
 import signal
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -47,7 +47,7 @@ from ethproofs_daemon.http.app import create_ops_app
 from ethproofs_daemon.http.request_metrics import CountRequests
 from ethproofs_daemon.http.server import serve_app
 from ethproofs_daemon.inputs.profiles import check_elf, get_profile
-from ethproofs_daemon.jobs import DEFAULT_PROOF_TYPE, RetryPolicy
+from ethproofs_daemon.jobs import DEFAULT_PROOF_TYPE, JobState, RetryPolicy
 from ethproofs_daemon.lifecycle import Lifecycle, ReportPolicy
 from ethproofs_daemon.metrics import DaemonMetrics
 from ethproofs_daemon.node.config import FollowerConfig
@@ -55,6 +55,7 @@ from ethproofs_daemon.node.follower import InputGenerator
 from ethproofs_daemon.node.head import block_hash_at
 from ethproofs_daemon.node.input_source import RpcInputSource
 from ethproofs_daemon.node.rpc import JsonRpcClient, RpcEndpoint, RpcError
+from ethproofs_daemon.outbox import OutboxRow
 from ethproofs_daemon.proofnode.app import create_proof_node_app
 from ethproofs_daemon.proofnode.daemon import build_proof_node
 from ethproofs_daemon.proofnode.service import ProofNodeService
@@ -70,7 +71,7 @@ from ethproofs_daemon.prover.simulated import SimulatedProver
 from ethproofs_daemon.reporting.ethproofs import EthProofsClient
 from ethproofs_daemon.reporting.host import host_info
 from ethproofs_daemon.reporting.notices import Notifier, NullNotifier
-from ethproofs_daemon.reporting.reporter import Reporter
+from ethproofs_daemon.reporting.reporter import ProvedCheck, Reporter
 from ethproofs_daemon.reporting.slack import SlackNotifier
 from ethproofs_daemon.sdnotify import SystemdNotifier
 from ethproofs_daemon.store import Store
@@ -155,6 +156,43 @@ def canonical_hash_from(rpc: JsonRpcClient) -> CanonicalHash:
     return canonical_hash
 
 
+def proved_report_check(store: Store, lifecycle: Lifecycle, canonical_hash: CanonicalHash,
+                        metrics: DaemonMetrics | None = None
+                        ) -> Callable[[OutboxRow], Awaitable[ProvedCheck]]:
+    """The reporter's last reorg check, just before a ``proved`` row is posted.
+
+    A ``proved`` row can wait in the outbox long after the prover checked the chain (an
+    EthProofs outage). Before it goes out, the job's recorded ``block_hash`` is compared with
+    the node's canonical hash at that height: equal (or no hash recorded, or the job no longer
+    proved) → ``send``; another block (or none) → the job goes back through
+    ``Lifecycle.stale_proof`` (its input file deleted, counted in
+    ``ethproofs_daemon_reorgs_total{check_point="before_reporting"}``, logged ``block_reorged``)
+    and the row is withheld; the node does not answer → ``wait`` (the row is deferred).
+    """
+
+    async def check(row: OutboxRow) -> ProvedCheck:
+        job = store.get_job(row.job_id)
+        if job is None or job.block_hash is None or job.state is not JobState.PROVED:
+            return ProvedCheck.SEND
+        try:
+            canonical = await canonical_hash(row.block_number)
+        except CanonicalHashUnavailable:
+            return ProvedCheck.WAIT
+        if canonical == job.block_hash:
+            return ProvedCheck.SEND
+        if job.input_path is not None:
+            await trio.Path(job.input_path).unlink(missing_ok=True)
+        lifecycle.stale_proof(job)
+        if metrics is not None:
+            metrics.reorgs.labels("before_reporting").inc()
+        log.warning("block_reorged", check_point="before_reporting", block_number=job.block_number,
+                    job_id=job.id, old_hash=job.block_hash, new_hash=canonical,
+                    reason="block no longer canonical at its height")
+        return ProvedCheck.WITHHOLD
+
+    return check
+
+
 def build_daemon(settings: Settings, *, backend: ProverBackend | None = None,
                  clock: Callable[[], float] = time.time) -> Daemon:
     """Open the store and build every actor (nothing runs yet).
@@ -189,17 +227,19 @@ def build_daemon(settings: Settings, *, backend: ProverBackend | None = None,
         assert settings.ethproofs_rpc_url and settings.ethproofs_api_key
         client = EthProofsClient(settings.ethproofs_rpc_url,
                                  settings.ethproofs_api_key.get_secret_value(), http)
+    canonical_hash = canonical_hash_from(rpc)
     reporter = Reporter(
         store, client, notifier=notifier, clock=clock,
         observer=lambda kind, outcome: metrics.ethproofs_requests.labels(
             str(kind), str(outcome)).inc(),
+        check_proved=proved_report_check(store, lifecycle, canonical_hash, metrics),
     )
     store.on_change(lambda topic: reporter.wake() if topic == "outbox" else None)
     backend = backend or make_backend(settings)
     prover = ProverActor(
         store=store, lifecycle=lifecycle, backend=backend, notifier=notifier,
         status=state.prover, clock=clock, metrics=metrics,
-        canonical_hash=canonical_hash_from(rpc),
+        canonical_hash=canonical_hash,
         config=ProverConfig(
             output_dir=settings.output_dir, timeout_s=settings.proving_timeout_seconds,
             grace_s=settings.shutdown_timeout_seconds, execute=execute,

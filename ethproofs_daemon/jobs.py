@@ -15,7 +15,9 @@ change writes). Every edge of ``ALLOWED_TRANSITIONS`` is drawn here, back-edges 
 
     reorg: the block the input was built from is no longer canonical at its height, found
     before proving (queued → detected) or before recording the proof (proving → detected);
-    the input is forgotten and the job is built again from the new canonical block
+    the input is forgotten and the job is built again from the new canonical block. Found
+    after recording but before the ``proved`` report went out (proved → detected), the report
+    is withheld and the job is built again the same way
 
     detected │ fetching │ input_ready │ queued │ proving ──→ failed(reason)
 
@@ -29,7 +31,8 @@ An operator retry leaves a job ``failed`` but due now with its attempts reset (t
 above then apply).
 
 Every reason is retryable (``RETRYABLE_REASONS``) until ``RetryPolicy.max_attempts`` is spent;
-``proved`` and ``executed`` are final (``FINISHED_STATES``).
+``executed`` is final; ``proved`` is final but for a reorg found before its report went out
+(``FINISHED_STATES``).
 """
 
 from __future__ import annotations
@@ -86,7 +89,7 @@ ALLOWED_TRANSITIONS: Final[dict[JobState, frozenset[JobState]]] = {
     JobState.QUEUED: frozenset({JobState.PROVING, JobState.FAILED, JobState.DETECTED}),
     JobState.PROVING: frozenset({JobState.PROVED, JobState.EXECUTED, JobState.FAILED,
                                  JobState.QUEUED, JobState.DETECTED}),
-    JobState.PROVED: frozenset(),
+    JobState.PROVED: frozenset({JobState.DETECTED}),
     JobState.EXECUTED: frozenset(),
     JobState.FAILED: frozenset({JobState.DETECTED, JobState.QUEUED}),
 }

@@ -56,6 +56,7 @@ class Verb(enum.StrEnum):
     RETRY_FETCH = "retry_fetch"
     RETRY_QUEUE = "retry_queue"
     REORGED = "reorged"
+    STALE_PROOF = "stale_proof"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,7 @@ MOVES: Final[dict[Verb, Move]] = {
     Verb.RETRY_FETCH: Move(frozenset({_S.FAILED}), _S.DETECTED),
     Verb.RETRY_QUEUE: Move(frozenset({_S.FAILED}), _S.QUEUED, ReportKind.QUEUED),
     Verb.REORGED: Move(frozenset({_S.QUEUED, _S.PROVING}), _S.DETECTED),
+    Verb.STALE_PROOF: Move(frozenset({_S.PROVED}), _S.DETECTED),
 }
 
 #: What a restart does with a job a dead daemon left in each state (states not listed: nothing;
@@ -255,6 +257,16 @@ class Lifecycle:
         generator builds the job again from the new canonical block."""
         return self._move(Verb.REORGED, job, JobChanges(
             input_path=None, block_hash=None, pid=None, proving_started_at=None))
+
+    def stale_proof(self, job: Job) -> Job:
+        """``proved → detected``: the proof was recorded, but before its ``proved`` report went
+        out the block (``job.block_hash``) left the chain. The caller withholds that report;
+        the job forgets its input, hash and proof facts, counts no attempt, writes no report,
+        and is built again from the new canonical block (its new reports follow the old ones
+        in the outbox, in order)."""
+        return self._move(Verb.STALE_PROOF, job, JobChanges(
+            input_path=None, block_hash=None, proof_path=None, proof_id=None, cycles=None,
+            proving_time_ms=None))
 
     def executed(self, job: Job, *, cycles: int | None, time_ms: int) -> Job:
         """``proving → executed`` after an execution (``ZISK_ACTION=execute``): cycles and

@@ -268,12 +268,28 @@ def test_executed_ends_in_executed_never_proved_without_a_report(life: Lifecycle
 @pytest.mark.parametrize("state", [JobState.PROVED, JobState.EXECUTED])
 def test_a_finished_job_is_final(state: JobState, life: Lifecycle, store: Store) -> None:
     job = job_in(state, life, store)
-    assert state in FINISHED_STATES and ALLOWED_TRANSITIONS[state] == frozenset()
+    # a proved job leaves only through stale_proof (a reorg before its report went out)
+    expected = {JobState.PROVED: {JobState.DETECTED}, JobState.EXECUTED: set()}[state]
+    assert state in FINISHED_STATES and ALLOWED_TRANSITIONS[state] == expected
     with pytest.raises(TransitionError):
         life.failed(job, FailureReason.INTERNAL_ERROR, "late")
     with pytest.raises(TransitionError):
         life.operator_retry(job)
     assert store.get_job(job.id).state is state  # type: ignore[union-attr]
+
+
+def test_a_stale_proof_sends_the_job_back_without_its_proof_or_a_report(
+    life: Lifecycle, store: Store
+) -> None:
+    job = job_in(JobState.PROVED, life, store)
+    before = kinds(store)
+    stale = life.stale_proof(job)
+    assert stale.state is JobState.DETECTED and stale.attempts == job.attempts
+    assert (stale.input_path, stale.block_hash, stale.proof_path, stale.proof_id) == (
+        None, None, None, None)
+    assert kinds(store) == before  # the caller withholds the proved report; nothing new
+    with pytest.raises(TransitionError):
+        life.stale_proof(stale)
 
 
 def test_interrupted_by_shutdown_requeues_without_counting_or_reporting(

@@ -38,7 +38,7 @@ import enum
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -70,6 +70,21 @@ log = structlog.get_logger(__name__)
 DEFAULT_BATCH: Final = 20
 #: Longest sleep without looking at the outbox (s), in case a ``wake()`` was missed.
 DEFAULT_IDLE_POLL_S: Final = 30.0
+
+
+class ProvedCheck(enum.StrEnum):
+    """What to do with a due ``proved`` row, decided just before it is posted (the reorg check
+    that ``app.py`` builds): ``send`` it; ``withhold`` it for good (its block left the chain:
+    the row is stopped and the job is built again); ``wait`` (the check could not be made now:
+    the row is deferred with the backoff, nothing is posted)."""
+
+    SEND = "send"
+    WITHHOLD = "withhold"
+    WAIT = "wait"
+
+
+#: The error kept on a ``proved`` row withheld by the reorg check.
+WITHHELD_ERROR: Final = "withheld: the proved block is no longer canonical (reorg)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +212,9 @@ class Reporter:
         idle_poll_s: the longest sleep without looking at the outbox, seconds.
         alert_after_attempts: the failed attempt of a retrying row that notifies the operator.
         observer: called with each attempt's endpoint and outcome (metrics).
+        check_proved: asked before a ``proved`` row is posted (``ProvedCheck``): the reorg
+            check, so a proof of a block that left the chain while its report waited in the
+            outbox (an API outage) never reaches EthProofs. None: always send.
     """
 
     def __init__(
@@ -212,6 +230,7 @@ class Reporter:
         idle_poll_s: float = DEFAULT_IDLE_POLL_S,
         alert_after_attempts: int = 5,
         observer: Callable[[ReportKind, AttemptOutcome], None] | None = None,
+        check_proved: Callable[[OutboxRow], Awaitable[ProvedCheck]] | None = None,
     ) -> None:
         self.outbox = outbox
         self.client = client
@@ -223,6 +242,7 @@ class Reporter:
         self.idle_poll_s = idle_poll_s
         self.alert_after_attempts = alert_after_attempts
         self.observer = observer
+        self.check_proved = check_proved
         self._wakeup = trio.Event()
         self._paused_until = 0.0
         self.delivered = 0
@@ -320,6 +340,18 @@ class Reporter:
 
     async def _attempt_row(self, client: EthProofsClient, row: OutboxRow) -> Step:
         bound = log.bind(block_number=row.block_number, kind=str(row.kind), row_id=row.id)
+        if row.kind is ReportKind.PROVED and self.check_proved is not None:
+            verdict = await self.check_proved(row)
+            if verdict is ProvedCheck.WITHHOLD:
+                self.outbox.fail_report(row.id, WITHHELD_ERROR)
+                bound.warning("proved_report_withheld", error=WITHHELD_ERROR)
+                return Failed(WITHHELD_ERROR)
+            if verdict is ProvedCheck.WAIT:
+                error = "reorg check before sending proved: the node did not answer"
+                until = self.clock() + self.backoff.delay_s(row.attempts + 1, self.rng)
+                self.outbox.defer_report(row.id, until, error)
+                bound.warning("proved_report_waiting_for_reorg_check", retry_at=until)
+                return Deferred(until, error)
         if len(row.payload_json) > MAX_BODY_BYTES:
             bound.warning("report_body_over_limit", bytes=len(row.payload_json))
         result: int | EthProofsError

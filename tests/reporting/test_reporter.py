@@ -14,7 +14,7 @@ import structlog
 import trio
 
 from ethproofs_daemon.jobs import DEFAULT_PROOF_TYPE, JobState
-from ethproofs_daemon.outbox import ReportKind, ReportStatus
+from ethproofs_daemon.outbox import OutboxRow, ReportKind, ReportStatus
 from ethproofs_daemon.reporting.ethproofs import EthProofsClient
 from ethproofs_daemon.reporting.events import EventKind
 from ethproofs_daemon.reporting.payloads import (
@@ -23,7 +23,13 @@ from ethproofs_daemon.reporting.payloads import (
     proving_payload,
     queued_payload,
 )
-from ethproofs_daemon.reporting.reporter import AttemptOutcome, BackoffPolicy, Reporter
+from ethproofs_daemon.reporting.reporter import (
+    WITHHELD_ERROR,
+    AttemptOutcome,
+    BackoffPolicy,
+    ProvedCheck,
+    Reporter,
+)
 from ethproofs_daemon.reporting.slack import CollectingNotifier
 from ethproofs_daemon.store import Store
 from tests.helpers import wait_until
@@ -283,3 +289,33 @@ async def test_bad_key_fails_the_row_and_is_never_logged() -> None:
     assert state.statuses() == [401]
     assert any(entry["event"] == "report_rejected" for entry in logs)
     assert secret not in repr(logs) + repr(notifier.events) + repr(outbox.rows)
+
+
+async def test_the_reorg_check_withholds_a_stale_proved_row_and_defers_while_unanswered() -> None:
+    verdicts = {100: [ProvedCheck.WITHHOLD], 200: [ProvedCheck.WAIT, ProvedCheck.SEND]}
+    asked: list[int] = []
+
+    async def check(row: OutboxRow) -> ProvedCheck:
+        assert row.kind is ReportKind.PROVED
+        asked.append(row.block_number)
+        return verdicts[row.block_number].pop(0)
+
+    async with run_standin_ethproofs() as (base_url, state), httpx.AsyncClient() as http:
+        outbox = MemoryOutbox()
+        reporter = Reporter(outbox, EthProofsClient(base_url, KEY, http, timeout_s=5.0),
+                            backoff=FAST, rng=random.Random(7), idle_poll_s=5.0,
+                            check_proved=check)
+        outbox.on_write = reporter.wake
+        async with trio.open_nursery() as nursery:
+            await nursery.start(reporter.run)
+            for block in (100, 200):
+                outbox.add(block, ReportKind.QUEUED, queued_payload(block, CLUSTER))
+                outbox.add(block, ReportKind.PROVING, proving_payload(block, CLUSTER))
+                fields = ProvedFields(10, b"proof", proving_cycles=1, verifier_id="id")
+                outbox.add(block, ReportKind.PROVED, proved_payload(block, CLUSTER, fields))
+            await wait_until(lambda: ReportStatus.PENDING not in outbox.statuses())
+            nursery.cancel_scope.cancel()
+    assert per_block(state) == {100: ["queued", "proving"], 200: ["queued", "proving", "proved"]}
+    withheld = outbox.rows[2]
+    assert (withheld.status, withheld.last_error) == (ReportStatus.FAILED, WITHHELD_ERROR)
+    assert sorted(asked) == [100, 200, 200]  # 200 waited once, then was sent
