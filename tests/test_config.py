@@ -185,3 +185,26 @@ def test_admin_hosts_default_to_loopback_and_a_specific_health_host() -> None:
         "localhost", "127.0.0.1", "::1", "10.0.0.5"}
     given = load_settings({"ADMIN_ALLOWED_HOSTS": "Prover.Example, [fd00::1]"})
     assert given.admin_hosts == {"prover.example", "fd00::1"}
+
+
+def test_proof_node_api_binds_loopback_by_default_with_sized_limits() -> None:
+    s = load_settings({})
+    assert s.proof_node_host == "127.0.0.1"
+    assert s.proof_node_token is None
+    assert s.proof_node_max_body_bytes == 16 * 1024 * 1024
+    assert s.proof_node_max_subscribers == 256
+
+
+def test_proof_node_token_is_not_shown_in_repr() -> None:
+    s = load_settings({"PROOF_NODE_TOKEN": "pn-secret-1", "PROOF_NODE_HOST": "0.0.0.0"})
+    assert s.proof_node_host == "0.0.0.0"
+    assert s.proof_node_token is not None
+    assert s.proof_node_token.get_secret_value() == "pn-secret-1"
+    assert "pn-secret-1" not in repr(s)
+
+
+def test_proof_node_limits_must_be_positive() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({"PROOF_NODE_MAX_BODY_BYTES": "0", "PROOF_NODE_MAX_SUBSCRIBERS": "0"})
+    assert "PROOF_NODE_MAX_BODY_BYTES" in str(info.value)
+    assert "PROOF_NODE_MAX_SUBSCRIBERS" in str(info.value)
