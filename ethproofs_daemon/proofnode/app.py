@@ -54,7 +54,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ethproofs_daemon.http.server import hypercorn_config, limit_in_flight
+from ethproofs_daemon.http.server import MAX_IN_FLIGHT, hypercorn_config, limit_in_flight
 from ethproofs_daemon.ssz import DecodedNewPayloadRequest, SszError, decode_new_payload_request
 
 from .events import ProofEvent
@@ -372,7 +372,9 @@ async def serve_proof_node(
         log_errors=False,
     )
     await serve(
-        limit_in_flight(app),
+        # Open SSE streams are requests in flight too: room for every subscriber beside the
+        # ordinary requests, so the subscriber cap (503) is the one that applies to streams.
+        limit_in_flight(app, MAX_IN_FLIGHT + service.settings.max_subscribers),
         config,
         shutdown_trigger=shutdown_trigger,
         task_status=task_status,

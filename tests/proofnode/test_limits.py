@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import trio
 
+from ethproofs_daemon.http.server import MAX_IN_FLIGHT
 from ethproofs_daemon.proofnode.app import serve_proof_node
 from ethproofs_daemon.proofnode.settings import ProofNodeSettings
 from ethproofs_daemon.ssz import DecodedNewPayloadRequest, SszError
@@ -220,4 +221,38 @@ async def test_default_bind_is_loopback(nursery: trio.Nursery, tmp_path: Path) -
             reply = await client.get("/v1/proof_types")
         assert reply.status_code == 200 and reply.json()["proof_types"]
     finally:
+        await stop_node(node)
+
+
+async def test_open_streams_up_to_the_cap_leave_room_for_other_requests(
+    nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    cap = MAX_IN_FLIGHT + 2  # more streams than the plain in-flight limit
+    node = await start_node(nursery, tmp_path, settings=ProofNodeSettings(port=0,
+                                                                          max_subscribers=cap))
+    parsed = httpx.URL(node.url)
+    assert parsed.port is not None
+    streams: list[trio.SocketStream] = []
+    try:
+        with trio.fail_after(20):
+            for _ in range(cap):
+                stream = await trio.open_tcp_stream(parsed.host, parsed.port)
+                streams.append(stream)
+                await stream.send_all(f"GET {REQUESTS} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                      "Accept: text/event-stream\r\n\r\n".encode())
+                head_bytes = b""
+                while b"\r\n\r\n" not in head_bytes:
+                    chunk = await stream.receive_some(65536)
+                    assert chunk, "stream closed before its head"
+                    head_bytes += chunk
+                assert head_bytes.startswith(b"HTTP/1.1 200"), head_bytes[:200]
+        await wait_until(lambda: node.service.subscriber_count == cap)
+        refused = await node.client.get(REQUESTS)
+        assert refused.status_code == 503 and "too many subscribers" in refused.text
+        types = await node.client.get("/v1/proof_types")
+        assert types.status_code == 200
+    finally:
+        for stream in streams:
+            await stream.aclose()
+        await wait_until(lambda: node.service.subscriber_count == 0)
         await stop_node(node)
