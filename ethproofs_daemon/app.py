@@ -344,7 +344,8 @@ def build_tree(d: Daemon) -> Supervisor:
         async def proof_node_http(
             *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED
         ) -> None:
-            await serve_app(node_app, s.health_host, node.settings.port, task_status=task_status)
+            await serve_app(node_app, node.settings.host, node.settings.port,
+                            task_status=task_status)
 
         proof_node_tree = Supervisor(
             "proof_node", [
