@@ -75,3 +75,32 @@ async def test_daemon_serves_proof_node_api_and_reports_witness_timeout(
             health = (await daemon.get("/health")).json()
             assert "proof_node_api" in health["components"]
             assert await daemon.stop() == 0
+
+
+async def test_daemon_passes_host_token_and_body_limit_to_the_proof_node_api(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    token = "daemon-test-token"
+    async with run_replay_node(ReplayState()) as rpc_url:
+        env = {
+            "ETH_RPC_URL": rpc_url, "PROVER_BACKEND": "simulated",
+            "STATE_DIR": str(tmp_path / "state"), "OUTPUT_DIR": str(tmp_path / "output"),
+            "PROOF_NODE_PORT": str(port), "PROOF_NODE_HOST": "127.0.0.1",
+            "PROOF_NODE_TOKEN": token, "PROOF_NODE_MAX_BODY_BYTES": "100",
+        }
+        async with daemon_process(env, tmp_path) as daemon:
+            base = f"http://127.0.0.1:{port}"
+            async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+                anonymous = await client.get("/v1/proof_types")
+                assert anonymous.status_code == 401
+                good = {"Authorization": f"Bearer {token}"}
+                types = await client.get("/v1/proof_types", headers=good)
+                assert types.status_code == 200 and "ethrex-zisk" in types.text
+                big = await client.post("/v1/execution_proof_requests", headers=good,
+                                        params={"proof_types": "ethrex-zisk"},
+                                        content=b"\x00" * 101)
+                assert big.status_code == 413
+            assert token not in (await daemon.get("/health")).text
+            assert await daemon.stop() == 0
+            assert token not in daemon.logs()
