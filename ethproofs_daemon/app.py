@@ -45,7 +45,7 @@ from ethproofs_daemon.config import ProverBackendKind, Settings, ZiskAction
 from ethproofs_daemon.health import DaemonState
 from ethproofs_daemon.http.app import create_ops_app
 from ethproofs_daemon.http.request_metrics import CountRequests
-from ethproofs_daemon.http.server import serve_app
+from ethproofs_daemon.http.server import MAX_IN_FLIGHT, serve_app
 from ethproofs_daemon.inputs.profiles import check_elf, get_profile
 from ethproofs_daemon.jobs import DEFAULT_PROOF_TYPE, JobState, RetryPolicy
 from ethproofs_daemon.lifecycle import Lifecycle, ReportPolicy
@@ -344,7 +344,11 @@ def build_tree(d: Daemon) -> Supervisor:
         async def proof_node_http(
             *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED
         ) -> None:
+            # SSE subscribers send nothing after their request (no read bound), and open
+            # streams are requests in flight: room for each beside the ordinary requests.
             await serve_app(node_app, node.settings.host, node.settings.port,
+                            read_timeout_s=None,
+                            max_in_flight=MAX_IN_FLIGHT + node.settings.max_subscribers,
                             task_status=task_status)
 
         proof_node_tree = Supervisor(

@@ -110,17 +110,23 @@ async def serve_app(
     port: int,
     *,
     on_bound: Callable[[list[str]], None] | None = None,
+    read_timeout_s: int | None = READ_TIMEOUT_S,
+    max_in_flight: int = MAX_IN_FLIGHT,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve ``limit_in_flight(app)`` on ``host:port`` (port 0: any free port) until cancelled.
+    """Serve ``limit_in_flight(app, max_in_flight)`` on ``host:port`` (port 0: any free port)
+    until cancelled.
 
     ``on_bound(urls)`` and then ``task_status.started(urls)`` are called once the socket is
-    bound, with the bound ``http://host:port`` URLs.
+    bound, with the bound ``http://host:port`` URLs. ``read_timeout_s`` None: no bound on a read
+    (a server of Server-Sent Events, whose subscribers send nothing after their request; with a
+    bound hypercorn would close them); ``max_in_flight`` counts open streams too.
     """
+    config = hypercorn_config(host, port, read_timeout_s=read_timeout_s)
     async with trio.open_nursery() as nursery:
         binds: list[str] = await nursery.start(
             # hypercorn's Framework is the same protocol
-            serve, limit_in_flight(app), hypercorn_config(host, port)
+            serve, limit_in_flight(app, max_in_flight), config
         )
         if on_bound is not None:
             on_bound(binds)

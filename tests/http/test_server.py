@@ -3,12 +3,15 @@ a request head or body is disconnected, and requests beyond the in-flight cap ge
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from functools import partial
+
 import httpx
 import trio
 from hypercorn.trio import serve
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from ethproofs_daemon.http.server import (
@@ -18,6 +21,7 @@ from ethproofs_daemon.http.server import (
     READ_TIMEOUT_S,
     hypercorn_config,
     limit_in_flight,
+    serve_app,
 )
 
 BOUND_S = 20  # every wait below ends by then
@@ -106,3 +110,45 @@ async def test_requests_beyond_the_in_flight_cap_get_503_at_once() -> None:
             assert (await client.get("/hold")).status_code == 200  # room again
         nursery.cancel_scope.cancel()
     assert statuses == [200, 200] and len(entered) == 3
+
+
+def _slow_stream_app(seconds: float) -> Starlette:
+    """``GET /stream``: one chunk every 0.5 s for ``seconds`` (an SSE-like response; the client
+    sends nothing after its request)."""
+
+    async def stream(request: Request) -> Response:
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(int(seconds / 0.5)):
+                yield b"data: tick\n\n"
+                await trio.sleep(0.5)
+
+        return StreamingResponse(chunks(), media_type="text/event-stream")
+
+    return Starlette(routes=[Route("/stream", stream)])
+
+
+async def _read_stream(url: str) -> int:
+    """Bytes received from ``/stream`` before it ended (normally or by the server closing)."""
+    received = 0
+    async with httpx.AsyncClient(base_url=url, timeout=BOUND_S) as client:
+        try:
+            async with client.stream("GET", "/stream") as reply:
+                async for chunk in reply.aiter_bytes():
+                    received += len(chunk)
+        except httpx.TransportError:
+            pass  # the server closed the connection mid-stream
+    return received
+
+
+async def test_a_stream_outlives_the_read_timeout_only_where_reads_are_unbounded() -> None:
+    whole = len(b"data: tick\n\n") * 8  # 4 s of ticks
+    results: dict[int | None, int] = {}
+    for read_timeout_s in (1, None):
+        async with trio.open_nursery() as nursery:
+            urls = await nursery.start(partial(serve_app, _slow_stream_app(4.0), "127.0.0.1", 0,
+                                               read_timeout_s=read_timeout_s))
+            with trio.fail_after(BOUND_S):
+                results[read_timeout_s] = await _read_stream(urls[0])
+            nursery.cancel_scope.cancel()
+    assert results[None] == whole
+    assert results[1] < whole  # hypercorn bounds every read, the idle request side included
