@@ -91,12 +91,7 @@ async def daemon_process(env: Mapping[str, str], tmp_path: Path, name: str = "da
 
     ``HEALTH_PORT`` is chosen when not given. SIGKILLs the daemon at exit if still running.
     """
-    full = {k: v for k, v in os.environ.items()
-            if not k.startswith(("ETH", "ZISK", "SLACK", "NOTIFY_SOCKET", "WATCHDOG"))}
-    full.update({"LOG_FORMAT": "json", "LOG_LEVEL": "info"})
-    full.update(env)
-    full.setdefault("HEALTH_PORT", str(free_port()))
-    full.setdefault("HEALTH_HOST", "127.0.0.1")
+    full = daemon_env(env)
     log_path = tmp_path / f"{name}.log"
     log_file = log_path.open("ab")  # closed in finally
     process = await trio.lowlevel.open_process(
@@ -109,9 +104,27 @@ async def daemon_process(env: Mapping[str, str], tmp_path: Path, name: str = "da
         await daemon.wait_ready()
         yield daemon
     finally:
-        if process.returncode is None:
-            with suppress(ProcessLookupError):
-                os.kill(process.pid, signal.SIGKILL)
-            with trio.move_on_after(10), trio.CancelScope(shield=True):
-                await process.wait()
+        await end_daemon(process)
         log_file.close()
+
+
+def daemon_env(env: Mapping[str, str], *, drop: tuple[str, ...] = ()) -> dict[str, str]:
+    """``env`` over a clean copy of ``os.environ`` (no daemon settings or systemd variables of
+    the caller's, nor names starting with ``drop``), JSON logs, a free ``HEALTH_PORT`` on
+    127.0.0.1 unless given."""
+    skip = ("ETH", "ZISK", "SLACK", "NOTIFY_SOCKET", "WATCHDOG", *drop)
+    full = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
+    full.update({"LOG_FORMAT": "json", "LOG_LEVEL": "info"})
+    full.update(env)
+    full.setdefault("HEALTH_PORT", str(free_port()))
+    full.setdefault("HEALTH_HOST", "127.0.0.1")
+    return full
+
+
+async def end_daemon(process: trio.Process) -> None:
+    """SIGKILL the daemon by its pid if it still runs, and reap it (at most 10 s, shielded)."""
+    if process.returncode is None:
+        with suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGKILL)
+    with trio.move_on_after(10), trio.CancelScope(shield=True):
+        await process.wait()

@@ -8,18 +8,16 @@ log. The process is always ended by its pid at exit.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import trio
 
-from tests.daemon_process import DaemonProcess, free_port
+from tests.daemon_process import DaemonProcess, daemon_env, end_daemon
 
 LAUNCHER = Path(__file__).with_name("faulty_daemon.py")
 REPO = Path(__file__).resolve().parents[2]
@@ -32,12 +30,7 @@ async def faulty_daemon(env: Mapping[str, str], tmp_path: Path, name: str = "dae
 
     ``HEALTH_PORT`` is chosen when not given; the log (JSON lines) is ``tmp_path/{name}.log``.
     """
-    full = {k: v for k, v in os.environ.items()
-            if not k.startswith(("ETH", "ZISK", "SLACK", "NOTIFY_SOCKET", "WATCHDOG", "FAULT"))}
-    full.update({"LOG_FORMAT": "json", "LOG_LEVEL": "info", "PYTHONPATH": str(REPO)})
-    full.update(env)
-    full.setdefault("HEALTH_PORT", str(free_port()))
-    full.setdefault("HEALTH_HOST", "127.0.0.1")
+    full = daemon_env({"PYTHONPATH": str(REPO), **env}, drop=("FAULT",))
     log_path = tmp_path / f"{name}.log"
     process = await trio.lowlevel.open_process(
         [sys.executable, str(LAUNCHER), "run"], env=full, stdout=subprocess.PIPE,
@@ -60,11 +53,7 @@ async def faulty_daemon(env: Mapping[str, str], tmp_path: Path, name: str = "dae
                 await daemon.wait_ready()
                 yield daemon
             finally:
-                if process.returncode is None:
-                    with suppress(ProcessLookupError):
-                        os.kill(process.pid, signal.SIGKILL)
-                with trio.move_on_after(10), trio.CancelScope(shield=True):
-                    await process.wait()
+                await end_daemon(process)
     finally:
         await output.aclose()
 
