@@ -59,6 +59,14 @@ class Rig:
         assert found is not None
         return found
 
+    async def run_until(self, job: Job, state: JobState) -> None:
+        """Run the actor until ``job`` is in ``state`` (bounded), then stop it."""
+        with trio.fail_after(600):
+            async with trio.open_nursery() as nursery:
+                await nursery.start(self.actor.run)
+                await wait_until(lambda: self.job(job.id).state is state, 600, poll_s=1.0)
+                nursery.cancel_scope.cancel()
+
     def reports(self, block: int) -> list[ReportKind]:
         return [r.kind for r in self.store.reports_for_block(block)]
 
@@ -141,11 +149,7 @@ async def test_a_proof_is_recorded_and_reported_when_its_payload_copy_cannot_be_
     rig = make_rig()
     job = rig.queue(100)
     (rig.tmp_path / "output" / "100" / "100.json").mkdir(parents=True)  # writing it: OSError
-    with trio.fail_after(600):
-        async with trio.open_nursery() as nursery:
-            await nursery.start(rig.actor.run)
-            await wait_until(lambda: rig.job(job.id).state is JobState.PROVED, 600, poll_s=1.0)
-            nursery.cancel_scope.cancel()
+    await rig.run_until(job, JobState.PROVED)
     assert rig.reports(100) == [ReportKind.QUEUED, ReportKind.PROVING, ReportKind.PROVED]
     assert rig.backend.calls == [("prove", 100)]
 
@@ -176,11 +180,7 @@ async def test_a_failed_run_is_recorded_with_its_stderr_tail_and_retry_time(
     rig.backend.fail_with = ProverFailed(FailureReason.PROVING_ERROR, "exit 1", exit_code=1,
                                          stderr_tail="out of memory")
     job = rig.queue(100)
-    with trio.fail_after(600):
-        async with trio.open_nursery() as nursery:
-            await nursery.start(rig.actor.run)
-            await wait_until(lambda: rig.job(job.id).state is JobState.FAILED, 600, poll_s=1.0)
-            nursery.cancel_scope.cancel()
+    await rig.run_until(job, JobState.FAILED)
     failed = rig.job(job.id)
     assert (failed.failure_reason, failed.attempts) == (FailureReason.PROVING_ERROR, 1)
     assert failed.error == "exit 1\n--- stderr tail ---\nout of memory"
@@ -196,12 +196,7 @@ async def test_execute_mode_ends_executed_with_cycles_and_reports_nothing(
     and is not counted as proved."""
     rig = make_rig(execute=True)
     job = rig.queue(100)
-    with trio.fail_after(600):
-        async with trio.open_nursery() as nursery:
-            await nursery.start(rig.actor.run)
-            await wait_until(lambda: rig.job(job.id).state is JobState.EXECUTED, 600,
-                             poll_s=1.0)
-            nursery.cancel_scope.cancel()
+    await rig.run_until(job, JobState.EXECUTED)
     assert rig.backend.calls == [("execute", 100)]
     assert (rig.job(job.id).cycles, rig.job(job.id).proving_time_ms) == (1234, 10_000)
     assert rig.job(job.id).proof_path is None
