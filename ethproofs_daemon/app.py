@@ -59,21 +59,24 @@ from ethproofs_daemon.outbox import OutboxRow
 from ethproofs_daemon.proofnode.app import create_proof_node_app
 from ethproofs_daemon.proofnode.daemon import build_proof_node
 from ethproofs_daemon.proofnode.service import ProofNodeService
-from ethproofs_daemon.prover.actor import (
-    CanonicalHash,
-    CanonicalHashUnavailable,
-    ProverActor,
-    ProverConfig,
-)
+from ethproofs_daemon.prover.actor import ProverActor, ProverConfig
 from ethproofs_daemon.prover.backend import ProverBackend
 from ethproofs_daemon.prover.driver import ZiskDriver
 from ethproofs_daemon.prover.simulated import SimulatedProver
+from ethproofs_daemon.reorgs import (
+    CanonicalHash,
+    CanonicalHashUnavailable,
+    CheckPoint,
+    is_canonical,
+    note_reorg,
+)
 from ethproofs_daemon.reporting.ethproofs import EthProofsClient
 from ethproofs_daemon.reporting.host import host_info
 from ethproofs_daemon.reporting.notices import Notifier, NullNotifier
 from ethproofs_daemon.reporting.reporter import ProvedCheck, Reporter
 from ethproofs_daemon.reporting.slack import SlackNotifier
 from ethproofs_daemon.sdnotify import SystemdNotifier
+from ethproofs_daemon.status import ProverStatus
 from ethproofs_daemon.store import Store
 from ethproofs_daemon.supervisor import (
     ChildSpec,
@@ -156,7 +159,8 @@ def canonical_hash_from(rpc: JsonRpcClient) -> CanonicalHash:
     return canonical_hash
 
 
-def proved_report_check(store: Store, lifecycle: Lifecycle, canonical_hash: CanonicalHash,
+def proved_report_check(store: Store, lifecycle: Lifecycle, canonical_hash: CanonicalHash, *,
+                        status: ProverStatus | None = None,
                         metrics: DaemonMetrics | None = None
                         ) -> Callable[[OutboxRow], Awaitable[ProvedCheck]]:
     """The reporter's last reorg check, just before a ``proved`` row is posted.
@@ -165,7 +169,7 @@ def proved_report_check(store: Store, lifecycle: Lifecycle, canonical_hash: Cano
     EthProofs outage). Before it goes out, the job's recorded ``block_hash`` is compared with
     the node's canonical hash at that height: equal (or no hash recorded, or the job no longer
     proved) → ``send``; another block (or none) → the job goes back through
-    ``Lifecycle.stale_proof`` (its input file deleted, counted in
+    ``Lifecycle.stale_proof`` and ``reorgs.note_reorg`` (input deleted, counted in ``status`` and
     ``ethproofs_daemon_reorgs_total{check_point="before_reporting"}``, logged ``block_reorged``)
     and the row is withheld; the node does not answer → ``wait`` (the row is deferred).
     """
@@ -178,16 +182,10 @@ def proved_report_check(store: Store, lifecycle: Lifecycle, canonical_hash: Cano
             canonical = await canonical_hash(row.block_number)
         except CanonicalHashUnavailable:
             return ProvedCheck.WAIT
-        if canonical == job.block_hash:
+        if is_canonical(canonical, job.block_hash):
             return ProvedCheck.SEND
-        if job.input_path is not None:
-            await trio.Path(job.input_path).unlink(missing_ok=True)
         lifecycle.stale_proof(job)
-        if metrics is not None:
-            metrics.reorgs.labels("before_reporting").inc()
-        log.warning("block_reorged", check_point="before_reporting", block_number=job.block_number,
-                    job_id=job.id, old_hash=job.block_hash, new_hash=canonical,
-                    reason="block no longer canonical at its height")
+        note_reorg(job, canonical, CheckPoint.BEFORE_REPORTING, status=status, metrics=metrics)
         return ProvedCheck.WITHHOLD
 
     return check
@@ -232,7 +230,8 @@ def build_daemon(settings: Settings, *, backend: ProverBackend | None = None,
         store, client, notifier=notifier, clock=clock,
         observer=lambda kind, outcome: metrics.ethproofs_requests.labels(
             str(kind), str(outcome)).inc(),
-        check_proved=proved_report_check(store, lifecycle, canonical_hash, metrics),
+        check_proved=proved_report_check(store, lifecycle, canonical_hash,
+                                         status=state.prover, metrics=metrics),
     )
     store.on_change(lambda topic: reporter.wake() if topic == "outbox" else None)
     backend = backend or make_backend(settings)

@@ -46,17 +46,14 @@ the supervisor restarts it once the store answers again.
 
 from __future__ import annotations
 
-import contextlib
-import enum
 import json
 import math
-import os
 import random
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Final
 
 import structlog
 import trio
@@ -78,6 +75,13 @@ from ethproofs_daemon.prover.backend import (
 from ethproofs_daemon.prover.external import ExternalQueue, ExternalRequest
 from ethproofs_daemon.prover.process import kill_process_group
 from ethproofs_daemon.prover.zisk_cli import VersionParseError, ZiskVersion, decide_version
+from ethproofs_daemon.reorgs import (
+    CanonicalHash,
+    CanonicalHashUnavailable,
+    CheckPoint,
+    is_canonical,
+    note_reorg,
+)
 from ethproofs_daemon.reporting.notices import Notifier, ProofDataUnreadable, ProofFailed
 from ethproofs_daemon.reporting.payloads import ProvedFields
 from ethproofs_daemon.status import ProverStatus
@@ -94,28 +98,6 @@ CHECK_BACKOFF: Final = Backoff(1.0, 2.0, 30.0, 0.0)
 #: How long the check before proving is tried before the job is left ``queued`` for now (s).
 CHECK_BUDGET_S: Final = 300.0
 
-
-class CheckPoint(enum.StrEnum):
-    """Where the canonical-hash check is made (the ``reorgs`` metric's label)."""
-
-    BEFORE_PROVING = "before_proving"
-    BEFORE_RECORDING = "before_recording"
-
-
-class CanonicalHashUnavailable(Exception):
-    """The node could not say which block is canonical at a height (transport error, timeout,
-    malformed reply)."""
-
-
-class CanonicalHash(Protocol):
-    """The hash (``0x`` hex) of the node's canonical block at a height, None when it has no
-    block there (``app.py`` builds it over ``eth_getBlockByNumber``).
-
-    Raises:
-        CanonicalHashUnavailable: the node could not answer.
-    """
-
-    async def __call__(self, block_number: int) -> str | None: ...
 
 #: Waits between tries of recording a finished proof while the store fails: 1 s doubling to 60 s.
 RECORD_BACKOFF: Final = Backoff(1.0, 2.0, 60.0, 0.1)
@@ -357,21 +339,10 @@ class ProverActor:
                 log.warning("canonical_check_failed", check_point=str(point),
                             failures=failures, retry_in_s=wait, error=str(exc))
                 await trio.sleep(wait)
-        if canonical is not None and canonical.lower() == job.block_hash.lower():
+        if is_canonical(canonical, job.block_hash):
             return True
         self.lifecycle.reorged(job)
-        if job.input_path is not None:
-            # Synchronous (one unlink): a worker thread would let a mock clock jump in tests.
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(job.input_path)
-        self.status.reorg_count += 1
-        self.status.last_reorg = (f"block {job.block_number}: {job.block_hash} replaced by "
-                                  f"{canonical} ({point})")
-        if self.metrics is not None:
-            self.metrics.reorgs.labels(str(point)).inc()
-        log.warning("block_reorged", check_point=str(point), old_hash=job.block_hash,
-                    new_hash=canonical, reason="block no longer canonical at its height",
-                    state=str(job.state))
+        note_reorg(job, canonical, point, status=self.status, metrics=self.metrics)
         return False
 
     def _on_spawn(self, job: Job) -> Callable[[int], None]:

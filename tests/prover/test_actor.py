@@ -20,14 +20,9 @@ from trio.testing import MockClock, wait_all_tasks_blocked
 from ethproofs_daemon.jobs import FailureReason, Job, JobState, RetryPolicy
 from ethproofs_daemon.lifecycle import Lifecycle, ReportPolicy
 from ethproofs_daemon.outbox import ReportKind
-from ethproofs_daemon.prover.actor import (
-    CHECK_BUDGET_S,
-    CanonicalHash,
-    CanonicalHashUnavailable,
-    ProverActor,
-    ProverConfig,
-)
+from ethproofs_daemon.prover.actor import CHECK_BUDGET_S, ProverActor, ProverConfig
 from ethproofs_daemon.prover.backend import ProofResult, ProveRequest, ProverFailed
+from ethproofs_daemon.reorgs import CanonicalHash, CanonicalHashUnavailable
 from ethproofs_daemon.reporting.notices import NullNotifier
 from ethproofs_daemon.store import Store
 from tests.helpers import wait_until

@@ -13,9 +13,10 @@ from ethproofs_daemon.app import proved_report_check
 from ethproofs_daemon.jobs import Job, JobState, RetryPolicy
 from ethproofs_daemon.lifecycle import Lifecycle, ReportPolicy
 from ethproofs_daemon.outbox import OutboxRow, ReportKind
-from ethproofs_daemon.prover.actor import CanonicalHash, CanonicalHashUnavailable
+from ethproofs_daemon.reorgs import CanonicalHash, CanonicalHashUnavailable
 from ethproofs_daemon.reporting.payloads import ProvedFields
 from ethproofs_daemon.reporting.reporter import ProvedCheck
+from ethproofs_daemon.status import ProverStatus
 from ethproofs_daemon.store import Store
 
 OLD, NEW = "0x" + "aa" * 32, "0x" + "bb" * 32
@@ -65,8 +66,10 @@ async def test_a_stale_proof_is_withheld_and_the_job_is_built_again(
 ) -> None:
     store, life = parts
     job, row = _proved(store, life, tmp_path)
-    check = proved_report_check(store, life, _canonical(NEW))
+    status = ProverStatus()
+    check = proved_report_check(store, life, _canonical(NEW), status=status)
     assert await check(row) is ProvedCheck.WITHHOLD
+    assert status.reorg_count == 1 and status.last_reorg is not None
     again = store.get_job(job.id)
     assert again is not None and again.state is JobState.DETECTED
     assert (again.block_hash, again.input_path, again.proof_path) == (None, None, None)
@@ -78,4 +81,14 @@ async def test_an_unanswered_check_waits(parts: tuple[Store, Lifecycle], tmp_pat
     job, row = _proved(store, life, tmp_path)
     check = proved_report_check(store, life, _canonical(CanonicalHashUnavailable("down")))
     assert await check(row) is ProvedCheck.WAIT
+    assert store.get_job(job.id).state is JobState.PROVED  # type: ignore[union-attr]
+
+
+async def test_hex_case_does_not_make_a_reorg(
+    parts: tuple[Store, Lifecycle], tmp_path: Path
+) -> None:
+    store, life = parts
+    job, row = _proved(store, life, tmp_path)
+    check = proved_report_check(store, life, _canonical("0x" + "AA" * 32))
+    assert await check(row) is ProvedCheck.SEND
     assert store.get_job(job.id).state is JobState.PROVED  # type: ignore[union-attr]
