@@ -88,7 +88,9 @@ class RpcInputSource:
 
     @classmethod
     def from_settings(cls, settings: Settings, rpc: JsonRpcClient) -> RpcInputSource:
-        """Build from ``Settings`` (profile from ``GUEST_PROFILE`` or the default)."""
+        """Build from ``Settings`` (profile from ``GUEST_PROFILE`` or the default). ``rpc`` is
+        the daemon's node client, which already carries ``RPC_TIMEOUT_SECONDS`` and
+        ``RPC_MAX_RESPONSE_BYTES`` (``app.build_daemon``)."""
         profiles = load_profiles()
         profile = profiles[settings.guest_profile or DEFAULT_PROFILE_NAME]
         external = (
@@ -97,7 +99,7 @@ class RpcInputSource:
             else None
         )
         return cls(
-            rpc.with_max_response_bytes(settings.rpc_max_response_bytes),
+            rpc,
             profile,
             settings.chain,
             settings.witness_source,
