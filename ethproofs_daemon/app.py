@@ -41,7 +41,7 @@ import httpx
 import structlog
 import trio
 
-from ethproofs_daemon.config import ProverBackendKind, Settings, ZiskAction
+from ethproofs_daemon.config import ProofFormat, ProverBackendKind, Settings, ZiskAction
 from ethproofs_daemon.health import DaemonState
 from ethproofs_daemon.http.app import create_ops_app
 from ethproofs_daemon.http.request_metrics import CountRequests
@@ -143,7 +143,17 @@ def make_backend(settings: Settings) -> ProverBackend:
     if settings.prover_backend is ProverBackendKind.SIMULATED:
         return SimulatedProver(delay_s=settings.simulated_proving_seconds)
     assert settings.elf_path is not None
-    return ZiskDriver(settings.cargo_zisk, settings.elf_path)
+    profile = get_profile(settings.guest_profile)
+    tag = {ProofFormat.TAGGED: True, ProofFormat.UNTAGGED: False}.get(
+        settings.ethproofs_proof_format
+    )
+    return ZiskDriver(
+        settings.cargo_zisk,
+        settings.elf_path,
+        program_vk=profile.program_vk,
+        proof_hash_tag=tag,
+        ziskemu=settings.ziskemu,
+    )
 
 
 def canonical_hash_from(rpc: JsonRpcClient) -> CanonicalHash:

@@ -40,6 +40,17 @@ class ZiskAction(enum.StrEnum):
     EXECUTE = "execute"
 
 
+class ProofFormat(enum.StrEnum):
+    """The form of a ZisK 1.x proof sent to EthProofs (``../shared/docs/zisk-coordinator.md``
+    §3.3): ``get_proof_u64`` words as LE bytes, ending with the hash-tag word (``tagged``: ZisK
+    1.3, EthProofs' wasm verifier 0.4.0) or not (``untagged``: 1.1/1.2, verifier 0.3.x);
+    ``auto``: tagged from ZisK 1.3 on. Which verifier the live site runs is unconfirmed."""
+
+    AUTO = "auto"
+    TAGGED = "tagged"
+    UNTAGGED = "untagged"
+
+
 class ProverBackendKind(enum.StrEnum):
     """``zisk``: cargo-zisk on this machine. ``simulated``: no proof at all (demo, tests)."""
 
@@ -226,6 +237,18 @@ class Settings(BaseModel):
         "cargo-zisk",
         alias="CARGO_ZISK",
         description="cargo-zisk executable (default: the one on PATH).",
+    )
+    ziskemu: str = Field(
+        "ziskemu",
+        alias="ZISKEMU",
+        description="ziskemu executable for ZISK_ACTION=execute with ZisK 0.14-0.16, whose GPU "
+        "builds refuse `cargo-zisk execute` (used when found; else cargo-zisk execute).",
+    )
+    ethproofs_proof_format: ProofFormat = Field(
+        ProofFormat.AUTO,
+        alias="ETHPROOFS_PROOF_FORMAT",
+        description="ZisK 1.x proof bytes for EthProofs: `tagged` (1.3, wasm verifier 0.4), "
+        "`untagged` (1.1/1.2) or `auto` (tagged from 1.3).",
     )
     prover_backend: ProverBackendKind = Field(
         ProverBackendKind.ZISK,

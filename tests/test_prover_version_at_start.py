@@ -69,7 +69,7 @@ async def test_an_unknown_zisk_series_stops_the_daemon_with_exit_2(tmp_path: Pat
 
 
 @pytest.mark.parametrize("version", ["0.16.1", "1.1.0"])
-async def test_a_known_but_undriven_series_with_the_default_profile_exits_2(
+async def test_a_driven_series_other_than_the_profiles_exits_2(
     tmp_path: Path, version: str
 ) -> None:
     code, output = await _run_to_exit(tmp_path, version)
@@ -77,10 +77,10 @@ async def test_a_known_but_undriven_series_with_the_default_profile_exits_2(
     event = _misconfigured(output)
     message = str(event["error"])
     assert f"cargo-zisk {version}" in message
-    assert "not supported by this version of the daemon" in message
-    assert "0.14.x/0.15.x" in message
+    assert "does not match the guest profile" in message
+    assert "0.14.x/0.15.x, 0.16.x, 0.17.x/0.18.x, 1.x" in message
     assert DEFAULT_PROFILE in message and "ZisK 0.14.0" in message
-    assert f"which cargo-zisk {version} does not match" in message
+    assert f"cargo-zisk {version}" in message and "set GUEST_PROFILE" in message
     assert event["profile"] == DEFAULT_PROFILE
 
 

@@ -45,7 +45,10 @@ class Framing(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class GuestProfile:
-    """One known guest. ``sha256`` is lowercase hex of the ELF file, or None when unknown."""
+    """One known guest. ``sha256`` is lowercase hex of the ELF file, or None when unknown;
+    ``program_vk`` the guest's ZisK program key (32 bytes: 4 LE u64, the ``rom_root`` the proof's
+    public values start with; zisk.md §7), or None when no source records it (then proofs are
+    not checked against it)."""
 
     name: str
     elf_file_name: str
@@ -56,6 +59,7 @@ class GuestProfile:
     sha256: str | None
     source: str = ""
     notes: str = ""
+    program_vk: bytes | None = None
 
 
 def manifest_path() -> Path:
@@ -85,6 +89,15 @@ def _profile(name: str, value: object) -> GuestProfile:
     sha = o.get("sha256")
     if sha is not None and (not isinstance(sha, str) or len(sha) != 64):
         raise ProfileError(f"{field}.sha256", "expected 64 hex digits or null")
+    vk = o.get("program_vk")
+    program_vk: bytes | None = None
+    if vk is not None:
+        try:
+            program_vk = bytes.fromhex(str(vk).removeprefix("0x"))
+        except ValueError:
+            program_vk = b""
+        if len(program_vk) != 32:
+            raise ProfileError(f"{field}.program_vk", "expected 32 bytes of hex (4 LE u64) or null")
     try:
         codec, framing = Codec(s("codec")), Framing(s("framing"))
     except ValueError as exc:
@@ -99,6 +112,7 @@ def _profile(name: str, value: object) -> GuestProfile:
         sha256=None if sha is None else sha.lower(),
         source=str(o.get("source", "")),
         notes=str(o.get("notes", "")),
+        program_vk=program_vk,
     )
 
 

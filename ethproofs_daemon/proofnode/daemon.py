@@ -79,7 +79,9 @@ class SharedProver:
                 FailureReason.PROVING_TIMEOUT, FailureReason.PROVING_ERROR,
             } else FailureReason.INTERNAL_ERROR
             raise ProvingFailed(reason, exc.message) from exc
-        return ProvedArtifact(result.proof_path, result.proving_time_ms, result.cycles)
+        # the prover's own file: what its verifier reads back (``verify`` below)
+        native = result.native_proof_path or result.proof_path
+        return ProvedArtifact(native, result.proving_time_ms, result.cycles)
 
     async def verify(self, *, proof_type: str, proof: bytes,
                      new_payload_request_root: bytes) -> bool:

@@ -47,13 +47,16 @@ class ProveRequest:
 class ProofResult:
     """A finished proof. ``proof_path`` is the file EthProofs gets (base64 of its bytes);
     ``proving_time_ms`` is the prover's own time in ms (``trunc(result.json time * 1000)``);
-    ``cycles`` executed steps (None when unknown); ``proof_id`` the verifier id (hex)."""
+    ``cycles`` executed steps (None when unknown); ``proof_id`` the verifier id (hex);
+    ``native_proof_path`` the file as the prover wrote it, what its ``verify`` reads (None: the
+    same as ``proof_path``)."""
 
     proof_path: Path
     proving_time_ms: int
     cycles: int | None
     proof_id: str
     output_dir: Path
+    native_proof_path: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)

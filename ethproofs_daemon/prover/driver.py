@@ -1,11 +1,20 @@
-"""The ZisK driver: ``cargo-zisk`` as a subprocess, one run at a time.
+"""The ZisK driver: ``cargo-zisk`` as a subprocess, one run at a time, for every series from
+0.14 to 1.x.
 
-``prove`` runs ``cargo-zisk prove -e ELF -i INPUT -o DIR -a -u`` (v0.14/v0.15; the original
-client's line, ``lambdaclass/ethrex-ethproofs@b45cda3:lib/ethproofs_client/prover.ex``) in its
-own session, forwards ``>>> PHASE`` markers, and on exit 0 reads ``DIR/result.json`` and the
-proof file (``vadcop_final_proof.compressed.bin``, else ``vadcop_final_proof.bin``), the files
-``0xPolygonHermez/zisk@v0.14.0:sdk/src/prover/backend.rs`` writes. Timeout, cancellation and
-shutdown end the whole process group (``process.py``).
+``prove`` runs the series' ``prove`` line (``zisk_cli.prove_argv``) in its own session and
+forwards ``>>> PHASE`` markers. On exit 0 it reads what that series writes
+(``read_proof_outputs``):
+
+- 0.14/0.15: ``DIR/result.json`` and the proof file (``vadcop_final_proof.compressed.bin``, else
+  ``vadcop_final_proof.bin``; ``0xPolygonHermez/zisk@v0.14.0:sdk/src/prover/backend.rs``); the
+  ``id`` is checked against blake3 of the raw proof. EthProofs gets the compressed file, as the
+  original client posts it.
+- 0.16, 0.17/0.18, 1.x: the bincode proof file, decoded per release (``proof_files``), its
+  program key checked against the guest profile's when the profile records one; EthProofs gets
+  the bytes its ZisK verifier takes (``proof_files.ethproofs_proof_bytes``), written to
+  ``DIR/ethproofs_proof.bin``; time and steps come from the stdout summary.
+
+Timeout, cancellation and shutdown end the whole process group (``process.py``).
 """
 
 from __future__ import annotations
@@ -13,14 +22,16 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+import blake3
 import structlog
 import trio
 
 from ethproofs_daemon.jobs import FailureReason
-from ethproofs_daemon.prover import zisk_cli
+from ethproofs_daemon.prover import proof_files, zisk_cli, zisk_output
 from ethproofs_daemon.prover.backend import (
     ExecutionResult,
     ProofResult,
@@ -30,7 +41,8 @@ from ethproofs_daemon.prover.backend import (
     UnsupportedZiskVersion,
 )
 from ethproofs_daemon.prover.process import ProcessOutcome, child_env, run_in_own_session
-from ethproofs_daemon.prover.zisk_cli import PhaseEdge, ZiskVersion
+from ethproofs_daemon.prover.zisk_cli import ZiskSeries, ZiskVersion
+from ethproofs_daemon.prover.zisk_output import PhaseEdge
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +64,13 @@ class ZiskDriver:
         term_grace_s: seconds between SIGTERM and SIGKILL of the process group.
         verkey: passed to ``verify -k`` (v0.14/v0.15; None: ZisK's own default path).
         cwd: the working directory of the runs (None: the daemon's).
+        program_vk: the guest's program key (32 bytes, 4 LE u64), from the guest profile; the
+            proof's must equal it (None: not checked).
+        proof_hash_tag: whether the EthProofs bytes of a 1.x proof end with the hash-tag word
+            (``ETHPROOFS_PROOF_FORMAT``); None: from 1.3 on, as ``zisk_cli``'s series detection
+            and EthProofs' wasm verifier 0.4.0 (zisk-coordinator.md §3.3).
+        ziskemu: ``ziskemu`` for ``execute`` (a path, or a name looked up on ``PATH``); used
+            for 0.14-0.16, whose GPU builds refuse ``cargo-zisk execute``, when it is found.
     """
 
     def __init__(
@@ -63,12 +82,18 @@ class ZiskDriver:
         term_grace_s: float = 10.0,
         verkey: Path | None = None,
         cwd: Path | None = None,
+        program_vk: bytes | None = None,
+        proof_hash_tag: bool | None = None,
+        ziskemu: str | Path | None = "ziskemu",
     ) -> None:
         self.cargo_zisk = str(cargo_zisk)
         self.elf_path = elf_path
         self.term_grace_s = term_grace_s
         self.verkey = verkey
         self.cwd = cwd
+        self.program_vk = program_vk
+        self.proof_hash_tag = proof_hash_tag
+        self.ziskemu = None if ziskemu is None else str(ziskemu)
         self._env_overrides = dict(env or {})
         self._version: ZiskVersion | None = None
 
@@ -79,7 +104,7 @@ class ZiskDriver:
         if found is None:
             raise ProverUnavailable(
                 f"cargo-zisk not found or not executable: {self.cargo_zisk!r} "
-                "(install ZisK v0.14/v0.15 or set the cargo-zisk path)"
+                "(install ZisK or set CARGO_ZISK)"
             )
         return found
 
@@ -94,10 +119,10 @@ class ZiskDriver:
         """Run ``cargo-zisk --version`` and check it (cached after the first success).
 
         Returns:
-            The parsed version (v0.14.x or v0.15.x).
+            The parsed version, of a series this daemon knows (``zisk_cli.ZiskSeries``).
 
         Raises:
-            UnsupportedZiskVersion: any other version (a ``ProverUnavailable``).
+            UnsupportedZiskVersion: a release of no known series (a ``ProverUnavailable``).
             ProverUnavailable: the binary is missing, fails, runs past ``VERSION_TIMEOUT_S``
                 or prints no version line.
         """
@@ -125,8 +150,13 @@ class ZiskDriver:
             version = zisk_cli.parse_version("\n".join(lines))
         except zisk_cli.VersionParseError as exc:
             raise ProverUnavailable(f"{exe} --version: {exc}") from exc
-        if not zisk_cli.supported(version):
-            raise UnsupportedZiskVersion(version, zisk_cli.unsupported_message(version, exe))
+        if zisk_cli.series_of(version.major, version.minor) is None:
+            known = ", ".join(zisk_cli.SERIES_RELEASES.values())
+            raise UnsupportedZiskVersion(
+                version,
+                f"{exe} is cargo-zisk {version} ({version.raw!r}), a release this daemon does "
+                f"not know (known series: {known})",
+            )
         log.info("zisk_version_detected", version=str(version), raw=version.raw, path=exe)
         self._version = version
         return version
@@ -141,7 +171,7 @@ class ZiskDriver:
                 outcome.returncode,
                 outcome.stderr_tail,
             )
-        c = zisk_cli.classify_exit(outcome.returncode, outcome.stderr_tail)
+        c = zisk_output.classify_exit(outcome.returncode, outcome.stderr_tail)
         return ProverFailed(c.reason, c.message, outcome.returncode, outcome.stderr_tail)
 
     async def _run(
@@ -178,26 +208,35 @@ class ZiskDriver:
         ``on_progress`` gets each ``>>> PHASE`` name as the phase starts.
 
         Returns:
-            The proof file, ``proving_time_ms`` from ``result.json`` (``trunc(time * 1000)``),
-            cycles and proof id.
+            The proof for EthProofs, ``proving_time_ms`` (0.14: ``result.json`` ``trunc(time *
+            1000)``; later: the summary line, else the wall time), cycles and proof id
+            (``read_proof_outputs``).
 
         Raises:
             ProverFailed: reason ``proving_timeout`` (past ``req.timeout_s``), the reason of
-                ``classify_exit`` (non-zero exit), or ``proof_data_unreadable`` (exit 0 but
-                ``result.json`` missing or malformed, or no non-empty proof file).
+                ``classify_exit`` (non-zero exit), or ``proof_data_unreadable`` (exit 0 but the
+                outputs are missing, malformed, or fail their checks).
             ProverUnavailable: the version check failed or ``cargo-zisk`` cannot be started
                 (``UnsupportedZiskVersion`` for a version not driven).
         """
         version = await self.detect_version()
         exe = self._resolve()
         req.output_dir.mkdir(parents=True, exist_ok=True)
-        for name in zisk_cli.OUTPUT_FILES:
+        series = zisk_cli.series_for(version)
+        for name in zisk_cli.output_files(series):
             (req.output_dir / name).unlink(missing_ok=True)
         argv = zisk_cli.prove_argv(version, exe, self.elf_path, req.input_path, req.output_dir)
         bound = log.bind(block_number=req.block_number)
 
+        lines: list[str] = []
+
         def on_line(line: str) -> None:
-            marker = zisk_cli.parse_progress_line(line)
+            if len(lines) < 10_000:
+                lines.append(line)
+            else:  # keep the tail, where the summary is
+                del lines[:5_000]
+                lines.append(line)
+            marker = zisk_output.parse_progress_line(line)
             if marker is None:
                 return
             if marker.edge is PhaseEdge.START:
@@ -216,43 +255,73 @@ class ZiskDriver:
                 exit_code=outcome.returncode, stderr_tail=outcome.stderr_tail[-1000:],
             )
             raise err
-        result = await trio.to_thread.run_sync(read_proof_outputs, req.output_dir, outcome)
+        outputs = ProveOutputs(
+            version=version,
+            output_dir=req.output_dir,
+            summary=zisk_output.parse_prove_summary(lines),
+            program_vk=self.program_vk,
+            hash_tag=self._hash_tag(version),
+        )
+        result = await trio.to_thread.run_sync(read_proof_outputs, outputs, outcome)
         bound.info(
             "proving_finished", proving_time_ms=result.proving_time_ms, cycles=result.cycles,
             proof_id=result.proof_id, proof_path=str(result.proof_path),
         )
         return result
 
+    def _hash_tag(self, version: ZiskVersion) -> bool:
+        if self.proof_hash_tag is not None:
+            return self.proof_hash_tag
+        return (version.major, version.minor) >= (1, 3)
+
+    def _ziskemu(self, version: ZiskVersion) -> str | None:
+        """``ziskemu`` where it is the command that works: 0.14-0.16 (GPU support chosen at
+        build time, and such builds refuse ``cargo-zisk execute``) with ``ziskemu`` found."""
+        if self.ziskemu is None or zisk_cli.series_for(version) not in (
+            ZiskSeries.V0_14, ZiskSeries.V0_16
+        ):
+            return None
+        return shutil.which(self.ziskemu)
+
     async def execute(
         self, req: ProveRequest, *, on_spawn: Callable[[int], None] | None = None
     ) -> ExecutionResult:
         """Execute the guest without proving (``ZISK_ACTION=execute``), bounded by
-        ``req.timeout_s``.
+        ``req.timeout_s``: ``ziskemu -e ELF --inputs IN -m`` for 0.14-0.16 where ``ziskemu`` is
+        installed (their GPU builds refuse ``cargo-zisk execute``), else ``cargo-zisk execute``.
 
         Returns:
-            Cycles from the last ``Execution completed in …, [executed ]steps: N`` line (None
-            when no such line was printed) and the time in ms: the printed duration, else the
-            wall time of the run.
+            Cycles from the last ``Execution completed in …, [executed ]steps: N`` line (or
+            ``ziskemu``'s ``process_rom() steps=N duration=S``; None when no such line was
+            printed) and the time in ms: the printed duration, else the wall time of the run.
 
         Raises:
             ProverFailed: ``proving_timeout``, or the reason of ``classify_exit`` (a GPU build's
-                refusal of ``execute`` is a ``proving_error`` saying to use ziskemu).
+                refusal of ``execute`` is a ``proving_error`` saying to install ziskemu).
             ProverUnavailable: as for ``prove``.
         """
         version = await self.detect_version()
-        argv = zisk_cli.execute_argv(version, self._resolve(), self.elf_path, req.input_path)
-        summaries: list[zisk_cli.ExecutionSummary] = []
+        emu = self._ziskemu(version)
+        if emu is not None:
+            argv = zisk_cli.ziskemu_argv(emu, self.elf_path, req.input_path)
+            what = "ziskemu"
+        else:
+            argv = zisk_cli.execute_argv(version, self._resolve(), self.elf_path, req.input_path)
+            what = "execute"
+        summaries: list[zisk_output.ExecutionSummary] = []
 
         def on_line(line: str) -> None:
-            s = zisk_cli.parse_execution_line(line)
+            s = zisk_output.parse_execution_line(line) or zisk_output.parse_ziskemu_metrics_line(
+                line
+            )
             if s is not None:
                 summaries.append(s)
 
-        outcome = await self._run("execute", argv, req.timeout_s, on_spawn, on_line)
+        outcome = await self._run(what, argv, req.timeout_s, on_spawn, on_line)
         if outcome.timed_out or outcome.returncode != 0:
-            raise self._failed("execute", outcome, req.timeout_s)
+            raise self._failed(what, outcome, req.timeout_s)
         if not summaries:
-            log.warning("execution_summary_missing", block_number=req.block_number)
+            log.warning("execution_summary_missing", block_number=req.block_number, tool=what)
             return ExecutionResult(cycles=None, time_ms=outcome.elapsed_ms)
         last = summaries[-1]
         time_ms = last.time_ms if last.time_ms is not None else outcome.elapsed_ms
@@ -263,7 +332,7 @@ class ZiskDriver:
 
         Returns:
             True if it prints ``✓ … verified`` and exits 0, False for ``✗ … not verified``
-            with exit 1 (``zisk_cli.parse_verify_output``).
+            with exit 1 (``zisk_output.parse_verify_output``).
 
         Raises:
             ProverFailed: ``proof_data_unreadable`` when the file is missing, ``proving_timeout``,
@@ -280,7 +349,7 @@ class ZiskDriver:
         outcome = await self._run("verify", argv, VERIFY_TIMEOUT_S, None, lines.append)
         if outcome.timed_out:
             raise self._failed("verify", outcome, VERIFY_TIMEOUT_S)
-        verdict = zisk_cli.parse_verify_output(
+        verdict = zisk_output.parse_verify_output(
             outcome.returncode, "\n".join(lines) + "\n" + outcome.stderr_tail
         )
         if verdict is None:
@@ -296,30 +365,57 @@ class ZiskDriver:
         return verdict
 
 
-def read_proof_outputs(output_dir: Path, outcome: ProcessOutcome) -> ProofResult:
-    """Read ``result.json`` and pick the proof file after an exit 0 (blocking; run in a thread).
+@dataclass(frozen=True, slots=True)
+class ProveOutputs:
+    """Where and how to read one finished ``prove`` run: its version, output directory and
+    stdout summary, the program key to require (32 bytes, None: unchecked) and whether the 1.x
+    EthProofs bytes carry the hash tag."""
 
-    The first non-empty, readable file of ``zisk_cli.proof_file_candidates`` is the proof.
+    version: ZiskVersion
+    output_dir: Path
+    summary: zisk_output.ProveSummary
+    program_vk: bytes | None
+    hash_tag: bool
+
+
+def read_proof_outputs(outputs: ProveOutputs, outcome: ProcessOutcome) -> ProofResult:
+    """Read and check what a ``prove`` run wrote after an exit 0 (blocking; run in a thread).
+
+    A missing file counts as a failure whatever the exit status (as the original client,
+    ``lambdaclass/ethrex-ethproofs@b45cda3:lib/ethproofs_client/prover.ex``).
 
     Raises:
-        ProverFailed: reason ``proof_data_unreadable`` when ``result.json`` is missing or
-            malformed or no such proof file exists (the original client also treats missing
-            files as a failure whatever the exit status:
-            ``lambdaclass/ethrex-ethproofs@b45cda3:lib/ethproofs_client/prover.ex``).
+        ProverFailed: reason ``proof_data_unreadable``: a file missing or malformed, a 0.14
+            ``id`` that is not blake3 of the proof, a proof whose program key is not the
+            profile's, or a 0.16+ proof that does not decode as its release writes it.
     """
-
-    def unreadable(message: str) -> ProverFailed:
-        return ProverFailed(
-            FailureReason.PROOF_DATA_UNREADABLE, message, outcome.returncode, outcome.stderr_tail
-        )
-
     try:
-        parsed = zisk_cli.read_result_json(output_dir / zisk_cli.RESULT_FILE)
-    except OSError as exc:
-        raise unreadable(f"cargo-zisk exited 0 but result.json is unreadable: {exc}") from exc
-    except zisk_cli.ResultJsonError as exc:
-        raise unreadable(str(exc)) from exc
-    for candidate in zisk_cli.proof_file_candidates(output_dir):
+        if zisk_cli.series_for(outputs.version) is ZiskSeries.V0_14:
+            return _read_v014_outputs(outputs)
+        return _read_bincode_outputs(outputs, outcome)
+    except proof_files.ProofFileError as exc:
+        raise ProverFailed(
+            FailureReason.PROOF_DATA_UNREADABLE, f"cargo-zisk {outputs.version}: {exc}",
+            outcome.returncode, outcome.stderr_tail,
+        ) from exc
+    except (OSError, zisk_output.ResultJsonError) as exc:
+        raise ProverFailed(
+            FailureReason.PROOF_DATA_UNREADABLE,
+            f"cargo-zisk {outputs.version} exited 0 but its outputs are unreadable: {exc}",
+            outcome.returncode, outcome.stderr_tail,
+        ) from exc
+
+
+def _read_v014_outputs(outputs: ProveOutputs) -> ProofResult:
+    out = outputs.output_dir
+    parsed = zisk_output.read_result_json(out / zisk_cli.RESULT_FILE)
+    raw_path = out / zisk_cli.RAW_PROOF_FILE
+    if raw_path.is_file():
+        raw = raw_path.read_bytes()
+        proof_files.check_proof_id(raw, parsed.proof_id)
+        decoded = proof_files.decode_proof_file(raw, proof_files.ProofLayout.V0_14_RAW)
+        proof_files.check_program_vk(decoded, outputs.program_vk)
+    for candidate in zisk_cli.proof_file_candidates(out):
         try:
             size = candidate.stat().st_size
         except OSError:
@@ -330,6 +426,35 @@ def read_proof_outputs(output_dir: Path, outcome: ProcessOutcome) -> ProofResult
                 proving_time_ms=parsed.proving_time_ms,
                 cycles=parsed.cycles,
                 proof_id=parsed.proof_id,
-                output_dir=output_dir,
+                output_dir=out,
+                native_proof_path=candidate,
             )
-    raise unreadable(f"cargo-zisk exited 0 but wrote no readable proof file in {output_dir}")
+    raise OSError(f"no readable proof file in {out}")
+
+
+def _read_bincode_outputs(outputs: ProveOutputs, outcome: ProcessOutcome) -> ProofResult:
+    version = outputs.version
+    native = zisk_cli.native_proof_file(zisk_cli.series_for(version), outputs.output_dir)
+    data = native.read_bytes()
+    layout = proof_files.layout_for_release(version.major, version.minor)
+    decoded = proof_files.decode_proof_file(data, layout)
+    proof_files.check_program_vk(decoded, outputs.program_vk)
+    for_ethproofs = proof_files.ethproofs_proof_bytes(decoded, hash_tag=outputs.hash_tag)
+    target = outputs.output_dir / zisk_cli.ETHPROOFS_PROOF_FILE
+    tmp = target.with_suffix(".tmp")
+    tmp.write_bytes(for_ethproofs)
+    tmp.replace(target)
+    summary = outputs.summary
+    if summary.proving_time_ms is None:
+        log.warning("proving_time_missing", version=str(version), using="wall time")
+    return ProofResult(
+        proof_path=target,
+        proving_time_ms=(
+            summary.proving_time_ms if summary.proving_time_ms is not None else outcome.elapsed_ms
+        ),
+        cycles=summary.steps,
+        # 0.16 prints a proof id; later releases none: blake3 of the bytes EthProofs gets
+        proof_id=summary.proof_id or blake3.blake3(for_ethproofs).hexdigest(),
+        output_dir=outputs.output_dir,
+        native_proof_path=native,
+    )

@@ -18,6 +18,7 @@ from ethproofs_daemon.supervisor import Fatal, SupervisorFailed, fatal_exit_stat
 
 P014 = ("ethrex-24d4b6404-zisk-0.14.0", "0.14.0")
 P016 = ("ethrex-c5de3bd-zisk-0.16.1", "0.16.1")
+P1X = ("zec-reth", "1.1.0-alpha")
 
 
 def _decide(version: ZiskVersion, profile: tuple[str, str]) -> VersionVerdict:
@@ -45,10 +46,12 @@ def test_every_release_belongs_to_its_series_or_none(
         (ZiskVersion(0, 15, 0), P014, VersionVerdict.OK),  # one series with 0.14
         (ZiskVersion(2, 0, 0), P014, VersionVerdict.UNKNOWN_SERIES),
         (ZiskVersion(0, 13, 2), P014, VersionVerdict.UNKNOWN_SERIES),
-        (ZiskVersion(0, 16, 1), P014, VersionVerdict.NOT_DRIVEN),
-        (ZiskVersion(0, 16, 1), P016, VersionVerdict.NOT_DRIVEN),
-        (ZiskVersion(0, 18, 0), P014, VersionVerdict.NOT_DRIVEN),
-        (ZiskVersion(1, 1, 0, prerelease="alpha"), P014, VersionVerdict.NOT_DRIVEN),
+        (ZiskVersion(0, 16, 1), P014, VersionVerdict.PROFILE_MISMATCH),
+        (ZiskVersion(0, 16, 1), P016, VersionVerdict.OK),
+        (ZiskVersion(0, 18, 0), P014, VersionVerdict.PROFILE_MISMATCH),
+        (ZiskVersion(1, 1, 0, prerelease="alpha"), P014, VersionVerdict.PROFILE_MISMATCH),
+        (ZiskVersion(1, 3, 1, prerelease="alpha"), P1X, VersionVerdict.OK),
+        (ZiskVersion(0, 18, 0), P1X, VersionVerdict.PROFILE_MISMATCH),
         (ZiskVersion(0, 14, 0), P016, VersionVerdict.PROFILE_MISMATCH),
     ],
 )
@@ -65,21 +68,21 @@ def test_an_ok_decision_has_no_message() -> None:
 
 
 def test_the_refusal_names_version_line_supported_versions_and_profile() -> None:
-    raw = "cargo-zisk 0.16.1 (48cf7ccef 2026-03-20)"
-    decision = decide_version(ZiskVersion(0, 16, 1, raw=raw), profile_name=P014[0],
-                              profile_zisk_version=P014[1])
+    raw = "cargo-zisk 1.1.0-alpha [gpu] (abc 2026-09-01)"
+    decision = decide_version(ZiskVersion(1, 1, 0, raw=raw, prerelease="alpha"),
+                              profile_name=P014[0], profile_zisk_version=P014[1])
     assert not decision.ok
-    assert "cargo-zisk 0.16.1" in decision.message and raw in decision.message
-    assert "not supported by this version of the daemon" in decision.message
-    assert "0.14.x/0.15.x" in decision.message
+    assert "cargo-zisk 1.1.0-alpha" in decision.message and raw in decision.message
+    assert "0.14.x/0.15.x, 0.16.x, 0.17.x/0.18.x, 1.x" in decision.message
     assert P014[0] in decision.message and "ZisK 0.14.0" in decision.message
     assert "does not match" in decision.message
 
 
-def test_a_profile_of_the_found_series_is_not_called_a_mismatch() -> None:
-    decision = decide_version(ZiskVersion(0, 16, 1), profile_name=P016[0],
-                              profile_zisk_version=P016[1])
-    assert "does not match" not in decision.message
+def test_an_unknown_release_is_named_as_such() -> None:
+    decision = decide_version(ZiskVersion(2, 0, 0, raw="cargo-zisk 2.0.0 [gpu] (x y)"),
+                              profile_name=P1X[0], profile_zisk_version=P1X[1])
+    assert decision.verdict is VersionVerdict.UNKNOWN_SERIES
+    assert "does not know" in decision.message and "2.0.0" in decision.message
 
 
 def test_a_profile_version_that_is_not_a_release_is_a_mismatch() -> None:

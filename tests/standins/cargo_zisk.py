@@ -20,10 +20,36 @@ It follows the v0.14 contract written down in ``../shared/docs/zisk.md`` (source
 - ``verify -p PROOF [-k VK]`` (§3): reads the raw or zstd file, prints ``✓ Stark proof was
   verified`` (exit 0) or ``✗ Stark proof was not verified`` (exit 1).
 
+Later series (``../shared/docs/zisk-coordinator.md`` §3-§4, ``zisk.md`` §1.5-§1.6, §6.2), chosen
+by ``STANDIN_ZISK_VERSION``:
+
+- **0.16.x**: flags as 0.14 except ``-i/--inputs`` (``--input`` warns on stderr), ``-c``,
+  ``--snark``, ``-n``, ``-H``, ``-h`` (threads); the input must be framed (``u64 LE len ‖ data ‖
+  zero pad to 8``): a length not a multiple of 8 panics (exit 101, ``input size must be a
+  multiple of 8``); with ``-a`` it writes ``DIR/vadcop_final_proof.bin`` as bincode 1
+  ``ZiskProofWithPublicValues`` and prints ``Proof ID`` / ``Proof Time`` / ``Execution completed
+  in <Duration>, steps``.
+- **0.17.x/0.18.x**: ``-o`` is a FILE, ``-a`` means *no* aggregation (no file then), ``-c``
+  minimal, ``-g`` only on ``[gpu]`` builds (``STANDIN_ZISK_BUILD``; a cpu build rejects it, exit 2);
+  0.17 writes bincode 1 (layout A0), 0.18 bincode 2 (layout A); ``Proof Time`` and ``Execution
+  completed in <ms>ms, steps``.
+- **1.x**: ``-a`` is ``--asm``, ``-u`` requires ``--asm`` (exit 2), ``-c`` minimal, ``-o FILE``
+  (default ``<unix>-proof.bin``), ``-g`` on gpu builds; bincode 2 layout D, ``Proof generated in
+  <s>s, steps: N`` and ``Proof saved to``.
+- **Guest check**: an ELF containing ``guest-input=<raw|framed>:<frames>`` is a guest reading that
+  many frames (or a raw file); an input that guest cannot read fails as the guest would (exit 1,
+  ``Error during emulation``), so a daemon sending the wrong form is caught.
+- Invoked as ``ziskemu`` (``-e ELF --inputs IN [-m]``): prints ``process_rom() steps=N
+  duration=S …`` with ``-m`` (zisk.md §2.2).
+
+Proof files are written with ``zisk_proof_encoders`` (beside this file, from the documented
+layouts); ``verify`` of 0.16+ files reads them back with the daemon's ``proof_files`` decoder for
+the structure and checks the stand-in's own checksum words (the stand-in STARK).
+
 Differences from ZisK, on purpose: the proof is ~4 KiB of u64 words ``[68][rom_root ×4][outputs
 ×64][filler][checksum ×4]`` derived from hashes of the ELF and input (a checksum stands in for the
-STARK); ``id`` is **BLAKE2b-256** hex of ``vadcop_final_proof.bin`` (ZisK uses blake3, not in the
-standard library); the compressed file is a valid zstd frame of *raw* (stored) blocks, not level 1.
+STARK); ``id`` is blake3 hex of ``vadcop_final_proof.bin`` (as ZisK); the compressed file is a
+valid zstd frame of *raw* (stored) blocks, not level 1.
 Error wording for a missing ELF is not in zisk.md and is a guess.
 
 Switches (environment):
@@ -56,6 +82,11 @@ import struct
 import sys
 import time
 from pathlib import Path
+
+import blake3
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import zisk_proof_encoders as enc
 
 DEFAULT_VERSION = "0.14.0"
 GIT_SHA = "2f791ffd0"
@@ -103,15 +134,124 @@ USAGE = {
     "prove": "Usage: cargo-zisk prove [OPTIONS] --elf <ELF>",
     "execute": "Usage: cargo-zisk execute [OPTIONS] --elf <ELF>",
     "verify": "Usage: cargo-zisk verify [OPTIONS] --proof <PROOF>",
+    "ziskemu": "Usage: ziskemu [OPTIONS]",
     None: "Usage: cargo-zisk <COMMAND>",
 }
 REQUIRED = {"prove": ("elf", "--elf <ELF>"), "execute": ("elf", "--elf <ELF>"),
-            "verify": ("proof", "--proof <PROOF>")}
+            "verify": ("proof", "--proof <PROOF>"), "ziskemu": ("elf", "--elf <ELF>")}
 PHASES = [
     "STARTING_ASM_MICROSERVICES", "INITIALIZING_PROOFMAN", "REGISTERING_WITNESS",
     "COMPUTE_MINIMAL_TRACE", "PLAN", "CALCULATING_CONTRIBUTIONS", "CALCULATE_GLOBAL_CHALLENGE",
     "GENERATING_PROOFS", "GENERATING_INNER_PROOFS", "GENERATE_VADCOP_FINAL_PROOF",
 ]
+
+
+
+def _without(flags: dict[str, tuple[str, bool]], *names: str) -> dict[str, tuple[str, bool]]:
+    return {k: v for k, v in flags.items() if k not in names}
+
+
+# 0.16.1 (zisk@48cf7ccef:cli/src/commands/prove.rs; zisk-coordinator.md §4.1)
+PROVE_FLAGS_016 = {
+    **_without(PROVE_FLAGS, "-w", "--witness-lib", "-n", "--number-threads-witness",
+               "--input"),
+    "--inputs": ("input", True), "--input": ("input_deprecated", True),
+    "-H": ("hints", True), "--hints": ("hints", True),
+    "-w": ("proving_key_snark", True), "--proving-key-snark": ("proving_key_snark", True),
+    "-c": ("minimal", False), "--compressed": ("minimal", False),
+    "--snark": ("snark", False),
+    "-n": ("no_auto_setup", False), "--no-auto-setup": ("no_auto_setup", False),
+    "--asm-out-file": ("asm_out_file", True),
+    "-h": ("threads", True), "--number-threads-witness": ("threads", True),
+}
+# 0.17.0/0.18.0 (zisk@790f9e28a:cli/src/commands/prove.rs; §4.2)
+PROVE_FLAGS_017 = {
+    "-e": ("elf", True), "--elf": ("elf", True),
+    "-i": ("input", True), "--inputs": ("input", True), "--input": ("input_deprecated", True),
+    "--hints": ("hints", True),
+    "-k": ("proving_key", True), "--proving-key": ("proving_key", True),
+    "-w": ("proving_key_plonk", True), "--proving-key-plonk": ("proving_key_plonk", True),
+    "-o": ("output", True), "--output": ("output", True),
+    "-a": ("no_aggregation", False), "--no-aggregation": ("no_aggregation", False),
+    "-c": ("minimal", False), "--minimal": ("minimal", False),
+    "--plonk": ("plonk", False),
+    "-y": ("verify_proofs", False), "--verify-proofs": ("verify_proofs", False),
+    "-u": ("unlock", False), "--unlock-mapped-memory": ("unlock", False),
+    "-x": ("max_witness", True), "--max-witness-stored": ("max_witness", True),
+    "-m": ("minimal_memory", False), "--minimal-memory": ("minimal_memory", False),
+    "-g": ("gpu", False), "--gpu": ("gpu", False),
+    "-l": ("emulator", False), "--emulator": ("emulator", False),
+    "-s": ("asm", True), "--asm": ("asm", True), "--asm-out-file": ("asm_out_file", True),
+    "-n": ("no_auto_setup", False), "--no-auto-setup": ("no_auto_setup", False),
+    "-z": ("preallocate", False), "--preallocate-fixed-gpu": ("preallocate", False),
+    "-t": ("max_streams", True), "--max-streams": ("max_streams", True),
+    "--number-threads-witness": ("threads", True),
+    "-v": ("verbose", False), "--verbose": ("verbose", False),
+}
+# 1.x (zisk@c603fe8fd:cli/src/commands/user/embedded/prove.rs; §4.3, 1.1-1.3 unconfirmed)
+PROVE_FLAGS_1 = {
+    "-e": ("elf", True), "--elf": ("elf", True),
+    "-i": ("input", True), "--inputs": ("input", True),
+    "--hints": ("hints", True),
+    "-a": ("asm_executor", False), "--asm": ("asm_executor", False),
+    "-o": ("output", True), "--output": ("output", True),
+    "-k": ("proving_key", True), "--proving-key": ("proving_key", True),
+    "-w": ("proving_key_plonk", True), "--proving-key-plonk": ("proving_key_plonk", True),
+    "-m": ("minimal_memory", False), "--minimal-memory": ("minimal_memory", False),
+    "-x": ("max_witness", True), "--max-witness-stored": ("max_witness", True),
+    "-u": ("unlock", False), "--unlock-mapped-memory": ("unlock", False),
+    "-c": ("minimal", False), "--minimal": ("minimal", False),
+    "--plonk": ("plonk", False),
+    "-y": ("verify_proofs", False), "--verify-proof": ("verify_proofs", False),
+    "-g": ("gpu", False), "--gpu": ("gpu", False),
+    "-v": ("verbose", False), "--verbose": ("verbose", False),
+}
+EXECUTE_FLAGS_LATER = {
+    "-e": ("elf", True), "--elf": ("elf", True),
+    "-i": ("input", True), "--inputs": ("input", True),
+    "--hints": ("hints", True),
+    "-k": ("proving_key", True), "--proving-key": ("proving_key", True),
+    "-u": ("unlock", False), "--unlock-mapped-memory": ("unlock", False),
+    "-l": ("emulator", False), "--emulator": ("emulator", False),
+    "-v": ("verbose", False), "--verbose": ("verbose", False),
+}
+EXECUTE_FLAGS_1 = {
+    "-e": ("elf", True), "--elf": ("elf", True),
+    "-i": ("input", True), "--inputs": ("input", True),
+    "--hints": ("hints", True),
+    "-a": ("asm_executor", False), "--asm": ("asm_executor", False),
+    "-u": ("unlock", False), "--unlock-mapped-memory": ("unlock", False),
+    "-g": ("gpu", False), "--gpu": ("gpu", False),
+    "-v": ("verbose", False), "--verbose": ("verbose", False),
+}
+ZISKEMU_FLAGS = {
+    "-e": ("elf", True), "--elf": ("elf", True),
+    "-i": ("input", True), "--inputs": ("input", True),
+    "-m": ("metrics", False), "--log-metrics": ("metrics", False),
+    "-n": ("max_steps", True), "--max-steps": ("max_steps", True),
+    "-c": ("log_output", False), "--log-output": ("log_output", False),
+    "-o": ("output", True), "--output": ("output", True),
+    "--legacy-inputs": ("legacy", True),
+}
+PLONK_FREE_WORDS = 440
+GOLDILOCKS_P = 2**64 - 2**32 + 1
+
+
+def series() -> str:
+    """``0.14`` (0.14/0.15), ``0.16``, ``0.17`` (0.17/0.18) or ``1`` from STANDIN_ZISK_VERSION."""
+    try:
+        major, minor = (int(x) for x in env("STANDIN_ZISK_VERSION", DEFAULT_VERSION).split(".")[:2])
+    except ValueError:  # a version line the daemon cannot parse (tests)
+        return "0.14"
+    if major >= 1:
+        return "1"
+    if minor >= 17:
+        return "0.17"
+    return "0.16" if minor == 16 else "0.14"
+
+
+def gpu_build() -> bool:
+    return env("STANDIN_ZISK_BUILD", "cpu") == "gpu"
 
 
 class UsageError(Exception):
@@ -176,14 +316,22 @@ def parse(cmd: str, argv: list[str], flags: dict[str, tuple[str, bool]]) -> dict
         usage_exit(cmd, f"the following required arguments were not provided:\n  {shown}")
     if opts.get("unlock") and opts.get("emulator"):
         usage_exit(cmd, "the argument '--unlock-mapped-memory' cannot be used with '--emulator'")
+    if "asm_executor" in {v[0] for v in flags.values()} and opts.get("unlock") and not opts.get(
+        "asm_executor"
+    ):
+        usage_exit(cmd, "the following required arguments were not provided:\n  --asm")
+    if opts.get("gpu") and not gpu_build():
+        usage_exit(cmd, "unexpected argument '--gpu' found")  # absent from cpu-only builds
+    if "input_deprecated" in opts:
+        err("warning: --input is deprecated, use --inputs")
+        opts["input"] = opts.pop("input_deprecated")
     return opts
 
 
 def version_line() -> str:
     ver = env("STANDIN_ZISK_VERSION", DEFAULT_VERSION)
-    parts = ver.split(".")
     tag = ""
-    if len(parts) >= 2 and parts[0] == "0" and parts[1].isdigit() and int(parts[1]) >= 17:
+    if series() in ("0.17", "1"):
         tag = f" [{env('STANDIN_ZISK_BUILD', 'cpu')}]"
     return f"cargo-zisk {ver}{tag} ({GIT_SHA} {BUILD_TS})"
 
@@ -374,7 +522,156 @@ def load_inputs(cmd: str, opts: dict[str, object], helper: int | None) -> tuple[
     return elf_path.read_bytes(), inp
 
 
+def read_frames(inp: bytes) -> list[bytes]:
+    """The frames of a 0.16+ input (zisk.md §6.2). A length that is not a multiple of 8 is the
+    emulator's panic (exit 101); a frame running past the file or non-zero padding is an input
+    the guest misreads: ``Error during emulation`` (exit 1)."""
+    if len(inp) % 8:
+        err("thread 'main' panicked at emulator/src/emu_context.rs:61:13:\n"
+            "input size must be a multiple of 8\n"
+            "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace")
+        os._exit(101)
+    frames: list[bytes] = []
+    pos = 0
+    while pos < len(inp):  # bounded: pos grows by at least 8 each turn
+        (n,) = struct.unpack_from("<Q", inp, pos)
+        end = pos + 8 + n
+        padded = end + (-n % 8)
+        if padded > len(inp) or any(inp[end:padded]):
+            guest_error(f"frame at byte {pos} declares {n} bytes; the file has {len(inp)}")
+        frames.append(inp[pos + 8 : end])
+        pos = padded
+    return frames
+
+
+def guest_error(why: str) -> None:
+    err(f"Error during emulation: GuestPanic(\"{why}\")")
+    sys.exit(1)
+
+
+def check_guest_input(elf: bytes, inp: bytes) -> list[bytes]:
+    """What the guest reads: the frames (0.16+), or the raw file as one piece (0.14/0.15).
+
+    An ELF carrying ``guest-input=<raw|framed>:<frames>`` reads exactly that; an input of
+    another form fails as that guest would."""
+    pieces = [inp] if series() == "0.14" else read_frames(inp)
+    marker = elf.find(b"guest-input=")
+    if marker < 0:
+        return pieces
+    spec = elf[marker + len(b"guest-input="):].split(b";")[0].decode()
+    form, _, count = spec.partition(":")
+    if form == "raw" and series() != "0.14":
+        guest_error("this guest was built for ZisK 0.14/0.15 (raw input)")
+    if form == "framed" and series() == "0.14":
+        guest_error("this guest reads framed input (ZisK >= 0.16)")
+    if form == "raw" and len(inp) >= 8 and struct.unpack_from("<Q", inp)[0] == len(inp) - 8 - (
+        -(len(inp) - 8) % 8
+    ):
+        guest_error("the raw input starts with its own length: it is framed")
+    if count and len(pieces) != int(count):
+        guest_error(f"the guest reads {count} frame(s); the input has {len(pieces)}")
+    if any(not p for p in pieces):
+        guest_error("an input frame is empty")
+    return pieces
+
+
+def program_vk_words(elf: bytes) -> list[int]:
+    return words_of(h(b"rom", elf), 4, 2**63)
+
+
+def output_words(inp: bytes) -> list[int]:
+    return words_of(h(b"out", inp), 64, 2**32 - 1)
+
+
+def stark_words(vk: list[int], outputs: list[int], elf: bytes, inp: bytes) -> list[int]:
+    """The stand-in STARK: filler words then 4 checksum words over program key, outputs and
+    filler (``proof_checksum_ok`` checks them)."""
+    filler = words_of(h(b"fri", elf, inp), FILLER_WORDS, 2**63)
+    return filler + checksum_words(vk, outputs, filler)
+
+
+def checksum_words(vk: list[int], outputs: list[int], filler: list[int]) -> list[int]:
+    body = struct.pack(f"<{len(vk) + len(outputs) + len(filler)}Q", *vk, *outputs, *filler)
+    return words_of(h(b"check", body), 4, 2**63)
+
+
+def proof_checksum_ok(vk: list[int], outputs: list[int], words: list[int]) -> bool:
+    return len(words) > 4 and words[-4:] == checksum_words(vk, outputs, words[:-4])
+
+
+ZISK_VK = [11, 22, 33, 44]  # the stand-in's aggregation key (zisk_vk)
+
+
+def write_new_proof(
+    opts: dict[str, object], elf: bytes, inp: bytes, out: Path, minimal: bool
+) -> None:
+    """The proof file of the running series (0.16: bincode 1, 0.17.0: A0, 0.18: A, 1.x: D)."""
+    vk, outputs = program_vk_words(elf), output_words(inp)
+    words = stark_words(vk, outputs, elf, inp)
+    publics = enc.le_u32s(outputs)
+    ver = env("STANDIN_ZISK_VERSION", DEFAULT_VERSION)
+    if series() == "0.16":
+        data = enc.encode_v016_bincode1(2 if minimal else 1, enc.le_words(words), publics,
+                                        enc.le_words(vk))
+    elif ver.startswith("0.17."):
+        data = enc.encode_v017_a0(1 if minimal else 0, enc.le_words(words), publics,
+                                  enc.le_words(vk), enc.le_words(ZISK_VK))
+    elif series() == "0.17":
+        data = enc.encode_v018_a(words, ZISK_VK, minimal, publics, vk)
+    else:
+        kind = enc.KIND_MINIMAL if minimal else enc.KIND_FINAL
+        data = enc.encode_v1_d(words, ZISK_VK, kind, "Poseidon1", [*vk, *outputs], vk,
+                               enc.MODE_POSEIDON1)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+
+
+def cmd_prove_later(argv: list[str]) -> None:
+    """``prove`` of 0.16, 0.17/0.18 and 1.x."""
+    ser = series()
+    flags = {"0.16": PROVE_FLAGS_016, "0.17": PROVE_FLAGS_017, "1": PROVE_FLAGS_1}[ser]
+    opts = parse("prove", argv, flags)
+    print(f"{'Command':>12} Prove", flush=True)
+    use_asm = bool(opts.get("asm_executor")) if ser == "1" else not opts.get("emulator")
+    elf, inp = load_inputs("Prove", opts, None)
+    check_guest_input(elf, inp)
+    helper = start_helper() if use_asm else None
+    started = time.monotonic()
+    phase_run(PHASES, float(env("STANDIN_ZISK_DELAY_S", "0.2")), "prove", helper)
+    elapsed = time.monotonic() - started
+    steps = cycles_of(inp)
+    minimal = bool(opts.get("minimal"))
+    if ser == "0.16":
+        aggregated = bool(opts.get("aggregation"))
+        out = Path(str(opts.get("output_dir", "tmp"))) / "vadcop_final_proof.bin"
+    elif ser == "0.17":
+        aggregated = not opts.get("no_aggregation")
+        out = Path(str(opts.get("output", "vadcop_final_proof.bin")))
+    else:
+        aggregated = True
+        out = Path(str(opts.get("output", f"{int(time.time())}-proof.bin")))
+    if aggregated and env("STANDIN_ZISK_NO_PROOF") != "1":
+        write_new_proof(opts, elf, inp, out, minimal)
+    if aggregated:
+        if ser == "1":
+            info("--- PROVE SUMMARY -------------")
+            info(f"Proof generated in {elapsed:.3f}s, steps: {steps}")
+            info(f"Proof saved to {out}")
+        else:
+            info("--- PROVE SUMMARY ------------------------")
+            if ser == "0.16" and out.is_file():
+                payload = out.read_bytes()
+                info(f"Proof ID: {blake3.blake3(payload).hexdigest()}")
+            info(f"Proof Time: {elapsed:.3f} seconds")
+            dur = f"{elapsed * 1000:.2f}ms" if ser == "0.16" else f"{int(elapsed * 1000)}ms"
+            info(f"Execution completed in {dur}, steps: {steps}")
+    stop_helper(helper)
+    sys.exit(0)
+
+
 def cmd_prove(argv: list[str]) -> None:
+    if series() != "0.14":
+        cmd_prove_later(argv)
     opts = parse("prove", argv, PROVE_FLAGS)
     out_dir = Path(str(opts.get("output_dir", "tmp")))
     for label, value in [
@@ -384,8 +681,9 @@ def cmd_prove(argv: list[str]) -> None:
         ("Output Dir", out_dir), ("Mode", "Emulator" if opts.get("emulator") else "Asm"),
     ]:
         print(f"{label:>12} {value}", flush=True)
+    elf, inp = load_inputs("Prove", opts, None)
+    check_guest_input(elf, inp)
     helper = None if opts.get("emulator") else start_helper()
-    elf, inp = load_inputs("Prove", opts, helper)
     started = time.monotonic()
     phases = PHASES + (["VERIFYING_VADCOP_FINAL_PROOF"] if opts.get("verify_proofs") else [])
     phase_run(phases, float(env("STANDIN_ZISK_DELAY_S", "0.2")), "prove", helper)
@@ -394,7 +692,7 @@ def cmd_prove(argv: list[str]) -> None:
     if opts.get("aggregation"):
         out_dir.mkdir(parents=True, exist_ok=True)
         proof = make_proof(elf, inp)
-        proof_id = hashlib.blake2b(proof, digest_size=32).hexdigest()
+        proof_id = blake3.blake3(proof).hexdigest()
         compressed = zstd_stored(proof)
         if env("STANDIN_ZISK_NO_PROOF") != "1":
             (out_dir / "vadcop_final_proof.bin").write_bytes(proof)
@@ -419,40 +717,94 @@ def cmd_prove(argv: list[str]) -> None:
 
 
 def cmd_execute(argv: list[str]) -> None:
-    opts = parse("execute", argv, EXECUTE_FLAGS)
-    if env("STANDIN_ZISK_GPU") == "1":
+    ser = series()
+    flags = {"0.14": EXECUTE_FLAGS, "0.16": {**EXECUTE_FLAGS, "--inputs": ("input", True)},
+             "0.17": EXECUTE_FLAGS_LATER, "1": EXECUTE_FLAGS_1}[ser]
+    opts = parse("execute", argv, flags)
+    if env("STANDIN_ZISK_GPU") == "1" and ser in ("0.14", "0.16"):
         err("Error: Command is not supported on GPU mode")
         sys.exit(1)
-    helper = None if opts.get("emulator") else start_helper()
-    _, inp = load_inputs("Execute", opts, helper)
+    elf, inp = load_inputs("Execute", opts, None)
+    check_guest_input(elf, inp)
+    helper = None if opts.get("emulator") or ser == "1" else start_helper()
     started = time.monotonic()
     phase_run(["STARTING_ASM_MICROSERVICES", "EXECUTE"], float(env("STANDIN_ZISK_DELAY_S", "0.2")),
               "execute", helper)
     elapsed_ms = (time.monotonic() - started) * 1000
-    info(f"Execution completed in {elapsed_ms:.6f}ms, executed steps: {cycles_of(inp)}")
+    if ser == "0.14":
+        info(f"Execution completed in {elapsed_ms:.6f}ms, executed steps: {cycles_of(inp)}")
+    else:
+        info("--- EXECUTE SUMMARY -----------")
+        cost = ", cost: 1.0" if ser == "1" else ""
+        info(f"Execution completed in {int(elapsed_ms)}ms, steps: {cycles_of(inp)}{cost}")
     stop_helper(helper)
     sys.exit(0)
 
 
+def cmd_ziskemu(argv: list[str]) -> None:
+    """``ziskemu -e ELF --inputs IN [-m]`` (zisk.md §2.2)."""
+    opts = parse("ziskemu", argv, ZISKEMU_FLAGS)
+    elf, inp = load_inputs("Emulate", opts, None)
+    check_guest_input(elf, inp)
+    started = time.monotonic()
+    time.sleep(float(env("STANDIN_ZISK_DELAY_S", "0.2")))
+    steps = cycles_of(inp)
+    dur = time.monotonic() - started
+    if opts.get("metrics"):
+        print(f"process_rom() steps={steps} duration={dur:.4f} tp={steps / dur / 1e6:.4f} "
+              f"Msteps/s freq=3000.0000 {3000 * dur * 1e6 / steps:.4f} clocks/step", flush=True)
+    sys.exit(0)
+
+
 def cmd_verify(argv: list[str]) -> None:
-    opts = parse("verify", argv, VERIFY_FLAGS)
+    opts = parse("verify", argv, VERIFY_FLAGS if series() != "0.17" and series() != "1"
+                 else {k: v for k, v in VERIFY_FLAGS.items() if v[0] != "vk"})
     started = time.monotonic()
     for key in ("proof", "vk"):
         if key in opts and not Path(str(opts[key])).is_file():
             err(f"Error: Failed to read file {opts[key]}: No such file or directory (os error 2)")
             sys.exit(1)
     data = Path(str(opts["proof"])).read_bytes()
-    raw = unzstd_stored(data) if data[:4] == ZSTD_MAGIC else data
-    ok = raw is not None and proof_ok(raw)
-    info("✓ Stark proof was verified" if ok else "✗ Stark proof was not verified")
+    if series() == "0.14":
+        raw = unzstd_stored(data) if data[:4] == ZSTD_MAGIC else data
+        ok = raw is not None and proof_ok(raw)
+        label = "Stark"
+    else:
+        ok = later_proof_ok(data)
+        label = "Stark" if series() == "0.16" else "STARK"
+    info(f"✓ {label} proof was verified" if ok else f"✗ {label} proof was not verified")
     info("--- VERIFICATION SUMMARY ---")
     info(f"      time: {int((time.monotonic() - started) * 1000)} milliseconds")
     sys.exit(0 if ok else 1)
 
 
+def later_proof_ok(data: bytes) -> bool:
+    """Structure read with the daemon's decoder; the stand-in STARK (checksum words) checked
+    here, so a file with any changed word fails."""
+    from ethproofs_daemon.prover import proof_files as pf
+
+    ver = env("STANDIN_ZISK_VERSION", DEFAULT_VERSION)
+    major, minor = (int(x) for x in ver.split(".")[:2])
+    try:
+        proof = pf.decode_proof_file(data, pf.layout_for_release(major, minor))
+    except pf.ProofFileError:
+        return False
+    vk = list(struct.unpack("<4Q", proof.program_vk))
+    outputs = list(struct.unpack("<64I", proof.outputs))
+    if proof.proof_words is not None:
+        words = list(proof.proof_words)
+    elif proof.proof_bytes is not None and len(proof.proof_bytes) % 8 == 0:
+        words = list(struct.unpack(f"<{len(proof.proof_bytes) // 8}Q", proof.proof_bytes))
+    else:
+        return False
+    return proof_checksum_ok(vk, outputs, words)
+
+
 def main(argv: list[str]) -> None:
     if env("STANDIN_ZISK_IGNORE_TERM") == "1":
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if env("STANDIN_ZISK_TOOL") == "ziskemu":  # run as ziskemu (make_standin_ziskemu)
+        cmd_ziskemu(list(argv))
     if argv and argv[0] == "zisk":  # invoked as `cargo zisk ...`
         argv = argv[1:]
     if not argv:

@@ -39,6 +39,22 @@ def make_standin_cargo_zisk(directory: Path) -> Path:
     return exe
 
 
+def make_standin_ziskemu(directory: Path) -> Path:
+    """Create ``directory/bin/ziskemu`` (mode 0755) running the stand-in as ``ziskemu``."""
+    bin_dir = directory / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    exe = bin_dir / "ziskemu"
+    exe.write_text(
+        f"#!{sys.executable}\n"
+        "# Stand-in ziskemu for tests (not ZisK): see tests/standins/cargo_zisk.py\n"
+        "import os, runpy\n"
+        "os.environ['STANDIN_ZISK_TOOL'] = 'ziskemu'\n"
+        f"runpy.run_path({str(STANDIN_SCRIPT)!r}, run_name='__main__')\n"
+    )
+    exe.chmod(0o755)
+    return exe
+
+
 def pid_alive(pid: int) -> bool:
     """True when ``pid`` is a running process that is not a zombie."""
     try:
@@ -84,8 +100,11 @@ class StandinZisk:
         }
         return {**base, **switches}
 
-    def driver(self, **switches: str) -> ZiskDriver:
-        return ZiskDriver(self.exe, self.elf, env=self.env(**switches), term_grace_s=1.0)
+    def driver(self, *, program_vk: bytes | None = None, ziskemu: str | None = None,
+               **switches: str) -> ZiskDriver:
+        """A driver of this stand-in; ``ziskemu`` None: none installed."""
+        return ZiskDriver(self.exe, self.elf, env=self.env(**switches), term_grace_s=1.0,
+                          program_vk=program_vk, ziskemu=ziskemu)
 
     def request(self, block: int = 100, timeout_s: float = 30.0) -> ProveRequest:
         return ProveRequest(block, self.input, self.root / "output" / str(block), timeout_s)
