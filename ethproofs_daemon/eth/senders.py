@@ -129,10 +129,14 @@ def signature_parts(tx: Transaction, field: str = "transaction") -> SignaturePar
         auths = [
             enc_list(
                 [
-                    enc_uint(a.chain_id), enc_bytes(a.address), enc_uint(a.nonce),
-                    enc_uint(a.y_parity), enc_uint(a.r_signature), enc_uint(a.s_signature),
+                    enc_uint(a.chain_id),
+                    enc_bytes(a.address),
+                    enc_uint(a.nonce),
+                    enc_uint(a.y_parity),
+                    enc_uint(a.r_signature),
+                    enc_uint(a.s_signature),
                 ]
-            )  # fmt: skip
+            )
             for a in tx.authorization_list
         ]
         fields = [

@@ -1,4 +1,4 @@
-"""bincode 2 ``config::standard()`` (little-endian, varint integers) through serde: writer and reader.
+"""bincode 2 ``config::standard()`` (little-endian, varint integers) via serde: writer, reader.
 
 Wire rules (bincode-org/bincode@v2.0.1:docs/spec.md, "Varint encoding" and "Collections"):
 

@@ -35,7 +35,7 @@ would send, and what this module sends):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Final
 
 from .bincode2 import BincodeReader, bincode_bool, bincode_bytes, bincode_option, bincode_varint
@@ -62,8 +62,9 @@ class RethChainConfig:
     """alloy-genesis 2.0.x ``ChainConfig``, the serialized fields in wire order.
 
     Block forks are block numbers, ``*_time`` forks Unix seconds; None = not scheduled.
-    ``blob_schedule`` holds ``(name, params)`` pairs (written sorted by name, as a ``BTreeMap``;
-    keep them sorted so a value read back compares equal); ``extra_fields`` likewise. ``ethash``/``clique``/``parlia`` are not modelled (always None).
+    ``blob_schedule`` holds ``(name, params)`` pairs, written sorted by name (a ``BTreeMap``):
+    keep them sorted so a value read back compares equal. ``extra_fields`` likewise.
+    ``ethash``/``clique``/``parlia`` are not modelled (always None).
     """
 
     chain_id: int
@@ -209,18 +210,16 @@ RETH_MAINNET: Final = RethChainConfig(
     blob_schedule=_SCHEDULE,
 )  # fmt: skip
 
-_POST_MERGE_GENESIS: Final = {
-    k: 0
-    for k in (
-        "homestead_block", "eip150_block", "eip155_block", "eip158_block", "byzantium_block",
-        "constantinople_block", "petersburg_block", "istanbul_block", "berlin_block",
-        "london_block",
-    )
-}  # fmt: skip
+#: Frontier…London at block 0, as on the post-merge testnets.
+_POST_MERGE_GENESIS: Final = RethChainConfig(
+    chain_id=0, homestead_block=0, eip150_block=0, eip155_block=0, eip158_block=0,
+    byzantium_block=0, constantinople_block=0, petersburg_block=0, istanbul_block=0,
+    berlin_block=0, london_block=0,
+)  # fmt: skip
 
 #: UNCONFIRMED (module docstring): Hoodi as ``create_chain_config`` would build it.
-RETH_HOODI: Final = RethChainConfig(
-    chain_id=560048, **_POST_MERGE_GENESIS,
+RETH_HOODI: Final = replace(
+    _POST_MERGE_GENESIS, chain_id=560048,
     shanghai_time=0, cancun_time=0, prague_time=1742999832, osaka_time=1761677592,
     bpo1_time=1762365720, bpo2_time=1762955544,
     terminal_total_difficulty=0, terminal_total_difficulty_passed=True,
@@ -229,8 +228,8 @@ RETH_HOODI: Final = RethChainConfig(
 )  # fmt: skip
 
 #: UNCONFIRMED (module docstring): Sepolia as ``create_chain_config`` would build it.
-RETH_SEPOLIA: Final = RethChainConfig(
-    chain_id=11155111, **_POST_MERGE_GENESIS,
+RETH_SEPOLIA: Final = replace(
+    _POST_MERGE_GENESIS, chain_id=11155111,
     shanghai_time=1677557088, cancun_time=1706655072, prague_time=1741159776,
     osaka_time=1760427360, bpo1_time=1761017184, bpo2_time=1761607008,
     terminal_total_difficulty=17000000000000000, terminal_total_difficulty_passed=True,
@@ -244,9 +243,7 @@ _BY_ID: Final = {c.chain_id: c for c in _BY_NAME.values()}
 CONFIRMED_CHAIN_IDS: Final = frozenset({1})
 
 
-def zec_reth_chain_config(
-    chain: int | str, *, allow_unconfirmed: bool = False
-) -> RethChainConfig:
+def zec_reth_chain_config(chain: int | str, *, allow_unconfirmed: bool = False) -> RethChainConfig:
     """The guest's chain configuration for a chain id or name (``mainnet``/``hoodi``/``sepolia``).
 
     Args:
