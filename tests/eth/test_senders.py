@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from Crypto.Hash import keccak as pycryptodome_keccak
 from eth_account import Account
-from eth_keys import keys as eth_keys
+from eth_keys.datatypes import PrivateKey
 
 from ethproofs_daemon.eth.errors import InputError
 from ethproofs_daemon.eth.senders import SECP256K1_N, recover_sender, recover_senders
@@ -34,7 +34,7 @@ KEY = bytes.fromhex("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f3
 ACCOUNT = Account.from_key(KEY)
 ADDRESS = bytes.fromhex(ACCOUNT.address[2:])
 #: eth-keys' public key, uncompressed with the SEC1 0x04 prefix.
-PUBLIC_KEY = b"\x04" + eth_keys.PrivateKey(KEY).public_key.to_bytes()
+PUBLIC_KEY = b"\x04" + PrivateKey(KEY).public_key.to_bytes()
 TO = bytes.fromhex("22" * 20)
 SLOT = bytes.fromhex("44" * 32)
 ACCESS = (AccessListItem(bytes.fromhex("33" * 20), (SLOT,)),)

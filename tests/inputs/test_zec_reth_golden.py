@@ -53,7 +53,8 @@ WITNESS_PARSERS: dict[str, Callable[[Any], ExecutionWitness]] = {
 
 
 def keccak(data: bytes) -> bytes:
-    return pycryptodome_keccak.new(data=data, digest_bits=256).digest()
+    digest: bytes = pycryptodome_keccak.new(data=data, digest_bits=256).digest()
+    return digest
 
 
 @cache
@@ -66,7 +67,7 @@ def _block(vector: dict[str, Any]) -> RpcBlock:
 
 
 def _golden(vector: dict[str, Any]) -> bytes:
-    data = (FOLDER / vector["bin"]).read_bytes()
+    data: bytes = (FOLDER / str(vector["bin"])).read_bytes()
     assert hashlib.sha256(data).hexdigest() == vector["bin_sha256"]
     return data
 
