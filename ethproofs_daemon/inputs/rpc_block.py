@@ -275,11 +275,14 @@ def block_from_json(value: object, *, rpc: bool = True, field: str = "block") ->
 
 @dataclass(frozen=True, slots=True)
 class RpcBlock:
-    """An ``eth_getBlockByNumber(n, true)`` result, typed: the block and the ``hash`` the node
-    gave for it (32 bytes; ``checks.check_block_hash`` compares it with the header's keccak)."""
+    """An ``eth_getBlockByNumber(n, true)`` result, typed: the block, the ``hash`` the node
+    gave for it (32 bytes; ``checks.check_block_hash`` compares it with the header's keccak) and
+    each transaction's ``from`` as the node gave it (20 bytes each, in transaction order;
+    ``eth.senders.recover_senders`` compares them with the recovered signers)."""
 
     block: Block
     hash: bytes
+    senders: tuple[bytes, ...] = ()
 
 
 def rpc_block_from_json(value: object, field: str = "block") -> RpcBlock:
@@ -290,4 +293,8 @@ def rpc_block_from_json(value: object, field: str = "block") -> RpcBlock:
     """
     block = block_from_json(value, rpc=True, field=field)
     o = hj.obj(value, field)
-    return RpcBlock(block, hj.h256(o["hash"], f"{field}.hash"))
+    senders = []
+    for i, tx in enumerate(hj.array(o["transactions"], f"{field}.transactions")):
+        fi = f"{field}.transactions[{i}]"
+        senders.append(hj.address(hj.obj(tx, fi)["from"], f"{fi}.from"))
+    return RpcBlock(block, hj.h256(o["hash"], f"{field}.hash"), tuple(senders))
