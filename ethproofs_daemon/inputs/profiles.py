@@ -1,12 +1,15 @@
-"""Guest profiles: which input codec and framing a guest ELF needs, and the ELF check at start.
+"""The guest registry: which guest program an ELF is, the input it reads, and the ELF check.
 
-The manifest (``guest_manifest.json`` beside this module, shipped in the wheel; override with
-``$ETHPROOFS_GUEST_MANIFEST``) names each known guest: ELF file name, the ethrex revision whose
-``ProgramInput`` it reads, ZisK version, codec, framing and the ELF's sha256 where known.
-``DEFAULT_PROFILE_NAME`` is the ZisK 0.14.0 guest the original client uses
-(lambdaclass/ethrex-ethproofs@b45cda3). Framing: ``raw`` for ZisK 0.14/0.15 (the input file is
-the bytes); ``zisk-stdin`` for ZisK >= 0.16 = ``u64 LE length | data | zero padding to a
-multiple of 8`` (0xPolygonHermez/zisk@v0.16.1:emulator/src/emu_context.rs).
+The manifest (``guest_elfs/manifest.json`` in the repository, shipped inside the package as
+``ethproofs_daemon/inputs/guest_manifest.json``; override with ``$ETHPROOFS_GUEST_MANIFEST``)
+names each known guest: guest and version, the ZisK version it was built for, the input codec,
+the framing and number of frames, the ELF's file name and, where a source publishes one, its
+sha256 (or git blob id) and program key. ``DEFAULT_PROFILE_NAME`` is ``zec-reth``, the guest a
+ZisK 1.x operator runs on mainnet today (``../shared/docs/guest-zec-reth.md``).
+
+Framing: ``raw`` for ZisK 0.14/0.15 (the input file is the bytes); ``zisk-stdin`` for ZisK >= 0.16
+= each frame ``u64 LE length | data | zero padding to a multiple of 8``
+(0xPolygonHermez/zisk@v0.16.1:emulator/src/emu_context.rs).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Final
 from . import hexjson as hj
 from .errors import ProfileError, ProfileMismatch
 
-DEFAULT_PROFILE_NAME: Final[str] = "ethrex-24d4b6404-zisk-0.14.0"
+DEFAULT_PROFILE_NAME: Final[str] = "zec-reth"
 MANIFEST_ENV: Final[str] = "ETHPROOFS_GUEST_MANIFEST"
 _ELF_MAGIC: Final = b"\x7fELF"
 _FRAME_LEN: Final = struct.Struct("<Q")
@@ -33,6 +36,8 @@ class Codec(enum.StrEnum):
     """How the input bytes are produced."""
 
     ETHREX_891528D_RKYV = "ethrex-891528d-rkyv"  # built-in encoder (schema.py)
+    ZEC_RETH_BINCODE = "zec-reth-bincode"  # built-in encoder (zec_reth.py)
+    STATELESS_SSZ = "stateless-ssz"  # built-in encoder (stateless_ssz.py)
     EXTERNAL = "external"  # a configured command (node/external_builder.py)
 
 
@@ -60,6 +65,12 @@ class GuestProfile:
     source: str = ""
     notes: str = ""
     program_vk: bytes | None = None
+    guest: str = ""
+    guest_version: str = ""
+    #: Frames the guest reads (1 for a raw input).
+    frames: int = 1
+    #: ``git hash-object`` of the ELF (lowercase hex), where only a git blob id is published.
+    git_blob_sha1: str | None = None
 
 
 def manifest_path() -> Path:
@@ -86,9 +97,21 @@ def _profile(name: str, value: object) -> GuestProfile:
             raise ProfileError(f"{field}.{key}", "expected a non-empty string")
         return v
 
+    def opt(key: str) -> str:
+        v = o.get(key, "")
+        if not isinstance(v, str):
+            raise ProfileError(f"{field}.{key}", "expected a string")
+        return v
+
     sha = o.get("sha256")
     if sha is not None and (not isinstance(sha, str) or len(sha) != 64):
         raise ProfileError(f"{field}.sha256", "expected 64 hex digits or null")
+    blob = o.get("git_blob_sha1")
+    if blob is not None and (not isinstance(blob, str) or len(blob) != 40):
+        raise ProfileError(f"{field}.git_blob_sha1", "expected 40 hex digits or null")
+    frames = o.get("frames", 1)
+    if not isinstance(frames, int) or isinstance(frames, bool) or not 1 <= frames <= 16:
+        raise ProfileError(f"{field}.frames", "expected an integer from 1 to 16")
     vk = o.get("program_vk")
     program_vk: bytes | None = None
     if vk is not None:
@@ -105,7 +128,7 @@ def _profile(name: str, value: object) -> GuestProfile:
     return GuestProfile(
         name=name,
         elf_file_name=s("elf_file_name"),
-        ethrex_revision=s("ethrex_revision"),
+        ethrex_revision=opt("ethrex_revision"),
         zisk_version=s("zisk_version"),
         codec=codec,
         framing=framing,
@@ -113,6 +136,10 @@ def _profile(name: str, value: object) -> GuestProfile:
         source=str(o.get("source", "")),
         notes=str(o.get("notes", "")),
         program_vk=program_vk,
+        guest=opt("guest"),
+        guest_version=opt("guest_version"),
+        frames=frames,
+        git_blob_sha1=None if blob is None else blob.lower(),
     )
 
 
@@ -153,10 +180,15 @@ def check_elf(profile: GuestProfile, elf_path: Path, allow_unknown: bool) -> lis
         problems.append(
             f"ELF file name {elf_path.name!r} is not the profile's {profile.elf_file_name!r}"
         )
+    data = elf_path.read_bytes()
     if profile.sha256 is not None:
-        digest = hashlib.sha256(elf_path.read_bytes()).hexdigest()
+        digest = hashlib.sha256(data).hexdigest()
         if digest != profile.sha256:
             problems.append(f"ELF sha256 {digest} is not the profile's {profile.sha256}")
+    elif profile.git_blob_sha1 is not None:
+        blob = git_blob_sha1(data)
+        if blob != profile.git_blob_sha1:
+            problems.append(f"ELF git blob id {blob} is not the profile's {profile.git_blob_sha1}")
     else:
         warnings.append(f"profile {profile.name} records no sha256; only the file name is checked")
     if problems and not allow_unknown:
@@ -165,6 +197,12 @@ def check_elf(profile: GuestProfile, elf_path: Path, allow_unknown: bool) -> lis
             "; ".join(problems) + f" (profile {profile.name}; set ALLOW_UNKNOWN_ELF=1 to override)",
         )
     return [*(f"{p} (allowed: unknown ELF)" for p in problems), *warnings]
+
+
+def git_blob_sha1(data: bytes) -> str:
+    """``git hash-object`` of ``data``: sha1 of ``b"blob <len>\\0" + data`` (lowercase hex;
+    git's object format, git-scm.com/book ch. 10.2)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
 def frame(data: bytes, framing: Framing) -> bytes:
