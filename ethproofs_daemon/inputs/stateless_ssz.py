@@ -32,6 +32,7 @@ from ethproofs_daemon.ssz.new_payload_request import (
     DecodedNewPayloadRequest,
     decode_new_payload_request,
 )
+from ethproofs_daemon.ssz.progressive import progressive_request_root
 from ethproofs_daemon.ssz.requests import ExecutionRequests
 from ethproofs_daemon.ssz.stateless import (
     MAX_BYTES_PER_CODE,
@@ -48,6 +49,7 @@ from ethproofs_daemon.ssz.stateless import (
     fork_of_schema_id,
 )
 from ethproofs_daemon.ssz.strict import check_strict
+from ethproofs_daemon.ssz.types import NEW_PAYLOAD_REQUEST
 
 from .errors import InputError
 from .stateless_payload import (
@@ -183,14 +185,16 @@ def build_stateless_input(
 class DecodedStatelessInput:
     """What a ``statelessInputBytes`` holds (sizes in bytes).
 
-    ``new_payload_request.root`` is the ``hash_tree_root`` of the plain (Lighthouse/zkboost)
-    container; a v0.8 guest hashes progressive containers (``ssz.stateless``) and may commit a
-    different root.
+    Two roots of the request (32 bytes each): ``new_payload_request.root``, the plain
+    containers' (zkboost/Lighthouse, what the Proof Node API is given), and ``guest_root``, the
+    progressive one the v0.8 reth guest commits as ``new_payload_request_root``
+    (``ssz.progressive``).
     """
 
     schema_id: int
     fork: ProtocolFork
     new_payload_request: DecodedNewPayloadRequest
+    guest_root: bytes
     chain_id: int
     state: tuple[bytes, ...]
     codes: tuple[bytes, ...]
@@ -207,6 +211,7 @@ class DecodedStatelessInput:
             f"chain id: {self.chain_id}",
             f"block: {npr.block_number} 0x{npr.block_hash.hex()}",
             f"request root (plain containers): 0x{npr.root.hex()}",
+            f"request root (v0.8 guest, progressive): 0x{self.guest_root.hex()}",
             f"transactions: {npr.transaction_count}, public keys: {len(self.public_keys)}",
             f"witness: {len(self.state)} nodes ({sum(map(len, self.state))} bytes), "
             f"{len(self.codes)} codes ({sum(map(len, self.codes))} bytes), "
@@ -260,6 +265,8 @@ def decode_stateless_input(data: bytes) -> DecodedStatelessInput:
             "input.new_payload_request",
             f"{request.fork} layout under schema 0x{schema_id:04x} ({fork.request_fork})",
         )
+    sedes = NEW_PAYLOAD_REQUEST[request.fork]
+    guest_root = progressive_request_root(sedes.deserialize(request.body), request.fork)
     witness = body[o_witness:o_keys]
     w = [_u32(witness, 0), _u32(witness, 4), _u32(witness, 8), len(witness)]
     keys = body[o_keys:]
@@ -267,6 +274,7 @@ def decode_stateless_input(data: bytes) -> DecodedStatelessInput:
         schema_id=schema_id,
         fork=fork,
         new_payload_request=request,
+        guest_root=guest_root,
         chain_id=int.from_bytes(body[8:16], "little"),
         state=_byte_lists(witness[w[0] : w[1]]),
         codes=_byte_lists(witness[w[1] : w[2]]),
