@@ -140,10 +140,12 @@ def startup_warnings(settings: Settings) -> list[str]:
 
 def make_backend(settings: Settings) -> ProverBackend:
     """The prover backend the settings ask for."""
-    if settings.prover_backend is ProverBackendKind.SIMULATED:
-        return SimulatedProver(delay_s=settings.simulated_proving_seconds)
-    assert settings.elf_path is not None
     profile = get_profile(settings.guest_profile)
+    if settings.prover_backend is ProverBackendKind.SIMULATED:
+        return SimulatedProver(
+            delay_s=settings.simulated_proving_seconds, stands_for=profile.zisk_version
+        )
+    assert settings.elf_path is not None
     tag = {ProofFormat.TAGGED: True, ProofFormat.UNTAGGED: False}.get(
         settings.ethproofs_proof_format
     )

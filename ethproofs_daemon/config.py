@@ -244,6 +244,18 @@ class Settings(BaseModel):
         description="ziskemu executable for ZISK_ACTION=execute with ZisK 0.14-0.16, whose GPU "
         "builds refuse `cargo-zisk execute` (used when found; else cargo-zisk execute).",
     )
+    beacon_api_url: str | None = Field(
+        None,
+        alias="BEACON_API_URL",
+        description="Beacon node REST API: the EIP-7685 requests of blocks carrying some, for "
+        "GUEST_PROFILE=stateless-reth (blocks committing to no requests need none).",
+    )
+    allow_unconfirmed_chain_config: bool = Field(
+        False,
+        alias="ALLOW_UNCONFIRMED_CHAIN_CONFIG",
+        description="Build zec-reth inputs for hoodi/sepolia, whose guest chain configuration no "
+        "golden input confirms.",
+    )
     ethproofs_proof_format: ProofFormat = Field(
         ProofFormat.AUTO,
         alias="ETHPROOFS_PROOF_FORMAT",
@@ -439,12 +451,14 @@ def setup_problems(raw: Mapping[str, object]) -> list[str]:
     from ethproofs_daemon.inputs.chain_config import chain_config_by_name
     from ethproofs_daemon.inputs.errors import InputError
     from ethproofs_daemon.inputs.profiles import Codec, get_profile
+    from ethproofs_daemon.inputs.zec_reth_chains import zec_reth_chain_config
     from ethproofs_daemon.node.external_builder import render_argv
     from ethproofs_daemon.proofnode.settings import KNOWN_PROOF_TYPES
 
     problems: list[str] = []
+    chain = None
     try:
-        chain_config_by_name(str(raw.get("CHAIN", "mainnet")))
+        chain = chain_config_by_name(str(raw.get("CHAIN", "mainnet")))
     except InputError as exc:
         problems.append(f"CHAIN: {exc.reason}")
     types = [t.strip() for t in str(raw.get("PROOF_NODE_PROOF_TYPES", "ethrex-zisk")).split(",")]
@@ -465,6 +479,14 @@ def setup_problems(raw: Mapping[str, object]) -> list[str]:
         profile = get_profile(None if name is None else str(name))
     except InputError:
         profile = None  # reported by guest_problems with the ELF check
+    if profile is not None and profile.codec is Codec.ZEC_RETH_BINCODE and chain is not None:
+        allow = str(raw.get("ALLOW_UNCONFIRMED_CHAIN_CONFIG", "")).lower() in {"1", "true", "yes"}
+        try:
+            zec_reth_chain_config(chain.chain_id, allow_unconfirmed=allow)
+        except InputError as exc:
+            problems.append(f"CHAIN, GUEST_PROFILE: {exc.reason} (GUEST_PROFILE={profile.name}; "
+                            "pick a guest profile that builds for this chain, e.g. "
+                            "ethrex-24d4b6404-zisk-0.14.0 with a genesis file)")
     if profile is not None and profile.codec is Codec.EXTERNAL and builder is None:
         problems.append(f"EXTERNAL_INPUT_BUILDER: required by GUEST_PROFILE={profile.name} "
                         "(its input has no built-in codec)")

@@ -21,8 +21,15 @@ cd "$WORK/elsewhere"
 env -u PYTHONPATH "$WORK/venv/bin/ethproofs-daemon" config > config.txt
 grep -q "GUEST_PROFILE" config.txt
 env -u PYTHONPATH "$WORK/venv/bin/ethproofs-daemon" build-input \
+    --profile ethrex-24d4b6404-zisk-0.14.0 \
     --block "$FIXTURES/real-data/hive-chain/block_0x2d.json" \
     --witness "$FIXTURES/real-data/hive-chain/witness_0x2d.reth-canonical.json" \
     -o input.bin
 cmp input.bin "$FIXTURES/ethrex-input/hive_0x2d_reth-canonical.rkyv.bin"
-echo "check-wheel: the wheel installs and runs from $WORK/elsewhere (config, build-input golden)"
+# the default profile (zec-reth, from the manifest shipped in the wheel)
+env -u PYTHONPATH "$WORK/venv/bin/ethproofs-daemon" build-input \
+    --block "$FIXTURES/zec-reth/block_24628607.json" \
+    --witness "$FIXTURES/zec-reth/witness_24628607.json" \
+    -o zec.bin
+cmp zec.bin "$FIXTURES/zec-reth/mainnet_24628607_66_7_zec_reth.bin"
+echo "check-wheel: the wheel installs and runs from $WORK/elsewhere (config, build-input goldens)"

@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 import trio
 
+from tests.helpers import ETHREX_014_PROFILE
+
 
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
@@ -117,6 +119,8 @@ def daemon_env(env: Mapping[str, str], *, drop: tuple[str, ...] = ()) -> dict[st
     full.update({"LOG_FORMAT": "json", "LOG_LEVEL": "info"})
     full.update(env)
     full.setdefault("HEALTH_PORT", str(free_port()))
+    # the stand-in cargo-zisk is 0.14.0 unless told otherwise; the default profile is zec-reth
+    full.setdefault("GUEST_PROFILE", ETHREX_014_PROFILE)
     full.setdefault("HEALTH_HOST", "127.0.0.1")
     return full
 

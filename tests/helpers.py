@@ -15,3 +15,7 @@ async def wait_until(
     with trio.fail_after(timeout_s):
         while not predicate():
             await trio.sleep(poll_s)
+
+#: The guest profile of the ZisK 0.14 stand-ins (the stand-in cargo-zisk's default version and
+#: the ethrex golden vectors): tests of that path name it, as the default profile is zec-reth.
+ETHREX_014_PROFILE = "ethrex-24d4b6404-zisk-0.14.0"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from ethproofs_daemon.config import ConfigError, ProverBackendKind, load_settings, mask_url
+from ethproofs_daemon.demo.anvil import ANVIL_GENESIS_CONFIG
 
 
 def test_defaults_match_the_original_client_and_the_issue() -> None:
@@ -208,3 +210,27 @@ def test_proof_node_limits_must_be_positive() -> None:
         load_settings({"PROOF_NODE_MAX_BODY_BYTES": "0", "PROOF_NODE_MAX_SUBSCRIBERS": "0"})
     assert "PROOF_NODE_MAX_BODY_BYTES" in str(info.value)
     assert "PROOF_NODE_MAX_SUBSCRIBERS" in str(info.value)
+
+
+@pytest.mark.parametrize("chain", ["hoodi", "sepolia"])
+def test_zec_reth_on_a_chain_without_a_confirmed_guest_configuration_is_refused(
+    tmp_path: Path, chain: str
+) -> None:
+    # ../shared/docs/guest-zec-reth.md: only mainnet's chain configuration is confirmed
+    env = _simulated_run(tmp_path, GUEST_PROFILE="zec-reth", CHAIN=chain)
+    with pytest.raises(ConfigError) as info:
+        load_settings(env, for_run=True)
+    assert any(p.startswith("CHAIN, GUEST_PROFILE:") and "unconfirmed" in p
+               for p in info.value.problems)
+    allowed = load_settings({**env, "ALLOW_UNCONFIRMED_CHAIN_CONFIG": "1"}, for_run=True)
+    assert allowed.allow_unconfirmed_chain_config is True
+
+
+def test_zec_reth_on_a_dev_chain_names_a_profile_that_builds_for_it(tmp_path: Path) -> None:
+    genesis = tmp_path / "genesis.json"
+    genesis.write_text(json.dumps({"config": ANVIL_GENESIS_CONFIG}))
+    env = _simulated_run(tmp_path, GUEST_PROFILE="zec-reth", CHAIN=str(genesis))
+    with pytest.raises(ConfigError) as info:
+        load_settings(env, for_run=True)
+    problem = next(p for p in info.value.problems if p.startswith("CHAIN, GUEST_PROFILE:"))
+    assert "31337" in problem and "ethrex-24d4b6404-zisk-0.14.0" in problem

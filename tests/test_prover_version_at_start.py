@@ -19,7 +19,7 @@ import trio
 from tests.daemon_process import daemon_process, free_port
 from tests.standins.zisk import make_standin_cargo_zisk
 
-DEFAULT_PROFILE = "ethrex-24d4b6404-zisk-0.14.0"
+DEFAULT_PROFILE = "zec-reth"  # the manifest default: ZisK 1.1.0-alpha
 
 
 def _env(tmp_path: Path, version: str) -> dict[str, str]:
@@ -64,11 +64,11 @@ async def test_an_unknown_zisk_series_stops_the_daemon_with_exit_2(tmp_path: Pat
     assert code == 2
     message = str(_misconfigured(output)["error"])
     assert "cargo-zisk 2.0.0" in message and "does not know" in message
-    assert "0.14.x/0.15.x" in message and DEFAULT_PROFILE in message
+    assert "0.14.x/0.15.x, 0.16.x, 0.17.x/0.18.x, 1.x" in message and DEFAULT_PROFILE in message
     assert '"daemon_failed"' in output
 
 
-@pytest.mark.parametrize("version", ["0.16.1", "1.1.0"])
+@pytest.mark.parametrize("version", ["0.14.0", "0.18.0"])
 async def test_a_driven_series_other_than_the_profiles_exits_2(
     tmp_path: Path, version: str
 ) -> None:
@@ -79,7 +79,7 @@ async def test_a_driven_series_other_than_the_profiles_exits_2(
     assert f"cargo-zisk {version}" in message
     assert "does not match the guest profile" in message
     assert "0.14.x/0.15.x, 0.16.x, 0.17.x/0.18.x, 1.x" in message
-    assert DEFAULT_PROFILE in message and "ZisK 0.14.0" in message
+    assert DEFAULT_PROFILE in message and "ZisK 1.1.0-alpha" in message
     assert f"cargo-zisk {version}" in message and "set GUEST_PROFILE" in message
     assert event["profile"] == DEFAULT_PROFILE
 
@@ -93,9 +93,13 @@ async def test_a_version_line_that_cannot_be_parsed_exits_2_with_the_raw_text(
     assert "cannot be parsed" in message and "cargo-zisk banana" in message
 
 
-async def test_a_driven_series_matching_the_profile_still_starts(tmp_path: Path) -> None:
-    env = _env(tmp_path, "0.14.0")
+@pytest.mark.parametrize(("version", "profile"), [
+    ("1.1.0-alpha", DEFAULT_PROFILE), ("0.14.0", "ethrex-24d4b6404-zisk-0.14.0")])
+async def test_a_driven_series_matching_the_profile_still_starts(
+    tmp_path: Path, version: str, profile: str
+) -> None:
+    env = {**_env(tmp_path, version), "GUEST_PROFILE": profile}
     async with daemon_process(env, tmp_path) as daemon:
         health = (await daemon.get("/health")).json()
-        assert "0.14.0" in json.dumps(health)
+        assert version in json.dumps(health)
         assert await daemon.stop(timeout_s=40) == 0

@@ -28,7 +28,7 @@ from ethproofs_daemon.node.rpc import JsonRpcClient, RpcEndpoint
 from ethproofs_daemon.outbox import ReportKind
 from ethproofs_daemon.prover.backend import ProofResult, ProveRequest
 from tests.anvil_node import Chain
-from tests.helpers import wait_until
+from tests.helpers import ETHREX_014_PROFILE, wait_until
 from tests.standins.ethproofs_api import EthProofsState, start_standin_ethproofs
 from tests.standins.prover_backend import StandinBackend
 
@@ -101,6 +101,7 @@ async def rig(tmp_path: Path, anvil: AnvilNode, nursery: trio.Nursery) -> AsyncI
     genesis.write_text(json.dumps({"config": ANVIL_GENESIS_CONFIG}))
     settings = load_settings({
         "ETH_RPC_URL": anvil.url, "PROVER_BACKEND": "simulated", "CHAIN": str(genesis),
+        "GUEST_PROFILE": ETHREX_014_PROFILE,  # anvil: zec-reth has no dev-chain configuration
         "WITNESS_SOURCE": "synthesize", "STATE_DIR": str(tmp_path / "state"),
         "OUTPUT_DIR": str(tmp_path / "output"), "ETHPROOFS_RPC_URL": api_url,
         "ETHPROOFS_API_KEY": API_KEY, "ETHPROOFS_CLUSTER_ID": str(CLUSTER),

@@ -159,6 +159,9 @@ def demo_env(options: DemoOptions, paths: DemoPaths, *, node_url: str, api_url: 
         "WITNESS_TIMEOUT_SECONDS": "30",
         "WITNESS_SOURCE": "synthesize",
         "CHAIN": str(paths.genesis),
+        # anvil's dev chain: zec-reth has no guest chain configuration for it; the ethrex codec
+        # builds for any chain from its genesis file
+        "GUEST_PROFILE": "ethrex-24d4b6404-zisk-0.14.0",
         "PROVER_BACKEND": "simulated",
         "SIMULATED_PROVING_SECONDS": format(options.proving_s, "g"),
         "MAX_ATTEMPTS": "3",

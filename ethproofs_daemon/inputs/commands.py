@@ -2,8 +2,11 @@
 
 ``build-input --block BLOCK.json --witness WITNESS.json [--profile P]
 [--chain mainnet|hoodi|sepolia|GENESIS.json] [--no-check] -o INPUT.bin``: the JSON files may hold
-the bare result object, a whole JSON-RPC response, or an ethrex-replay cache.
-``inspect-input INPUT.bin [--profile P] [--json]``: validating read and summary.
+the bare result object, a whole JSON-RPC response, or (ethrex profiles) an ethrex-replay cache;
+the profile's codec builds the file (``codecs.build_guest_input``: ethrex rkyv, zec-reth bincode,
+stateless SSZ).
+``inspect-input INPUT.bin [--profile P] [--json]``: validating read and summary of any of those
+formats (frames, fields, counts, sizes).
 Handlers return the exit code: 0 ok, 1 input error (one clear line on stderr).
 Also runnable as ``python -m ethproofs_daemon.inputs.commands``.
 """
@@ -19,10 +22,15 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from .build import build_input, chain_config_by_name
+from .build import build_input, chain_config_by_name, unwrap_document
+from .codecs import BlockData, build_guest_input
 from .errors import InputError
-from .profiles import DEFAULT_PROFILE_NAME, GuestProfile, get_profile
+from .profiles import DEFAULT_PROFILE_NAME, Codec, GuestProfile, get_profile, unframe
+from .rpc_block import rpc_block_from_json
+from .rpc_witness import read_rpc_witness
+from .stateless_ssz import decode_stateless_input
 from .summary import summarize_input
+from .zec_reth import inspect_zec_reth_input
 
 
 def _profile(args: argparse.Namespace) -> GuestProfile:
@@ -65,7 +73,17 @@ def handle_build_input(args: argparse.Namespace) -> int:
         witness = _read_json(args.witness, "witness")
         if not isinstance(block, dict) or not isinstance(witness, dict):
             raise InputError("block" if not isinstance(block, dict) else "witness", "not an object")
-        data = build_input(block, witness, profile, chain, check=not args.no_check)
+        if profile.codec is Codec.ETHREX_891528D_RKYV:
+            data = build_input(block, witness, profile, chain, check=not args.no_check)
+        else:
+            rpc_block = rpc_block_from_json(unwrap_document(block, "block")[0])
+            typed_witness = read_rpc_witness(unwrap_document(witness, "witness")[0])
+            data = build_guest_input(
+                profile,
+                BlockData(rpc_block.block, typed_witness, rpc_block.senders, rpc_block.hash),
+                chain,
+                allow_unconfirmed_chain=args.allow_unconfirmed_chain,
+            )
         out = Path(args.output)
         try:
             _write_atomically(out, data)
@@ -85,6 +103,11 @@ def handle_inspect_input(args: argparse.Namespace) -> int:
             data = Path(args.input).read_bytes()
         except OSError as exc:
             raise InputError("input", f"cannot read {args.input}: {exc.strerror or exc}") from None
+        if profile.codec is not Codec.ETHREX_891528D_RKYV:
+            lines = _other_summary(data, profile)
+            print(json.dumps({"profile": profile.name, "summary": lines}, indent=2)
+                  if args.json else "\n".join(lines))
+            return 0
         summary = summarize_input(data, profile)
     except InputError as exc:
         return _fail(exc)
@@ -96,6 +119,20 @@ def handle_inspect_input(args: argparse.Namespace) -> int:
     else:
         print("\n".join(summary.lines()))
     return 0
+
+
+def _other_summary(data: bytes, profile: GuestProfile) -> list[str]:
+    """Summary lines of a zec-reth or stateless-SSZ input (``InputError`` when it does not
+    decode)."""
+    head = [
+        f"profile: {profile.name} ({profile.codec}, {profile.framing})",
+        f"file: {len(data)} bytes",
+    ]
+    if profile.codec is Codec.ZEC_RETH_BINCODE:
+        return head + inspect_zec_reth_input(data).lines()
+    if profile.codec is Codec.STATELESS_SSZ:
+        return head + decode_stateless_input(unframe(data, profile.framing)).lines()
+    raise InputError("profile", f"profile {profile.name}'s codec {profile.codec} has no reader")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -111,8 +148,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "build-input",
         help="build the guest input file from block and witness JSON",
         description="Convert eth_getBlockByNumber(n, true) + debug_executionWitness JSON to the "
-        "guest's input file (ethrex ProgramInput, rkyv), after checking block hash, "
-        "transactions root and parent state root.",
+        "guest's input file for the profile's codec (ethrex ProgramInput rkyv, zec-reth bincode "
+        "frames, stateless-validation SSZ), after checking the block.",
     )
     b.add_argument("--block", required=True, help="block JSON (result, JSON-RPC response, cache)")
     b.add_argument("--witness", required=True, help="witness JSON (result or JSON-RPC response)")
@@ -120,7 +157,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--chain", default="mainnet", help="mainnet (the NIF's choice) | hoodi | sepolia | GENESIS"
     )
     b.add_argument("-o", "--output", required=True, help="input file to write")
-    b.add_argument("--no-check", action="store_true", help="skip the pre-proving checks")
+    b.add_argument("--no-check", action="store_true", help="skip the pre-proving checks (ethrex)")
+    b.add_argument("--allow-unconfirmed-chain", action="store_true",
+                   help="zec-reth: use the hoodi/sepolia chain configuration no golden input "
+                   "confirms")
     _common(b)
     b.set_defaults(func=handle_build_input)
     i = subparsers.add_parser("inspect-input", help="summarize a guest input file")

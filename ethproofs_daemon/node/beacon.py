@@ -21,12 +21,15 @@ another execution payload).
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 import httpx
 import trio
 
 from ethproofs_daemon.eth.errors import InputError
+from ethproofs_daemon.eth.types import Block
+from ethproofs_daemon.inputs.checks import block_hash
 from ethproofs_daemon.ssz.requests import ExecutionRequests
 
 #: Mainnet beacon chain genesis time (Unix seconds) and slot length (seconds)
@@ -214,3 +217,25 @@ async def fetch_execution_requests(
     if reply.status_code != 200:
         raise BeaconTransportError(f"{url}: HTTP {reply.status_code}: {reply.text[:200]!r}")
     return requests_from_block_response(reply.content, expected_block_hash)
+
+
+def beacon_requests_fetcher(
+    base_url: str | None, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> Callable[[Block], Awaitable[ExecutionRequests]] | None:
+    """What the input source calls for a block carrying EIP-7685 requests: the beacon block at
+    the block's slot (``slot_at``, mainnet genesis and slot time), checked to carry this
+    execution block (``BeaconBlockMismatch`` otherwise: on another chain the slot arithmetic does
+    not hold and the check says so rather than using another block's requests). None when no
+    ``BEACON_API_URL`` is set."""
+    if not base_url:
+        return None
+    url = base_url
+
+    async def fetch(block: Block) -> ExecutionRequests:
+        async with httpx.AsyncClient() as client:
+            return await fetch_execution_requests(
+                client, url, slot_at(block.header.timestamp),
+                expected_block_hash=block_hash(block), timeout_s=timeout_s,
+            )
+
+    return fetch

@@ -9,8 +9,10 @@
    ``debug_executionWitness``, or one synthesized from proofs, or ``auto``), typed;
 3. witness verification (``witness/verify.py``) against the parent's state root: a bad witness
    fails here, before any GPU time is spent (the one state-root check of this path);
-4. the input: the built-in ethrex codec (``inputs.build.build_typed_input`` on the typed values,
-   run in a worker thread: it is CPU-bound) or the operator's external builder.
+4. the input: the guest profile's built-in codec (``inputs.codecs.build_guest_input`` on the
+   typed values: ethrex rkyv, zec-reth bincode or stateless SSZ; run in a worker thread: it is
+   CPU-bound) or the operator's external builder. A stateless-SSZ input of a block carrying
+   EIP-7685 requests takes them from the Beacon API (``BEACON_API_URL``).
 
 ``PreparedInput``'s block facts (hash, gas used, transaction count) come from the typed block.
 
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 import shlex
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -43,12 +45,19 @@ from ethproofs_daemon.eth.mpt import TrieError
 from ethproofs_daemon.eth.types import Block, BlockHeader
 from ethproofs_daemon.eth.witness import ExecutionWitness, WitnessInvalid
 from ethproofs_daemon.inputs import hexjson
-from ethproofs_daemon.inputs.build import build_typed_input, chain_config_by_name
+from ethproofs_daemon.inputs.build import chain_config_by_name
 from ethproofs_daemon.inputs.checks import check_block_hash
+from ethproofs_daemon.inputs.codecs import BlockData, build_guest_input
 from ethproofs_daemon.inputs.errors import InputError
-from ethproofs_daemon.inputs.profiles import DEFAULT_PROFILE_NAME, GuestProfile, load_profiles
+from ethproofs_daemon.inputs.profiles import (
+    DEFAULT_PROFILE_NAME,
+    Codec,
+    GuestProfile,
+    load_profiles,
+)
 from ethproofs_daemon.inputs.rpc_block import header_from_json, rpc_block_from_json
 from ethproofs_daemon.jobs import FailureReason
+from ethproofs_daemon.node.beacon import BeaconError, beacon_requests_fetcher
 from ethproofs_daemon.node.external_builder import run_external_builder
 from ethproofs_daemon.node.preparation import (
     BlockNotServed,
@@ -63,6 +72,7 @@ from ethproofs_daemon.node.rpc import (
     RpcResponseError,
     RpcTransportError,
 )
+from ethproofs_daemon.ssz.requests import EMPTY_REQUESTS_HASH, ExecutionRequests
 from ethproofs_daemon.witness.source import WitnessUnavailable, fetch_execution_witness
 from ethproofs_daemon.witness.verify import WitnessBlockFacts, verify_witness
 
@@ -80,6 +90,11 @@ class RpcInputSource:
     external_timeout_s: float = 600.0
     #: Called with the seconds each successful witness fetch took (metrics).
     observe_witness_s: Callable[[float], None] | None = None
+    #: ``ALLOW_UNCONFIRMED_CHAIN_CONFIG``: zec-reth chain configurations no golden input confirms.
+    allow_unconfirmed_chain: bool = False
+    #: Returns the block's EIP-7685 requests (stateless-SSZ inputs of blocks carrying requests;
+    #: ``node.beacon``); None: such blocks fail with an input error naming BEACON_API_URL.
+    fetch_requests: Callable[[Block], Awaitable[ExecutionRequests]] | None = None
 
     @property
     def missing_block_timeout_s(self) -> float:
@@ -105,6 +120,8 @@ class RpcInputSource:
             settings.witness_source,
             settings.witness_timeout_seconds,
             external,
+            allow_unconfirmed_chain=settings.allow_unconfirmed_chain_config,
+            fetch_requests=beacon_requests_fetcher(settings.beacon_api_url),
         )
 
     async def prepare(self, block_number: int) -> PreparedInput:
@@ -138,17 +155,17 @@ class RpcInputSource:
             verify_witness(witness, WitnessBlockFacts.from_block(block))
         except WitnessInvalid as exc:
             raise InputPreparationFailed(FailureReason.INPUT_ERROR, "verify", str(exc)) from exc
+        requests = await self._requests(block)
         try:
             chain = chain_config_by_name(self.chain)
             data = await trio.to_thread.run_sync(
                 partial(
-                    build_typed_input,
-                    block,
-                    witness,
+                    build_guest_input,
                     self.profile,
+                    BlockData(block, witness, rpc_block.senders, rpc_block.hash, requests),
                     chain,
-                    claimed_block_hash=rpc_block.hash,
                     witness_verified=True,
+                    allow_unconfirmed_chain=self.allow_unconfirmed_chain,
                 )
             )
         except InputError as exc:
@@ -159,6 +176,24 @@ class RpcInputSource:
             block.header.gas_used,
             len(block.body.transactions),
         )
+
+    async def _requests(self, block: Block) -> ExecutionRequests | None:
+        """The block's EIP-7685 requests when its guest input needs them from the Beacon API:
+        a stateless-SSZ profile and a ``requestsHash`` that is not the hash of no requests."""
+        header = block.header
+        if (
+            self.profile.codec is not Codec.STATELESS_SSZ
+            or header.requests_hash is None
+            or header.requests_hash == EMPTY_REQUESTS_HASH
+            or self.fetch_requests is None
+        ):
+            return None
+        try:
+            return await self.fetch_requests(block)
+        except BeaconError as exc:
+            raise InputPreparationFailed(
+                FailureReason.WITNESS_UNAVAILABLE, "beacon", str(exc)
+            ) from exc
 
     async def _fetch_block(self, block_number: int) -> Mapping[str, object]:
         try:

@@ -21,6 +21,7 @@ are unknown (None): a simulated run executes nothing, and inventing a number wou
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -38,17 +39,24 @@ from ethproofs_daemon.prover.backend import (
     ProveRequest,
     ProverFailed,
 )
-from ethproofs_daemon.prover.zisk_cli import ZiskVersion
+from ethproofs_daemon.prover.zisk_cli import ZiskVersion, parse_version
 
 log = structlog.get_logger(__name__)
 
 MAGIC: Final = b"SIMULATED-PROOF v1 - NOT A ZERO-KNOWLEDGE PROOF - proves nothing\n"
 PROOF_FILE: Final = "simulated_proof.bin"
 RESULT_FILE: Final = "result.json"
-#: What ``detect_version`` reports: the ZisK series it stands for, and that it is simulated.
-SIMULATED_VERSION: Final = ZiskVersion(
-    0, 14, 0, raw="simulated-prover (no ZisK; proves nothing) standing for cargo-zisk 0.14.0"
-)
+
+
+
+def simulated_version(stands_for: str = "0.14.0") -> ZiskVersion:
+    """What ``detect_version`` reports: the ZisK release it stands for (the guest profile's,
+    ``"1.1.0-alpha"``), with ``raw`` saying it is simulated."""
+    parsed = parse_version(f"cargo-zisk {stands_for}")
+    raw = f"simulated-prover (no ZisK; proves nothing) standing for cargo-zisk {stands_for}"
+    return dataclasses.replace(parsed, raw=raw)
+
+
 _PHASES: Final = ("SIMULATED_SETUP", "SIMULATED_PROVING", "SIMULATED_WRITING")
 
 
@@ -103,6 +111,7 @@ class SimulatedProver:
         execute_delay_s: how long ``execute`` sleeps, in seconds.
         failures: block number → the ``FailureReason`` its ``prove`` raises after sleeping (for
             demos of the failure path).
+        stands_for: the ZisK release ``detect_version`` reports (the guest profile's).
     """
 
     def __init__(
@@ -111,14 +120,16 @@ class SimulatedProver:
         delay_s: float = 2.0,
         execute_delay_s: float = 0.2,
         failures: Mapping[int, FailureReason] | None = None,
+        stands_for: str = "0.14.0",
     ) -> None:
+        self.version = simulated_version(stands_for)
         self.delay_s = delay_s
         self.execute_delay_s = execute_delay_s
         self.failures = dict(failures or {})
 
     async def detect_version(self) -> ZiskVersion:
-        """``SIMULATED_VERSION`` (0.14.0, with ``raw`` saying it is simulated)."""
-        return SIMULATED_VERSION
+        """``simulated_version(stands_for)``, with ``raw`` saying it is simulated."""
+        return self.version
 
     async def prove(
         self,

@@ -20,6 +20,7 @@ from ethproofs_daemon.inputs.profiles import (
     manifest_path,
     unframe,
 )
+from tests.helpers import ETHREX_014_PROFILE
 
 
 def _elf(path: Path, body: bytes = b"guest") -> Path:
@@ -27,20 +28,48 @@ def _elf(path: Path, body: bytes = b"guest") -> Path:
     return path
 
 
-def test_repository_manifest_has_the_default_zisk_014_guest() -> None:
+def test_repository_manifest_defaults_to_zec_reth_and_keeps_the_ethrex_014_guest() -> None:
     profiles = load_profiles()
     assert manifest_path().is_file()
+    doc = json.loads(manifest_path().read_text())
+    assert doc["default"] == DEFAULT_PROFILE_NAME == "zec-reth"
     default = profiles[DEFAULT_PROFILE_NAME]
-    assert default.elf_file_name == "ethrex-24d4b6404-zisk-0.14.0-guest.elf"
-    assert default.ethrex_revision.startswith("891528d")
-    assert (default.zisk_version, default.codec, default.framing) == (
-        "0.14.0",
-        Codec.ETHREX_891528D_RKYV,
-        Framing.RAW,
-    )
+    # ../shared/docs/guest-zec-reth.md: zisk-eth-client v0.11.0, ZisK 1.1.0-alpha, two frames
+    assert (default.zisk_version, default.codec, default.framing, default.frames) == (
+        "1.1.0-alpha", Codec.ZEC_RETH_BINCODE, Framing.ZISK_STDIN, 2)
+    assert default.git_blob_sha1 == "292f4356c0ff281dac5aa2127e50d13126ecb30c"
     assert get_profile() == default
+    stateless = profiles["stateless-reth"]
+    assert (stateless.codec, stateless.framing, stateless.zisk_version) == (
+        Codec.STATELESS_SSZ, Framing.ZISK_STDIN, "1.1.0-alpha")
+    assert stateless.elf_file_name == "stateless-validator-reth-zisk-v1.1.0-alpha.elf"
+    ethrex = profiles[ETHREX_014_PROFILE]
+    assert ethrex.elf_file_name == "ethrex-24d4b6404-zisk-0.14.0-guest.elf"
+    assert ethrex.ethrex_revision.startswith("891528d")
+    assert (ethrex.zisk_version, ethrex.codec, ethrex.framing) == (
+        "0.14.0", Codec.ETHREX_891528D_RKYV, Framing.RAW)
     newer = profiles["ethrex-c5de3bd-zisk-0.16.1"]
     assert newer.framing is Framing.ZISK_STDIN
+
+
+def test_the_package_manifest_is_the_repositorys() -> None:
+    shipped = Path(__file__).parents[2] / "ethproofs_daemon" / "inputs" / "guest_manifest.json"
+    repo = Path(__file__).parents[2] / "guest_elfs" / "manifest.json"
+    assert shipped.read_bytes() == repo.read_bytes()
+
+
+def test_the_zec_reth_elf_is_checked_by_its_git_blob_id(tmp_path: Path) -> None:
+    import subprocess
+
+    profile = get_profile("zec-reth")
+    elf = _elf(tmp_path / profile.elf_file_name, b"not the committed guest")
+    with pytest.raises(ProfileMismatch, match="git blob id"):
+        check_elf(profile, elf, allow_unknown=False)
+    # the id git itself computes for the file is what the message names
+    blob = subprocess.run(["git", "hash-object", str(elf)], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    with pytest.raises(ProfileMismatch, match=blob):
+        check_elf(profile, elf, allow_unknown=False)
 
 
 def test_unknown_profile_name_is_a_profile_error() -> None:
@@ -49,13 +78,13 @@ def test_unknown_profile_name_is_a_profile_error() -> None:
 
 
 def test_matching_elf_name_passes_with_a_no_sha_warning(tmp_path: Path) -> None:
-    profile = get_profile()
+    profile = get_profile(ETHREX_014_PROFILE)
     warnings = check_elf(profile, _elf(tmp_path / profile.elf_file_name), allow_unknown=False)
     assert any("sha256" in w for w in warnings)
 
 
 def test_other_elf_is_refused_unless_allowed(tmp_path: Path) -> None:
-    profile = get_profile()
+    profile = get_profile(ETHREX_014_PROFILE)
     other = _elf(tmp_path / "ethrex-c5de3bd-zisk-0.16.1-guest.elf")
     with pytest.raises(ProfileMismatch, match="ALLOW_UNKNOWN_ELF"):
         check_elf(profile, other, allow_unknown=False)

@@ -17,6 +17,7 @@ from ethproofs_daemon.inputs.profiles import get_profile
 from ethproofs_daemon.inputs.rpc_block import block_from_json
 from ethproofs_daemon.inputs.rpc_witness import parent_state_root
 from ethproofs_daemon.inputs.types import LeafNode, Nibbles
+from tests.helpers import ETHREX_014_PROFILE
 
 
 def _hive(root: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -41,7 +42,7 @@ def test_tampered_header_fails_the_block_hash_check(shared_fixtures: Path) -> No
     block, witness = _hive(shared_fixtures)
     block["gasUsed"] = hex(int(block["gasUsed"], 16) + 1)
     with pytest.raises(CheckFailed) as info:
-        build_input(block, witness, get_profile())
+        build_input(block, witness, get_profile(ETHREX_014_PROFILE))
     assert info.value.field == "block.hash"
 
 

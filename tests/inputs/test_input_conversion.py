@@ -26,6 +26,7 @@ from ethproofs_daemon.inputs.rpc_block import block_from_json, header_from_json
 from ethproofs_daemon.inputs.schema import encode_program_input
 from ethproofs_daemon.inputs.typed_json import root_from_json
 from ethproofs_daemon.inputs.types import GuestExecutionWitness, ProgramInput
+from tests.helpers import ETHREX_014_PROFILE
 from tests.inputs.inputs_fixtures import case_id, manifest_cases
 
 PRIMARY = manifest_cases("ethrex-input")
@@ -42,7 +43,7 @@ def _load(root: Path, rel: str) -> Any:
 def test_real_case_builds_byte_for_byte(shared_fixtures: Path, case: dict[str, Any]) -> None:
     block, witness = _load(shared_fixtures, case["block"]), _load(shared_fixtures, case["witness"])
     chain = chain_config_by_name(case["chain_config"])
-    out = build_input(block, witness, get_profile(), chain)
+    out = build_input(block, witness, get_profile(ETHREX_014_PROFILE), chain)
     assert hashlib.sha256(out).hexdigest() == case["sha256"]
     assert out == (shared_fixtures / "ethrex-input" / case["rkyv"]).read_bytes()
     if case.get("typed_json"):
@@ -63,7 +64,8 @@ def test_typed_values_parsed_at_the_edge_build_byte_for_byte(
     typed_witness = parse_witness(unwrap_document(witness, "witness")[0])  # type: ignore[arg-type]
     claimed = convert(block, witness, chain).claimed_block_hash
     out = build_typed_input(
-        typed_block, typed_witness, get_profile(), chain, claimed_block_hash=claimed
+        typed_block, typed_witness, get_profile(ETHREX_014_PROFILE), chain,
+        claimed_block_hash=claimed,
     )
     assert out == (shared_fixtures / "ethrex-input" / case["rkyv"]).read_bytes()
 
@@ -74,7 +76,7 @@ def test_nif_rejected_case_is_refused_with_the_field(
 ) -> None:
     block, witness = _load(shared_fixtures, case["block"]), _load(shared_fixtures, case["witness"])
     with pytest.raises(InputError) as info:
-        build_input(block, witness, get_profile())
+        build_input(block, witness, get_profile(ETHREX_014_PROFILE))
     if "BlockBodyWrapper" in case["error"]:
         assert info.value.field == "block.withdrawals"
         assert "missing" in info.value.reason
@@ -122,7 +124,7 @@ def test_extra_rpc_case_builds_byte_for_byte(shared_fixtures: Path, case: dict[s
     expected = (shared_fixtures / "ethrex-input-extra" / case["rkyv"]).read_bytes()
     if len(case["sources"]) == 2:
         witness = _load(shared_fixtures, case["sources"][1]["path"])
-        assert build_input(block, witness, get_profile()) == expected
+        assert build_input(block, witness, get_profile(ETHREX_014_PROFILE)) == expected
         return
     typed_block = block_from_json(block)  # block-only: default witness, mainnet config
     witness_value = GuestExecutionWitness((), (), typed_block.header.number, MAINNET, None, {}, ())
@@ -135,7 +137,7 @@ def test_jsonrpc_envelopes_are_unwrapped(shared_fixtures: Path) -> None:
     witness = _load(shared_fixtures, "real-data/hive-chain/witness_0x2d.reth.json")
     wrapped_block = {"jsonrpc": "2.0", "id": 1, "result": block}
     wrapped_witness = {"jsonrpc": "2.0", "id": 2, "result": witness}
-    profile = get_profile()
+    profile = get_profile(ETHREX_014_PROFILE)
     assert build_input(wrapped_block, wrapped_witness, profile) == build_input(
         block, witness, profile
     )

@@ -18,6 +18,7 @@ from ethproofs_daemon.inputs.build import build_input
 from ethproofs_daemon.inputs.errors import InputError
 from ethproofs_daemon.inputs.profiles import get_profile
 from tests.conftest import SHARED_FIXTURES
+from tests.helpers import ETHREX_014_PROFILE
 
 HIVE = SHARED_FIXTURES / "real-data" / "hive-chain"
 pytestmark = pytest.mark.skipif(not HIVE.is_dir(), reason=f"shared fixtures not at {HIVE}")
@@ -48,7 +49,7 @@ def _load() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 BLOCK, WITNESS = _load() if HIVE.is_dir() else ({}, {})
-PROFILE = get_profile()
+PROFILE = get_profile(ETHREX_014_PROFILE)
 SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

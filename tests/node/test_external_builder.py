@@ -15,6 +15,7 @@ import trio
 from ethproofs_daemon.inputs.errors import ExternalBuilderError, InputError
 from ethproofs_daemon.inputs.profiles import get_profile
 from ethproofs_daemon.node.external_builder import render_argv, run_external_builder
+from tests.helpers import ETHREX_014_PROFILE
 
 WRITER = (
     "import sys; n, url, out = sys.argv[1:4]; open(out, 'wb').write(('%s|%s' % (n, url)).encode())"
@@ -35,7 +36,7 @@ async def test_output_is_read_and_framed_per_profile(tmp_path: Path) -> None:
     out = tmp_path / "input.bin"
     raw = await run_external_builder(
         argv, block_number=45, rpc_url="http://node:8545", output_path=out, timeout_s=30,
-        profile=get_profile(),
+        profile=get_profile(ETHREX_014_PROFILE),
     )  # fmt: skip
     assert raw == b"45|http://node:8545"
     framed = await run_external_builder(
@@ -50,7 +51,7 @@ async def test_nonzero_exit_reports_status_and_stderr(tmp_path: Path) -> None:
     with pytest.raises(ExternalBuilderError, match=r"status 3.*no witness"):
         await run_external_builder(
             argv, block_number=1, rpc_url="u", output_path=tmp_path / "o", timeout_s=30,
-            profile=get_profile(),
+            profile=get_profile(ETHREX_014_PROFILE),
         )  # fmt: skip
 
 
@@ -58,7 +59,7 @@ async def test_missing_output_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ExternalBuilderError, match="no output file"):
         await run_external_builder(
             [sys.executable, "-c", "pass"], block_number=1, rpc_url="u",
-            output_path=tmp_path / "o", timeout_s=30, profile=get_profile(),
+            output_path=tmp_path / "o", timeout_s=30, profile=get_profile(ETHREX_014_PROFILE),
         )  # fmt: skip
 
 
@@ -66,7 +67,7 @@ async def test_unknown_program_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ExternalBuilderError, match="cannot run"):
         await run_external_builder(
             [str(tmp_path / "no-such-builder")], block_number=1, rpc_url="u",
-            output_path=tmp_path / "o", timeout_s=30, profile=get_profile(),
+            output_path=tmp_path / "o", timeout_s=30, profile=get_profile(ETHREX_014_PROFILE),
         )  # fmt: skip
 
 
@@ -75,7 +76,7 @@ async def test_timeout_kills_the_builder(tmp_path: Path, pid_file: Path) -> None
     with trio.fail_after(30), pytest.raises(ExternalBuilderError, match="timed out"):
         await run_external_builder(
             [sys.executable, "-c", code], block_number=1, rpc_url="u",
-            output_path=tmp_path / "o", timeout_s=1.0, profile=get_profile(),
+            output_path=tmp_path / "o", timeout_s=1.0, profile=get_profile(ETHREX_014_PROFILE),
         )  # fmt: skip
     pid = int(await trio.Path(pid_file).read_text())
     with pytest.raises(ProcessLookupError):
@@ -99,7 +100,7 @@ async def test_the_builder_gets_none_of_the_daemons_secrets(
     dump = "import os, sys; open(sys.argv[1], 'w').write('\\n'.join(sorted(os.environ)))"
     raw = await run_external_builder(
         [sys.executable, "-c", dump, "{output_path}"], block_number=1, rpc_url="u",
-        output_path=tmp_path / "env.txt", timeout_s=30, profile=get_profile(),
+        output_path=tmp_path / "env.txt", timeout_s=30, profile=get_profile(ETHREX_014_PROFILE),
     )  # fmt: skip
     names = set(raw.decode().split("\n"))
     assert "KEEP_ME" in names

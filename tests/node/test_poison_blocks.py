@@ -23,7 +23,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from ethproofs_daemon.config import WitnessSourceMode
-from ethproofs_daemon.inputs.profiles import DEFAULT_PROFILE_NAME, load_profiles
+from ethproofs_daemon.inputs.profiles import load_profiles
 from ethproofs_daemon.jobs import FailureReason
 from ethproofs_daemon.node.input_source import RpcInputSource
 from ethproofs_daemon.node.preparation import BlockNotServed, InputPreparationFailed
@@ -36,6 +36,7 @@ from ethproofs_daemon.node.rpc import (
     RpcTransportError,
 )
 from tests.daemon_process import daemon_process
+from tests.helpers import ETHREX_014_PROFILE
 from tests.standins.replay_node import Poison, ReplayState, run_replay_node
 from tests.standins.serve import serving_on_loopback
 from tests.standins.zisk import make_standin_cargo_zisk
@@ -214,7 +215,7 @@ async def test_an_http_error_body_is_truncated() -> None:
 
 async def _prepare(state: ReplayState, block: int, **overrides: Any) -> Exception | None:
     """Prepare ``block`` from the replay node; the exception it raised (None: it succeeded)."""
-    profile = load_profiles()[DEFAULT_PROFILE_NAME]
+    profile = load_profiles()[ETHREX_014_PROFILE]
     state.head = state.max_head
     async with (
         run_replay_node(state) as url,

@@ -25,7 +25,7 @@ from ethproofs_daemon.prover.backend import ProofResult, ProveRequest, ProverFai
 from ethproofs_daemon.reorgs import CanonicalHash, CanonicalHashUnavailable
 from ethproofs_daemon.reporting.notices import NullNotifier
 from ethproofs_daemon.store import Store
-from tests.helpers import wait_until
+from tests.helpers import ETHREX_014_PROFILE, wait_until
 from tests.standins.prover_backend import PROOF_BYTES, StandinBackend
 from tests.standins.zisk import end_pids
 
@@ -82,6 +82,7 @@ def make_rig(tmp_path: Path) -> Iterator[Callable[..., Rig]]:
             store=store, lifecycle=lifecycle, backend=backend, notifier=NullNotifier(),
             clock=clock, canonical_hash=canonical_hash,
             config=ProverConfig(output_dir=tmp_path / "output", timeout_s=3600.0,
+                                guest_profile=ETHREX_014_PROFILE,
                                 grace_s=grace_s, execute=execute),
         )
         return Rig(tmp_path, store, lifecycle, backend, actor)

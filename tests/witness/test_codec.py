@@ -26,6 +26,7 @@ from tests.anvil_node import (
     running_anvil,
     word,
 )
+from tests.helpers import ETHREX_014_PROFILE
 
 ANVIL_CHAIN = chain_config_from_genesis({"config": ANVIL_GENESIS_CONFIG}, "anvil")
 
@@ -87,7 +88,7 @@ def input_builder() -> tuple[Any, Any]:
         profiles = importlib.import_module("ethproofs_daemon.inputs.profiles")
     except ModuleNotFoundError as exc:
         pytest.skip(f"ethproofs_daemon.inputs.build is not there yet ({exc})")
-    return build.build_input, profiles.load_profiles()[profiles.DEFAULT_PROFILE_NAME]
+    return build.build_input, profiles.load_profiles()[ETHREX_014_PROFILE]
 
 
 async def test_synthesized_witnesses_build_a_guest_input(
