@@ -3,6 +3,8 @@
 - ``backend``: the ``ProverBackend`` protocol, request/result values and errors.
 - ``zisk_cli``: pure parsing and argv building for ``cargo-zisk`` (formats read from
   ``0xPolygonHermez/zisk@v0.14.0``; sources per format in its module docstring).
+- ``proof_files``: pure decoders of every ZisK proof file (0.14 raw words … 1.x bincode-2 ``Proof``)
+  and the bytes EthProofs' ZisK verifier takes (``ethproofs_proof_bytes``).
 - ``process``: one subprocess in its own session; process-group termination.
 - ``driver``: ``ZiskDriver`` (v0.14.x / v0.15.x).
 - ``simulated``: ``SimulatedProver`` for the demo without GPU (proves nothing).
