@@ -59,7 +59,7 @@ _SERVICE: Final = "/zisk.coordinator.v1.ZiskCoordinatorApi/"
 _T = TypeVar("_T")
 
 
-class ProofKind(enum.IntEnum):
+class ProofDest(enum.IntEnum):
     """``zisk.coordinator.v1.ProofKind`` as sent in ``ProveRequest.proof_dest`` (0 / unknown is
     treated as STARK by the server). EthProofs takes STARK_MINIMAL."""
 
@@ -234,7 +234,7 @@ class CoordinatorClient:
         resp = await self._finish(self._job.future(req, timeout=self.timeouts.submit_s))
         return resp.job_id
 
-    async def prove(self, hash_id: str, framed_input: bytes, proof_kind: ProofKind) -> str:
+    async def prove(self, hash_id: str, framed_input: bytes, proof_dest: ProofDest) -> str:
         """Submit a prove job. ``framed_input`` is the guest's stdin image, already framed
         (``u64 LE len | payload | zero pad to 8`` per read; the server frames nothing). Up to
         ``inline_limit_bytes`` it goes inline; larger, the job is submitted with
@@ -260,7 +260,7 @@ class CoordinatorClient:
             input_kind = pb.InputKind(inline=pb.InputChunk(data=framed_input))
         req = pb.JobRequestMessage(
             job_kind=pb.JobKind(prove=pb.ProveRequest(hash_id=hash_id, input=input_kind,
-                                                      proof_dest=pb.ProofKind.Name(proof_kind)))
+                                                      proof_dest=pb.ProofKind.Name(proof_dest)))
         )
         resp = await self._finish(self._job.future(req, timeout=self.timeouts.submit_s))
         if not streamed:
