@@ -371,6 +371,7 @@ class CoordinatorBackend:
             outcome = await self._wait_terminal(job_id, on_progress, deadline)
         except trio.Cancelled:
             if self.cancel_on_abandon or trio.current_time() >= deadline:
+                cancelled: bool | None = None  # stays None when the cancel itself timed out
                 with trio.CancelScope(shield=True, deadline=trio.current_time()
                                       + self.cancel_timeout_s):
                     cancelled = await self.client.cancel_quietly(job_id)
