@@ -180,6 +180,8 @@ class ZiskCoordinatorStandin(pb_grpc.ZiskCoordinatorApiServicer):
         self.port = 0
         self.requests: list[tuple[str, message.Message]] = []
         self.elfs: dict[str, bytes] = {}  # the disk cache: survives restart()
+        #: Calls that ended on the client's side (cancelled, deadline) while hung.
+        self.dropped_calls = 0
         self._cond = threading.Condition()
         self._failures: deque[str] = deque()
         self._hang = False
@@ -352,6 +354,8 @@ class ZiskCoordinatorStandin(pb_grpc.ZiskCoordinatorApiServicer):
             gen = self._generation
             while self._hang and not self._stopping and context.is_active():
                 self._cond.wait(_TICK_S)
+            if not context.is_active():
+                self.dropped_calls += 1  # the client cancelled the call or its deadline passed
             if self._stopping or not context.is_active():
                 raise _Abort(grpc.StatusCode.UNAVAILABLE, "stand-in stopping")
         size = request.ByteSize()
