@@ -1,6 +1,6 @@
 """The committed coordinator modules are what ``scripts/gen-proto.sh`` makes of the ``.proto``,
-and the ``.proto`` keeps the upstream wire names and numbers (the field tables of
-``eth-act/ere@8961a4e:crates/cluster-client/zisk/proto/zisk_coordinator_api.proto``, 1.1.0-alpha)."""
+and the ``.proto`` keeps the upstream wire names and numbers (the 1.1.0-alpha field tables of
+``eth-act/ere@8961a4e:crates/cluster-client/zisk/proto/zisk_coordinator_api.proto``)."""
 
 from __future__ import annotations
 
