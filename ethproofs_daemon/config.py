@@ -29,6 +29,8 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from ethproofs_daemon.proofnode.public_values import PublicValuesLayout
+
 #: The ``Host`` names admin mutations are accepted for when ``ADMIN_ALLOWED_HOSTS`` is unset.
 DEFAULT_ADMIN_HOSTS: Final = ("localhost", "127.0.0.1", "::1")
 
@@ -341,6 +343,23 @@ class Settings(BaseModel):
         description="Largest Proof Node API request body (bytes); larger ones are answered 413.",
         ge=1,
     )
+    proof_node_guest_profile: str = Field(
+        "ethrex-eip8025-zisk-0.16.1",
+        alias="PROOF_NODE_GUEST_PROFILE",
+        description="Guest profile of the Proof Node API's guest; its input form must be the "
+        "one its proof types send (ethrex-zisk: the EIP-8025 ethrex guest).",
+    )
+    proof_node_elf_path: Path | None = Field(
+        None,
+        alias="PROOF_NODE_ELF_PATH",
+        description="The Proof Node API's guest ELF (unset: ELF_PATH).",
+    )
+    proof_node_public_values: PublicValuesLayout = Field(
+        PublicValuesLayout.UNCONFIRMED,
+        alias="PROOF_NODE_PUBLIC_VALUES",
+        description="How the guest's output sits in a proof's public values: `unconfirmed` "
+        "(verification answers 501) or `bincode1-root-valid` (the EIP-8025 ethrex guest).",
+    )
     proof_node_max_subscribers: int = Field(
         256,
         alias="PROOF_NODE_MAX_SUBSCRIBERS",
@@ -466,6 +485,8 @@ def setup_problems(raw: Mapping[str, object]) -> list[str]:
     if unknown or not any(types):
         problems.append(f"PROOF_NODE_PROOF_TYPES: unknown proof type(s) {unknown or types}; "
                         f"known: {', '.join(KNOWN_PROOF_TYPES)}")
+    if raw.get("PROOF_NODE_PORT") is not None:
+        problems += proof_node_guest_problems(raw, [t for t in types if t not in unknown])
     builder = raw.get("EXTERNAL_INPUT_BUILDER")
     if builder is not None:
         try:
@@ -499,6 +520,44 @@ def setup_problems(raw: Mapping[str, object]) -> list[str]:
             "PROVER_BACKEND, ETHPROOFS_RPC_URL: the simulated prover writes placeholder bytes, "
             f"not proofs; it reports only to a loopback EthProofs URL (got {url!r:.80})"
         )
+    return problems
+
+
+def proof_node_guest_problems(raw: Mapping[str, object], types: list[str]) -> list[str]:
+    """The Proof Node API's guest can read what its proof types send, and runs on the same
+    ``cargo-zisk`` as the EthProofs guest (``VARIABLE: reason`` lines)."""
+    from ethproofs_daemon.inputs.errors import InputError
+    from ethproofs_daemon.inputs.profiles import get_profile
+    from ethproofs_daemon.proofnode.settings import PROOF_TYPE_CODECS
+    from ethproofs_daemon.prover.zisk_cli import same_series
+
+    name = str(raw.get("PROOF_NODE_GUEST_PROFILE", "ethrex-eip8025-zisk-0.16.1"))
+    try:
+        node_profile = get_profile(name)
+    except InputError as exc:
+        return [f"PROOF_NODE_GUEST_PROFILE: {exc.reason}"]
+    problems = []
+    for t in types:
+        codecs = PROOF_TYPE_CODECS.get(t, frozenset())
+        if node_profile.codec not in codecs:
+            wants = ", ".join(sorted(codecs)) or "none this daemon builds"
+            problems.append(
+                f"PROOF_NODE_PROOF_TYPES, PROOF_NODE_GUEST_PROFILE: proof type {t} sends input "
+                f"of codec {wants}, but guest profile {node_profile.name} reads "
+                f"{node_profile.codec} ({node_profile.framing})")
+    backend = str(raw.get("PROVER_BACKEND", ProverBackendKind.ZISK))
+    eth_name = raw.get("GUEST_PROFILE")
+    try:
+        eth_profile = get_profile(None if eth_name is None else str(eth_name))
+    except InputError:
+        return problems  # reported with GUEST_PROFILE
+    if backend != ProverBackendKind.SIMULATED and not same_series(
+        node_profile.zisk_version, eth_profile.zisk_version
+    ):
+        problems.append(
+            f"PROOF_NODE_GUEST_PROFILE: {node_profile.name} is built for ZisK "
+            f"{node_profile.zisk_version}, GUEST_PROFILE {eth_profile.name} for "
+            f"{eth_profile.zisk_version}: one cargo-zisk runs both")
     return problems
 
 

@@ -86,6 +86,9 @@ def build_guest_input(
             execution_requests=data.execution_requests,
         )
         return frame(body, profile.framing)
+    if profile.codec is Codec.ETHREX_EIP8025:
+        raise InputError("profile", f"profile {profile.name} reads Proof Node API requests "
+                         "(EIP-8025), not blocks: use it as PROOF_NODE_GUEST_PROFILE")
     raise InputError(
         "profile", f"profile {profile.name} uses codec {profile.codec}: set EXTERNAL_INPUT_BUILDER"
     )

@@ -38,6 +38,9 @@ class Codec(enum.StrEnum):
     ETHREX_891528D_RKYV = "ethrex-891528d-rkyv"  # built-in encoder (schema.py)
     ZEC_RETH_BINCODE = "zec-reth-bincode"  # built-in encoder (zec_reth.py)
     STATELESS_SSZ = "stateless-ssz"  # built-in encoder (stateless_ssz.py)
+    #: ``u32 LE len ‖ SSZ NewPayloadRequest ‖ rkyv ExecutionWitness``: Proof Node API requests
+    #: only (``proofnode/guest_input.py``)
+    ETHREX_EIP8025 = "ethrex-eip8025"
     EXTERNAL = "external"  # a configured command (node/external_builder.py)
 
 

@@ -57,7 +57,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ethproofs_daemon.http.server import MAX_IN_FLIGHT, hypercorn_config, limit_in_flight
 from ethproofs_daemon.ssz import DecodedNewPayloadRequest, SszError, decode_new_payload_request
 
+from .backend import VerificationBusy
 from .events import ProofEvent
+from .public_values import VerificationUnconfirmed
 from .service import ProofNodeService, ServiceNotRunning, UnknownProofType
 from .settings import KNOWN_PROOF_TYPES
 
@@ -273,6 +275,10 @@ def create_proof_node_app(
             valid = await service.verify(proof_type=proof_type, proof=proof, root=root)
         except UnknownProofType as exc:
             raise ApiError(404, f"unknown proof_type: {proof_type[:40]}") from exc
+        except VerificationUnconfirmed as exc:
+            raise ApiError(501, f"cannot verify {proof_type[:40]} proofs here: {exc}") from exc
+        except VerificationBusy as exc:
+            raise ApiError(503, f"verifier busy: {exc}") from exc
         return JSONResponse({"status": "VALID" if valid else "INVALID"})
 
     async def get_proof_types(request: Request) -> Response:

@@ -18,7 +18,9 @@ contract, failure modes included:
   (zkboost's ``POST /v1/execution_proof_verifications`` at eth-act/zkboost@9be2085d: VALID iff
   the proof's public values are the sha256 of the guest's committed output for that root). A
   verifier that could not run raises ``VerificationError``; the API reports that as ``INVALID``
-  like zkboost.
+  like zkboost. ``VerificationBusy`` (too many waiting: 503) and
+  ``public_values.VerificationUnconfirmed`` (the public values cannot be checked for this guest:
+  501, never ``VALID``) pass through to the API.
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ class ProvingFailed(Exception):
 
 class VerificationError(Exception):
     """The verifier could not run (missing binary, unreadable proof); reported as INVALID."""
+
+
+class VerificationBusy(Exception):
+    """Too many verifications are waiting for the one verifier; the API answers 503."""
 
 
 class ProvingBackend(Protocol):

@@ -2,8 +2,11 @@
 
 - ``SharedProver``: the proof node's ``ProvingBackend`` and ``VerifyingBackend`` over the one GPU:
   requests wait in the prover actor's queue with the operator's priority
-  (``PROOF_NODE_PRIORITY`` against EthProofs work at 0), and verification runs the backend's
-  ``verify`` (``cargo-zisk verify`` for ``ethrex-zisk``).
+  (``PROOF_NODE_PRIORITY`` against EthProofs work at 0) and are proved with the proof node's own
+  guest ELF (``PROOF_NODE_ELF_PATH``); verification runs the backend's ``verify``
+  (``cargo-zisk verify``), one at a time, then requires the proof's public values to commit to
+  the requested root and the configured guest (``public_values.py``; 501 where that cannot be
+  confirmed).
 - ``make_witness_encoder``: the execution witness as the EIP-8025 ethrex guest reads it (rkyv
   ``ExecutionWitness`` in the lambdaclass/ethrex@891528d layout,
   ``crates/common/types/block_execution_witness.rs``; the guest is ethrex's
@@ -12,45 +15,72 @@
   as a fallback when the node has no ``debug_executionWitnessByBlockHash``.
 - ``build_proof_node``: the ``ProofNodeService`` from ``Settings``.
 
-Left open: the proof's public values are not yet compared with the request root; ``verify``
-checks the proof itself.
 """
 
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
+import structlog
 import trio
 
 from ethproofs_daemon.config import Settings, WitnessSourceMode
 from ethproofs_daemon.eth.witness import ExecutionWitness
 from ethproofs_daemon.inputs.build import chain_config_by_name
 from ethproofs_daemon.inputs.errors import InputError
+from ethproofs_daemon.inputs.profiles import get_profile
 from ethproofs_daemon.inputs.rpc_witness import guest_witness, witness_from_json
 from ethproofs_daemon.inputs.schema import encode_execution_witness
 from ethproofs_daemon.jobs import FailureReason
 from ethproofs_daemon.node.rpc import JsonRpcClient, RpcError
-from ethproofs_daemon.proofnode.backend import ProvedArtifact, ProvingFailed, VerificationError
+from ethproofs_daemon.proofnode.backend import (
+    ProvedArtifact,
+    ProvingFailed,
+    VerificationBusy,
+    VerificationError,
+)
 from ethproofs_daemon.proofnode.cache import PROOF_CACHE_SCHEMA, ProofCache
 from ethproofs_daemon.proofnode.guest_input import Eip8025InputBuilder, NodeWitness, WitnessEncoder
+from ethproofs_daemon.proofnode.public_values import (
+    PublicValuesLayout,
+    VerificationUnconfirmed,
+    check_public_values,
+)
 from ethproofs_daemon.proofnode.service import ProofNodeService
 from ethproofs_daemon.proofnode.settings import ProofNodeSettings
 from ethproofs_daemon.proofnode.witness import RpcWitnessProvider
+from ethproofs_daemon.prover import proof_files
 from ethproofs_daemon.prover.backend import ProverBackend, ProveRequest, ProverFailed, ProverQueue
+from ethproofs_daemon.prover.simulated import SimulatedProver
 from ethproofs_daemon.ssz.new_payload_request import DecodedNewPayloadRequest
 from ethproofs_daemon.store import Store
 from ethproofs_daemon.witness.source import WitnessUnavailable, fetch_execution_witness
+
+log = structlog.get_logger(__name__)
+
+
+#: Verifications waiting for the one verifier at most; more are answered 503.
+MAX_WAITING_VERIFICATIONS: Final = 16
 
 
 @dataclass
 class SharedProver:
     """``ProvingBackend`` + ``VerifyingBackend`` for the proof node over the daemon's prover:
-    ``actor`` is its queue (the ``ProverActor``), ``backend`` verifies."""
+    ``actor`` is its queue (the ``ProverActor``), ``backend`` verifies (one ``verify`` at a time,
+    at most ``MAX_WAITING_VERIFICATIONS`` waiting). ``elf_path``: the proof node's guest (None:
+    the prover's own); ``layout`` and ``program_vk``: what the public values must show
+    (``public_values.check_public_values``)."""
 
     actor: ProverQueue
     backend: ProverBackend
+    elf_path: Path | None = None
+    layout: PublicValuesLayout = PublicValuesLayout.UNCONFIRMED
+    program_vk: bytes | None = None
+    _verifier: trio.CapacityLimiter = field(default_factory=lambda: trio.CapacityLimiter(1))
+    _waiting: int = 0
 
     async def prove(self, *, proof_type: str, input_path: Path, output_dir: Path,
                     priority: int, timeout_s: float) -> ProvedArtifact:
@@ -71,7 +101,7 @@ class SharedProver:
                 ``internal_error`` for any other prover failure.
         """
         await trio.Path(output_dir).mkdir(parents=True, exist_ok=True)
-        request = ProveRequest(0, input_path, output_dir, timeout_s)
+        request = ProveRequest(0, input_path, output_dir, timeout_s, elf_path=self.elf_path)
         try:
             result = await self.actor.submit(request, priority=priority)
         except ProverFailed as exc:
@@ -85,13 +115,45 @@ class SharedProver:
 
     async def verify(self, *, proof_type: str, proof: bytes,
                      new_payload_request_root: bytes) -> bool:
-        """True when the prover's verifier (e.g. ``cargo-zisk verify``) accepts ``proof``.
-
-        The proof is checked on its own; ``new_payload_request_root`` is not compared yet.
+        """True when the prover's verifier (``cargo-zisk verify``) accepts ``proof`` *and* its
+        public values commit to ``new_payload_request_root`` and the configured guest program.
 
         Raises:
+            VerificationUnconfirmed: the public values cannot be checked (layout or program key
+                unconfirmed, or a simulated prover): checked before anything runs.
+            VerificationBusy: ``MAX_WAITING_VERIFICATIONS`` are already waiting.
             VerificationError: the verifier could not run.
         """
+        if isinstance(self.backend, SimulatedProver):
+            raise VerificationUnconfirmed("the simulated prover's placeholders commit to nothing")
+        check_public_values(  # raises VerificationUnconfirmed before any work
+            program_vk=bytes(32), outputs=bytes(256), root=bytes(32), layout=self.layout,
+            expected_program_vk=self.program_vk,
+        )
+        if self._waiting >= MAX_WAITING_VERIFICATIONS:
+            raise VerificationBusy(f"{self._waiting} verifications are waiting")
+        self._waiting += 1
+        try:
+            async with self._verifier:
+                return await self._verify_one(proof, new_payload_request_root)
+        finally:
+            self._waiting -= 1
+
+    async def _verify_one(self, proof: bytes, root: bytes) -> bool:
+        version = await self.backend.detect_version()
+        try:
+            layout = proof_files.layout_for_release(version.major, version.minor)
+            decoded = proof_files.decode_proof_file(proof, layout)
+        except proof_files.ProofFileError as exc:
+            log.info("proof_rejected", reason=f"not a proof of cargo-zisk {version}: {exc}")
+            return False
+        verdict = check_public_values(
+            program_vk=decoded.program_vk, outputs=decoded.outputs, root=root,
+            layout=self.layout, expected_program_vk=self.program_vk,
+        )
+        if not verdict.valid:
+            log.info("proof_rejected", reason=verdict.reason)
+            return False
         with tempfile.TemporaryDirectory(prefix="ethproofs-verify-") as tmp:
             path = Path(tmp) / "proof.bin"
             path.write_bytes(proof)
@@ -169,7 +231,11 @@ def build_proof_node(settings: Settings, store: Store, rpc: JsonRpcClient, actor
     store.apply_schema(PROOF_CACHE_SCHEMA)
     directory = settings.state_dir / "proof-node"
     cache = ProofCache(store.conn, directory / "cache", node_settings.cache_entries)
-    shared = SharedProver(actor, backend)
+    profile = get_profile(settings.proof_node_guest_profile)
+    shared = SharedProver(
+        actor, backend, elf_path=settings.proof_node_elf_path,
+        layout=settings.proof_node_public_values, program_vk=profile.program_vk,
+    )
     witness = RpcWitnessProvider(
         rpc, fallbacks=[SynthesizedWitnessSource(rpc, settings.witness_source)],
         retry_interval_s=node_settings.witness_retry_interval_s,

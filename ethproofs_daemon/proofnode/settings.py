@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
+from ethproofs_daemon.inputs.profiles import Codec
 from ethproofs_daemon.jobs import DEFAULT_PROOF_TYPE
 
 #: Every proof type of the spec (case-sensitive), in the spec's (sorted) order.
@@ -26,6 +27,14 @@ KNOWN_PROOF_TYPES: Final[tuple[str, ...]] = (
     "reth-sp1",
     "reth-zisk",
 )
+
+#: The guest-input codecs each proof type's requests are built with here: ``ethrex-zisk`` sends
+#: the EIP-8025 form the ethrex guest reads (``guest_input.py``). Types without an entry (e.g.
+#: ``reth-zisk``, whose stateless-SSZ input from a ``NewPayloadRequest`` is not built here) have
+#: no guest this daemon can feed, and a configuration naming them is refused at start.
+PROOF_TYPE_CODECS: Final[dict[str, frozenset[Codec]]] = {
+    "ethrex-zisk": frozenset({Codec.ETHREX_EIP8025}),
+}
 
 DEFAULT_PORT: Final = 3000
 #: The spec has no authentication: binding beyond loopback is the operator's explicit choice.

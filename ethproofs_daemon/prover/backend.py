@@ -35,12 +35,14 @@ EXIT_MISCONFIGURED: Final = 2
 @dataclass(frozen=True, slots=True)
 class ProveRequest:
     """One block to prove (or execute): ``input_path`` is the guest input file, ``output_dir``
-    receives what the prover writes (``output/{block}``), ``timeout_s`` bounds the run (s)."""
+    receives what the prover writes (``output/{block}``), ``timeout_s`` bounds the run (s);
+    ``elf_path`` the guest to run when not the backend's own (the Proof Node API's guest)."""
 
     block_number: int
     input_path: Path
     output_dir: Path
     timeout_s: float
+    elf_path: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)

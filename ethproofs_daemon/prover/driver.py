@@ -225,7 +225,9 @@ class ZiskDriver:
         series = zisk_cli.series_for(version)
         for name in zisk_cli.output_files(series):
             (req.output_dir / name).unlink(missing_ok=True)
-        argv = zisk_cli.prove_argv(version, exe, self.elf_path, req.input_path, req.output_dir)
+        argv = zisk_cli.prove_argv(
+            version, exe, req.elf_path or self.elf_path, req.input_path, req.output_dir
+        )
         bound = log.bind(block_number=req.block_number)
 
         lines: list[str] = []
@@ -427,7 +429,7 @@ def _read_v014_outputs(outputs: ProveOutputs) -> ProofResult:
                 cycles=parsed.cycles,
                 proof_id=parsed.proof_id,
                 output_dir=out,
-                native_proof_path=candidate,
+                native_proof_path=raw_path if raw_path.is_file() else candidate,
             )
     raise OSError(f"no readable proof file in {out}")
 

@@ -142,6 +142,19 @@ def series_of(major: int, minor: int) -> ZiskSeries | None:
     return None
 
 
+def series_of_release(release: str) -> ZiskSeries | None:
+    """The series of a release text (``"0.16.1"``, ``"v1.1.0-alpha"``), None when unknown."""
+    m = _RELEASE_RE.match(release.strip())
+    return series_of(int(m.group(1)), int(m.group(2))) if m else None
+
+
+def same_series(a: str, b: str) -> bool:
+    """True when releases ``a`` and ``b`` are of one known series (one ``cargo-zisk`` runs
+    guests built for both)."""
+    sa = series_of_release(a)
+    return sa is not None and sa is series_of_release(b)
+
+
 def series_for(version: ZiskVersion) -> ZiskSeries:
     """The series of ``version``.
 
