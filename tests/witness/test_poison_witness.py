@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ethproofs_daemon.eth.mpt import TrieError, decode_account, decode_node, rlp_list_depth
-from ethproofs_daemon.eth.witness import WitnessFormatError, decode_header
+from ethproofs_daemon.eth.witness import WitnessFormatError, decode_header, encode_header_json
 from ethproofs_daemon.node.rpc import JsonRpcClient, RpcEndpoint, RpcResponseError
 from ethproofs_daemon.witness.account_proofs import get_proofs
 from ethproofs_daemon.witness.synthesis_block import WitnessSynthesisError
@@ -52,3 +52,15 @@ def test_list_depth_of_ordinary_items() -> None:
     assert rlp_list_depth(bytes.fromhex("c2c0c0"), 4) == 2
     assert rlp_list_depth(nested_rlp(3), 4) == 4
     assert rlp_list_depth(b"\xf8", 4) == 0  # malformed: left to the decoder
+
+
+def test_a_negative_header_quantity_is_a_format_error() -> None:
+    # Found by fuzz/node_head.py: a JSON header with a negative number reached rlp.encode, whose
+    # TypeError escaped parse_witness and fetch_headers.
+    header = {name: "0x" + "00" * 32 for name in ("parentHash", "sha3Uncles", "stateRoot",
+                                                   "transactionsRoot", "receiptsRoot", "mixHash")}
+    header |= {"miner": "0x" + "00" * 20, "logsBloom": "0x" + "00" * 256, "extraData": "0x",
+               "nonce": "0x" + "00" * 8, "difficulty": -1, "number": 1, "gasLimit": 1,
+               "gasUsed": 0, "timestamp": 0}
+    with pytest.raises(WitnessFormatError, match=r"header\.difficulty: expected a hex quantity"):
+        encode_header_json(header)
