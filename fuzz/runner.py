@@ -14,6 +14,7 @@ the check.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 import traceback
@@ -22,6 +23,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 import trio
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
@@ -99,8 +101,14 @@ def run_target(target: Target, cases: int, *, rng_seed: int | None = None) -> Ru
 
             await trio.to_thread.run_sync(hypothesis_run)
 
+    # The daemon logs every refused input; thousands of lines would drown the report.
+    saved = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
     started = time.perf_counter()
-    trio.run(main)
+    try:
+        trio.run(main)
+    finally:
+        structlog.configure(**saved)
     return RunResult(executed, time.perf_counter() - started, failure[0] if failure else None)
 
 

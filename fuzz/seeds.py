@@ -184,10 +184,10 @@ def trie_nodes(draw: st.DrawFn) -> tuple[bytes, list[bytes]]:
 
 
 @st.composite
-def witness_json(draw: st.DrawFn) -> tuple[int, dict[str, Any]]:
-    """``(block number, debug_executionWitness result)`` for a generated chain of 1–3 headers
-    whose newest is the parent's and whose state root is a generated trie's, in reth form (RLP
-    headers, keys) or geth form (JSON headers, ``keys: null``)."""
+def witness_json(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(block, debug_executionWitness result)``: a generated chain of 1–3 headers whose newest
+    is the block's parent and whose state root is a generated trie's, in reth form (RLP headers,
+    keys) or geth form (JSON headers, ``keys: null``), and an empty block on top of it."""
     root, nodes = draw(trie_nodes())
     first = draw(st.integers(1, 2**32))
     count = draw(st.integers(1, 3))
@@ -206,7 +206,9 @@ def witness_json(draw: st.DrawFn) -> tuple[int, dict[str, Any]]:
             st.one_of(_H20, _H32), max_size=3))],
         "headers": [header_json(h) if geth else _hex(header_rlp(h)) for h in headers],
     }
-    return first + count, doc
+    block = header_json(draw(header_fields(number=first + count, parent_hash=parent_hash)))
+    block.update(size="0x400", transactions=[], uncles=[], withdrawals=[])
+    return block, doc
 
 
 @st.composite
