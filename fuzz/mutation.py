@@ -32,7 +32,8 @@ _HEXISH = st.one_of(
 JSON_SCALARS = st.one_of(
     st.none(),
     st.booleans(),
-    st.integers(min_value=-(2**70), max_value=2**300),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.integers(min_value=2**250, max_value=2**300),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=20),
     _HEXISH,
