@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Final
 
 from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -86,6 +87,26 @@ def parse_limit(raw: str | None, default: int) -> int:
     if not raw.isdecimal() or not 1 <= int(raw) <= MAX_LIMIT:
         raise BadQuery(f"limit must be an integer from 1 to {MAX_LIMIT} (got {raw[:20]!r})")
     return int(raw)
+
+
+class BlockNumberConvertor(Convertor[int]):
+    """The ``{block_number:block}`` path value: decimal digits. A value with more significant
+    digits than 2^63 - 1 converts to ``MAX_BLOCK_NUMBER + 1`` (refused by ``_block_number`` with
+    400) instead of going through ``int()``, which CPython refuses past 4300 digits (a 500)."""
+
+    regex = "[0-9]+"
+
+    def convert(self, value: str) -> int:
+        digits = value.lstrip("0")
+        if len(digits) > len(str(MAX_BLOCK_NUMBER)):
+            return MAX_BLOCK_NUMBER + 1
+        return int(digits or "0")
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("block", BlockNumberConvertor())
 
 
 def _block_number(request: Request) -> int:
@@ -266,7 +287,7 @@ def create_ops_app(
         Route("/metrics", metrics_endpoint),
         Route("/admin/status", admin_status),
         Route("/admin/jobs", admin_enqueue, methods=["POST"]),
-        Route("/admin/jobs/{block_number:int}", admin_job),
-        Route("/admin/jobs/{block_number:int}/retry", admin_retry, methods=["POST"]),
+        Route("/admin/jobs/{block_number:block}", admin_job),
+        Route("/admin/jobs/{block_number:block}/retry", admin_retry, methods=["POST"]),
         Route("/", status_page),
     ])
