@@ -84,7 +84,9 @@ def parse_limit(raw: str | None, default: int) -> int:
     """
     if raw is None:
         return default
-    if not raw.isdecimal() or not 1 <= int(raw) <= MAX_LIMIT:
+    # Length first: CPython's int() refuses strings past 4300 digits (a ValueError, a 500).
+    if (not raw.isdecimal() or len(raw.lstrip("0")) > len(str(MAX_LIMIT))
+            or not 1 <= int(raw) <= MAX_LIMIT):
         raise BadQuery(f"limit must be an integer from 1 to {MAX_LIMIT} (got {raw[:20]!r})")
     return int(raw)
 

@@ -263,3 +263,12 @@ async def test_a_block_of_thousands_of_digits_in_the_path_is_400(
     assert (await client.get(f"/admin/jobs/{huge}")).status_code == 400
     assert (await client.post(f"/admin/jobs/{huge}/retry", json={})).status_code == 400
     assert (await client.get(f"/admin/jobs/{'0' * 5000}7")).status_code == 404  # block 7: no job
+
+
+async def test_a_limit_of_thousands_of_digits_is_400(parts: tuple[Store, DaemonState]) -> None:
+    # Found by fuzz/admin_api.py: parse_limit called int() on 4400 digits (ValueError: a 500).
+    store, state = parts
+    client = _client(store, state, "127.0.0.1")
+    for path in ("/admin/status", "/admin/jobs/7"):
+        reply = await client.get(path, params={"limit": "1" * 4400})
+        assert reply.status_code == 400 and "limit" in reply.json()["error"]
