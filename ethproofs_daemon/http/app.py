@@ -43,10 +43,13 @@ from ethproofs_daemon.health import DaemonState, health_document, is_live, is_re
 from ethproofs_daemon.jobs import DEFAULT_PROOF_TYPE, JobState, TransitionError
 from ethproofs_daemon.lifecycle import Lifecycle
 from ethproofs_daemon.metrics import DaemonMetrics
+from ethproofs_daemon.node.rpc import json_too_deep
 from ethproofs_daemon.outbox import ReportStatus
 from ethproofs_daemon.store import Store, job_to_dict
 
 MAX_ENQUEUE: Final = 1000
+#: Deepest JSON nesting accepted in an admin body (``{"blocks": [...]}`` nests 2 deep).
+MAX_BODY_DEPTH: Final = 32
 #: Bounds of the ``limit`` query value of ``/admin/status`` and ``/admin/jobs/{n}``.
 MAX_LIMIT: Final = 1000
 #: Block numbers are SQLite integers (signed 64-bit).
@@ -240,8 +243,13 @@ def create_ops_app(
         denied = authorize(request)
         if denied is not None:
             return denied
+        raw = await request.body()
+        if json_too_deep(raw, MAX_BODY_DEPTH):
+            # Before json.loads, which recurses in C per level (RecursionError, or a C stack
+            # overflow when a library has raised the recursion limit).
+            return JSONResponse({"error": "invalid body: JSON nested too deep"}, status_code=400)
         try:
-            body = json.loads(await request.body())
+            body = json.loads(raw)
             blocks = body["blocks"]
             priority = int(body.get("priority", 0))
             if not isinstance(blocks, list) or not blocks or len(blocks) > MAX_ENQUEUE:

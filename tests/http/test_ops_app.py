@@ -272,3 +272,12 @@ async def test_a_limit_of_thousands_of_digits_is_400(parts: tuple[Store, DaemonS
     for path in ("/admin/status", "/admin/jobs/7"):
         reply = await client.get(path, params={"limit": "1" * 4400})
         assert reply.status_code == 400 and "limit" in reply.json()["error"]
+
+
+async def test_a_deeply_nested_enqueue_body_is_400(parts: tuple[Store, DaemonState]) -> None:
+    # Found by fuzz/admin_api.py: json.loads raised RecursionError (a 500).
+    store, state = parts
+    reply = await _client(store, state, "127.0.0.1").post(
+        "/admin/jobs", content=b"[" * 100_000 + b"]" * 100_000,
+        headers={"content-type": "application/json"})
+    assert reply.status_code == 400 and "nested too deep" in reply.json()["error"]
