@@ -199,7 +199,15 @@ def _body_text(reply: httpx.Response) -> str:
         return reply.content.decode("utf-8", "replace")
 
 
+#: Brackets beyond which a 200 body is not parsed for its ``proof_id`` (``{"proof_id": n}``
+#: has one): ``json.loads`` recurses in C per level (``RecursionError``, or a C stack overflow
+#: where the recursion limit is raised).
+_MAX_BRACKETS: Final = 64
+
+
 def _proof_id(reply: httpx.Response) -> int | None:
+    if reply.content.count(b"[") + reply.content.count(b"{") > _MAX_BRACKETS:
+        return None
     try:
         doc = reply.json()
     except ValueError:

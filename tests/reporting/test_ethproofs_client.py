@@ -143,3 +143,15 @@ async def test_a_body_its_charset_cannot_decode_is_still_classified() -> None:
         client = EthProofsClient(base_url + "/api/v0", KEY, http)
         with pytest.raises(Retryable, match="HTTP 502"):
             await client.post_status(ReportKind.QUEUED, queued_payload(1, CLUSTER))
+
+
+async def test_a_deeply_nested_200_body_is_delivered() -> None:
+    # Found by fuzz/ethproofs_replies.py: the proof_id lookup ran json.loads on it
+    # (RecursionError out of post_status, or a C stack overflow under a raised recursion limit).
+    async def reply(request: Request) -> Response:
+        return Response(b"[" * 100_000 + b"]" * 100_000, media_type="application/json")
+
+    app = Starlette(routes=[Route("/api/v0/proofs/queued", reply, methods=["POST"])])
+    async with serving_on_loopback(app) as base_url, httpx.AsyncClient() as http:
+        client = EthProofsClient(base_url + "/api/v0", KEY, http)
+        assert await client.post_status(ReportKind.QUEUED, queued_payload(1, CLUSTER)) == 200
