@@ -36,7 +36,8 @@ class ByteEdit:
     def apply(self, body: bytes) -> bytes:
         at = self.pos % (len(body) + 1)
         if self.op == "flip" and at < len(body):
-            return body[:at] + bytes([body[at] ^ (self.data[:1] or b"\x01")[0] or 1]) + body[at + 1:]
+            mask = self.data[0] if self.data and self.data[0] else 1
+            return body[:at] + bytes([body[at] ^ mask]) + body[at + 1:]
         if self.op == "insert":
             return body[:at] + self.data + body[at:]
         if self.op == "delete":

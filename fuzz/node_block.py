@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from hypothesis import strategies as st
@@ -70,14 +70,10 @@ def _parse(doc: Any) -> None:
             check_transactions_root(parsed.block)
         except InputError:
             pass
-    try:
+    with suppress(WitnessSynthesisError):
         SynthesisBlock.from_json(doc)
-    except WitnessSynthesisError:
-        pass
-    try:
+    with suppress(WitnessFormatError):
         WitnessBlockFacts.from_block_json(doc)
-    except WitnessFormatError:
-        pass
 
 
 @asynccontextmanager

@@ -31,13 +31,13 @@ from ssz.sedes.container import Container
 from ssz.sedes.list import List
 from ssz.sedes.uint import UInt
 
+from ethproofs_daemon.jobs import FailureReason
 from ethproofs_daemon.proofnode.app import create_proof_node_app
 from ethproofs_daemon.proofnode.backend import ProvedArtifact, ProvingFailed
 from ethproofs_daemon.proofnode.cache import PROOF_CACHE_SCHEMA, ProofCache
 from ethproofs_daemon.proofnode.service import ProofNodeService
 from ethproofs_daemon.proofnode.settings import KNOWN_PROOF_TYPES, ProofNodeSettings
 from ethproofs_daemon.proofnode.witness import WitnessTimeout
-from ethproofs_daemon.jobs import FailureReason
 from ethproofs_daemon.ssz import (
     DecodedNewPayloadRequest,
     Fork,
