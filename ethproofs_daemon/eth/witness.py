@@ -153,7 +153,7 @@ def hex_bytes(value: JsonValue, where: str) -> bytes:
 
 
 def _quantity(value: JsonValue, where: str) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
     if isinstance(value, str) and value.startswith("0x") and len(value) > 2:
         try:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Final
 
 from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -42,10 +43,13 @@ from ethproofs_daemon.health import DaemonState, health_document, is_live, is_re
 from ethproofs_daemon.jobs import DEFAULT_PROOF_TYPE, JobState, TransitionError
 from ethproofs_daemon.lifecycle import Lifecycle
 from ethproofs_daemon.metrics import DaemonMetrics
+from ethproofs_daemon.node.rpc import json_too_deep
 from ethproofs_daemon.outbox import ReportStatus
 from ethproofs_daemon.store import Store, job_to_dict
 
 MAX_ENQUEUE: Final = 1000
+#: Deepest JSON nesting accepted in an admin body (``{"blocks": [...]}`` nests 2 deep).
+MAX_BODY_DEPTH: Final = 32
 #: Bounds of the ``limit`` query value of ``/admin/status`` and ``/admin/jobs/{n}``.
 MAX_LIMIT: Final = 1000
 #: Block numbers are SQLite integers (signed 64-bit).
@@ -83,9 +87,31 @@ def parse_limit(raw: str | None, default: int) -> int:
     """
     if raw is None:
         return default
-    if not raw.isdecimal() or not 1 <= int(raw) <= MAX_LIMIT:
+    # Length first: CPython's int() refuses strings past 4300 digits (a ValueError, a 500).
+    if (not raw.isdecimal() or len(raw.lstrip("0")) > len(str(MAX_LIMIT))
+            or not 1 <= int(raw) <= MAX_LIMIT):
         raise BadQuery(f"limit must be an integer from 1 to {MAX_LIMIT} (got {raw[:20]!r})")
     return int(raw)
+
+
+class BlockNumberConvertor(Convertor[int]):
+    """The ``{block_number:block}`` path value: decimal digits. A value with more significant
+    digits than 2^63 - 1 converts to ``MAX_BLOCK_NUMBER + 1`` (refused by ``_block_number`` with
+    400) instead of going through ``int()``, which CPython refuses past 4300 digits (a 500)."""
+
+    regex = "[0-9]+"
+
+    def convert(self, value: str) -> int:
+        digits = value.lstrip("0")
+        if len(digits) > len(str(MAX_BLOCK_NUMBER)):
+            return MAX_BLOCK_NUMBER + 1
+        return int(digits or "0")
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("block", BlockNumberConvertor())
 
 
 def _block_number(request: Request) -> int:
@@ -217,8 +243,13 @@ def create_ops_app(
         denied = authorize(request)
         if denied is not None:
             return denied
+        raw = await request.body()
+        if json_too_deep(raw, MAX_BODY_DEPTH):
+            # Before json.loads, which recurses in C per level (RecursionError, or a C stack
+            # overflow when a library has raised the recursion limit).
+            return JSONResponse({"error": "invalid body: JSON nested too deep"}, status_code=400)
         try:
-            body = json.loads(await request.body())
+            body = json.loads(raw)
             blocks = body["blocks"]
             priority = int(body.get("priority", 0))
             if not isinstance(blocks, list) or not blocks or len(blocks) > MAX_ENQUEUE:
@@ -266,7 +297,7 @@ def create_ops_app(
         Route("/metrics", metrics_endpoint),
         Route("/admin/status", admin_status),
         Route("/admin/jobs", admin_enqueue, methods=["POST"]),
-        Route("/admin/jobs/{block_number:int}", admin_job),
-        Route("/admin/jobs/{block_number:int}/retry", admin_retry, methods=["POST"]),
+        Route("/admin/jobs/{block_number:block}", admin_job),
+        Route("/admin/jobs/{block_number:block}/retry", admin_retry, methods=["POST"]),
         Route("/", status_page),
     ])

@@ -223,8 +223,9 @@ class JsonRpcClient:
         value = await self.call("eth_blockNumber", [])
         head = parse_quantity(method="eth_blockNumber", value=value)
         if head > MAX_BLOCK_NUMBER:
-            raise RpcMalformedResponse("eth_blockNumber", f"head {head} is not a block number "
-                                                          "(≥ 2^63)")
+            # Hex, not decimal: a head of thousands of digits has no decimal str() in CPython.
+            raise RpcMalformedResponse("eth_blockNumber",
+                                       f"head is not a block number (≥ 2^63): {head:#x}")
         return head
 
 

@@ -173,7 +173,7 @@ class EthProofsClient:
         except httpx.HTTPError as exc:
             # The message of a transport error never includes the Authorization header.
             raise Retryable(kind, f"transport: {type(exc).__name__}: {exc}") from exc
-        outcome = classify_response(reply.status_code, reply.headers, reply.text)
+        outcome = classify_response(reply.status_code, reply.headers, _body_text(reply))
         if outcome.kind is OutcomeKind.DELIVERED:
             log.debug("ethproofs_report_accepted", kind=str(kind), proof_id=_proof_id(reply))
             return reply.status_code
@@ -189,7 +189,25 @@ class EthProofsClient:
         raise Rejected(kind, outcome.status, outcome.excerpt)
 
 
+def _body_text(reply: httpx.Response) -> str:
+    """The reply body as text in its declared charset; as UTF-8 (bad bytes replaced) when that
+    charset cannot decode it (``reply.text`` raises ``UnicodeError`` for e.g. ``utf-16``
+    without a BOM)."""
+    try:
+        return reply.text
+    except UnicodeError:
+        return reply.content.decode("utf-8", "replace")
+
+
+#: Brackets beyond which a 200 body is not parsed for its ``proof_id`` (``{"proof_id": n}``
+#: has one): ``json.loads`` recurses in C per level (``RecursionError``, or a C stack overflow
+#: where the recursion limit is raised).
+_MAX_BRACKETS: Final = 64
+
+
 def _proof_id(reply: httpx.Response) -> int | None:
+    if reply.content.count(b"[") + reply.content.count(b"{") > _MAX_BRACKETS:
+        return None
     try:
         doc = reply.json()
     except ValueError:

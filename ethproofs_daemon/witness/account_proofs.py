@@ -63,6 +63,8 @@ def parse_proof(doc: JsonValue, address: bytes) -> AccountProof:
             value = entry.get("value")
             key = hex_bytes(entry.get("key"), f"{where}.key").rjust(32, b"\0")
             values[key] = int(value, 16) if isinstance(value, str) and value != "0x" else 0
+            if not 0 <= values[key] < 2**256:
+                raise WitnessFormatError(f"storage value {value!r:.80} is not a 256-bit word")
         return AccountProof(
             nodes=tuple(nodes),
             storage_hash=hex_bytes(doc.get("storageHash"), f"{where}.storageHash"),

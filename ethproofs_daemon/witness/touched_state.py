@@ -104,7 +104,9 @@ def add_block_level_touches(block: SynthesisBlock, touched: Touched) -> None:
 
 
 def _slot(index: int) -> bytes:
-    return index.to_bytes(32, "big")
+    """A storage slot number as its 32-byte key, modulo 2^256 as the EVM computes slots (a
+    request queue's head near 2^256 wraps; it did raise ``OverflowError``)."""
+    return (index % 2**256).to_bytes(32, "big")
 
 
 async def collect_touched(rpc: JsonRpcClient, block: SynthesisBlock) -> Touched:

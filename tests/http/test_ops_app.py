@@ -250,3 +250,34 @@ async def test_a_huge_block_in_the_path_is_400(parts: tuple[Store, DaemonState])
     huge = "99999999999999999999999"
     assert (await client.get(f"/admin/jobs/{huge}")).status_code == 400
     assert (await client.post(f"/admin/jobs/{huge}/retry", json={})).status_code == 400
+
+
+async def test_a_block_of_thousands_of_digits_in_the_path_is_400(
+    parts: tuple[Store, DaemonState],
+) -> None:
+    # Found by fuzz/admin_api.py: starlette's int convertor raised ValueError (CPython refuses
+    # int() past 4300 digits) while routing: a 500.
+    store, state = parts
+    client = _client(store, state, "127.0.0.1")
+    huge = "1" * 4400
+    assert (await client.get(f"/admin/jobs/{huge}")).status_code == 400
+    assert (await client.post(f"/admin/jobs/{huge}/retry", json={})).status_code == 400
+    assert (await client.get(f"/admin/jobs/{'0' * 5000}7")).status_code == 404  # block 7: no job
+
+
+async def test_a_limit_of_thousands_of_digits_is_400(parts: tuple[Store, DaemonState]) -> None:
+    # Found by fuzz/admin_api.py: parse_limit called int() on 4400 digits (ValueError: a 500).
+    store, state = parts
+    client = _client(store, state, "127.0.0.1")
+    for path in ("/admin/status", "/admin/jobs/7"):
+        reply = await client.get(path, params={"limit": "1" * 4400})
+        assert reply.status_code == 400 and "limit" in reply.json()["error"]
+
+
+async def test_a_deeply_nested_enqueue_body_is_400(parts: tuple[Store, DaemonState]) -> None:
+    # Found by fuzz/admin_api.py: json.loads raised RecursionError (a 500).
+    store, state = parts
+    reply = await _client(store, state, "127.0.0.1").post(
+        "/admin/jobs", content=b"[" * 100_000 + b"]" * 100_000,
+        headers={"content-type": "application/json"})
+    assert reply.status_code == 400 and "nested too deep" in reply.json()["error"]

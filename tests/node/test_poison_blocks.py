@@ -194,6 +194,15 @@ async def test_a_head_of_2_to_the_63_is_refused() -> None:
             await rpc.block_number()
 
 
+async def test_a_head_of_thousands_of_hex_digits_is_refused_not_a_crash() -> None:
+    # Found by fuzz/node_head.py: the message printed the head in decimal, which CPython refuses
+    # past 4300 digits (ValueError out of block_number, the head follower's poll crashed).
+    body = b'{"jsonrpc": "2.0", "id": ID, "result": "0x' + b"f" * 5000 + b'"}'
+    async with _client(_node(body)) as rpc:
+        with pytest.raises(RpcMalformedResponse, match="not a block number"):
+            await rpc.block_number()
+
+
 async def test_node_error_text_is_truncated() -> None:
     error = {"code": -32000, "message": "x" * 100_000}
     body = b'{"jsonrpc": "2.0", "id": ID, "error": ' + json.dumps(error).encode() + b"}"

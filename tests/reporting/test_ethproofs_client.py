@@ -8,6 +8,10 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from ethproofs_daemon.outbox import ReportKind
 from ethproofs_daemon.reporting.ethproofs import EthProofsClient, Rejected, Retryable, make_client
@@ -18,6 +22,7 @@ from ethproofs_daemon.reporting.payloads import (
     queued_payload,
 )
 from tests.standins.ethproofs_api import EthProofsState, run_standin_ethproofs
+from tests.standins.serve import serving_on_loopback
 
 KEY = "test-key-0123456789abcdef"
 CLUSTER = 7
@@ -124,3 +129,29 @@ async def test_make_client_is_none_unless_url_and_key_are_set() -> None:
         assert client is not None and client.url_for(ReportKind.PROVED) == (
             "http://x/api/v0/proofs/proved"
         )
+
+
+async def test_a_body_its_charset_cannot_decode_is_still_classified() -> None:
+    # Found by fuzz/ethproofs_replies.py: reply.text raised UnicodeError (utf-16 declared, no
+    # BOM) out of post_status, which the reporter does not catch.
+    async def reply(request: Request) -> Response:
+        return Response(b"bad gateway", status_code=502,
+                        headers={"content-type": "text/plain; charset=utf-16"})
+
+    app = Starlette(routes=[Route("/api/v0/proofs/queued", reply, methods=["POST"])])
+    async with serving_on_loopback(app) as base_url, httpx.AsyncClient() as http:
+        client = EthProofsClient(base_url + "/api/v0", KEY, http)
+        with pytest.raises(Retryable, match="HTTP 502"):
+            await client.post_status(ReportKind.QUEUED, queued_payload(1, CLUSTER))
+
+
+async def test_a_deeply_nested_200_body_is_delivered() -> None:
+    # Found by fuzz/ethproofs_replies.py: the proof_id lookup ran json.loads on it
+    # (RecursionError out of post_status, or a C stack overflow under a raised recursion limit).
+    async def reply(request: Request) -> Response:
+        return Response(b"[" * 100_000 + b"]" * 100_000, media_type="application/json")
+
+    app = Starlette(routes=[Route("/api/v0/proofs/queued", reply, methods=["POST"])])
+    async with serving_on_loopback(app) as base_url, httpx.AsyncClient() as http:
+        client = EthProofsClient(base_url + "/api/v0", KEY, http)
+        assert await client.post_status(ReportKind.QUEUED, queued_payload(1, CLUSTER)) == 200
