@@ -234,3 +234,37 @@ def test_zec_reth_on_a_dev_chain_names_a_profile_that_builds_for_it(tmp_path: Pa
         load_settings(env, for_run=True)
     problem = next(p for p in info.value.problems if p.startswith("CHAIN, GUEST_PROFILE:"))
     assert "31337" in problem and "ethrex-24d4b6404-zisk-0.14.0" in problem
+
+
+def test_a_proof_type_whose_input_the_proof_node_guest_cannot_read_is_refused(
+    tmp_path: Path,
+) -> None:
+    env = _simulated_run(tmp_path, PROOF_NODE_PORT="3000", PROOF_NODE_PROOF_TYPES="ethrex-zisk",
+                         PROOF_NODE_GUEST_PROFILE="stateless-reth")
+    with pytest.raises(ConfigError) as info:
+        load_settings(env, for_run=True)
+    problem = next(p for p in info.value.problems if p.startswith("PROOF_NODE_PROOF_TYPES, "))
+    assert "ethrex-zisk" in problem and "stateless-reth" in problem
+    assert "ethrex-eip8025" in problem and "stateless-ssz" in problem
+
+
+def test_a_proof_type_without_a_guest_input_here_is_refused(tmp_path: Path) -> None:
+    env = _simulated_run(tmp_path, PROOF_NODE_PORT="3000", PROOF_NODE_PROOF_TYPES="reth-zisk")
+    with pytest.raises(ConfigError) as info:
+        load_settings(env, for_run=True)
+    assert any("reth-zisk" in p and "none this daemon builds" in p for p in info.value.problems)
+
+
+def test_the_proof_node_guest_must_run_on_the_same_cargo_zisk(tmp_path: Path) -> None:
+    elf = tmp_path / "zec-reth.elf"
+    elf.write_bytes(b"\x7fELF")
+    exe = tmp_path / "cargo-zisk"
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    env = {"ETH_RPC_URL": "http://127.0.0.1:8545", "STATE_DIR": str(tmp_path / "state"),
+           "ELF_PATH": str(elf), "ALLOW_UNKNOWN_ELF": "1", "CARGO_ZISK": str(exe),
+           "PROOF_NODE_PORT": "3000"}  # zec-reth (1.1.0-alpha) and the 0.16.1 EIP-8025 guest
+    with pytest.raises(ConfigError) as info:
+        load_settings(env, for_run=True)
+    problem = next(p for p in info.value.problems if p.startswith("PROOF_NODE_GUEST_PROFILE:"))
+    assert "0.16.1" in problem and "1.1.0-alpha" in problem

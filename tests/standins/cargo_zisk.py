@@ -580,6 +580,12 @@ def program_vk_words(elf: bytes) -> list[int]:
 
 
 def output_words(inp: bytes) -> list[int]:
+    """The 64 output slots: ``STANDIN_ZISK_COMMIT_HEX`` (what the guest commits, zero-padded to
+    256 bytes) when set, else words derived from the input."""
+    commit = env("STANDIN_ZISK_COMMIT_HEX")
+    if commit:
+        data = bytes.fromhex(commit).ljust(256, b"\0")[:256]
+        return list(struct.unpack("<64I", data))
     return words_of(h(b"out", inp), 64, 2**32 - 1)
 
 
@@ -757,6 +763,12 @@ def cmd_ziskemu(argv: list[str]) -> None:
 
 
 def cmd_verify(argv: list[str]) -> None:
+    runlog = env("STANDIN_ZISK_RUNLOG")  # "start end" per verify, for concurrency checks
+    started_at = time.time()
+    time.sleep(float(env("STANDIN_ZISK_VERIFY_DELAY_S", "0")))
+    if runlog:
+        with open(runlog, "a") as f:
+            f.write(f"{started_at} {time.time()}\n")
     opts = parse("verify", argv, VERIFY_FLAGS if series() != "0.17" and series() != "1"
                  else {k: v for k, v in VERIFY_FLAGS.items() if v[0] != "vk"})
     started = time.monotonic()
