@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ethproofs_daemon.eth.senders import recover_senders
+from ethproofs_daemon.eth.types import Transaction
 from ethproofs_daemon.eth.witness import ExecutionWitness
 from ethproofs_daemon.inputs.rpc_block import RpcBlock, rpc_block_from_json
 from ethproofs_daemon.inputs.rpc_witness import read_rpc_witness
@@ -36,7 +37,7 @@ FOLDER = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "zec-reth
 BLOCKS = (24628607, 24647140, 25229957)
 
 
-def _times_ms(fn: Callable[[], object], runs: int) -> tuple[float, float]:
+def times_ms(fn: Callable[[], object], runs: int) -> tuple[float, float]:
     out = []
     for _ in range(runs):
         t = time.perf_counter()
@@ -45,16 +46,17 @@ def _times_ms(fn: Callable[[], object], runs: int) -> tuple[float, float]:
     return min(out), statistics.median(out)
 
 
-def _load(n: int) -> tuple[Any, Any]:
+def load_fixture(n: int) -> tuple[Any, Any]:
     block = json.loads((FOLDER / f"block_{n}.json").read_text())
     witness = json.loads((FOLDER / f"witness_{n}.json").read_text())
     return block, witness
 
 
-def _synthetic_300(
+def synthetic_300(
     parsed: dict[int, tuple[RpcBlock, ExecutionWitness]],
 ) -> tuple[RpcBlock, ExecutionWitness]:
-    txs, senders = [], []
+    txs: list[Transaction] = []
+    senders: list[bytes] = []
     for n in (*BLOCKS, BLOCKS[-1]):
         rpc = parsed[n][0]
         txs += rpc.block.body.transactions
@@ -76,12 +78,12 @@ def main() -> int:
     if not FOLDER.is_dir():
         print(f"fixtures not found at {FOLDER}", file=sys.stderr)
         return 1
-    cal = _times_ms(lambda: sum(range(10**6)), 5)
+    cal = times_ms(lambda: sum(range(10**6)), 5)
     print(f"calibration sum(range(10**6)): min {cal[0]:.1f} ms")
-    docs = {n: _load(n) for n in BLOCKS}
+    docs = {n: load_fixture(n) for n in BLOCKS}
     parsed = {n: (rpc_block_from_json(b), read_rpc_witness(w)) for n, (b, w) in docs.items()}
     cases: list[tuple[str, RpcBlock, ExecutionWitness]] = [(str(n), *parsed[n]) for n in BLOCKS]
-    cases.append(("synthetic-300", *_synthetic_300(parsed)))
+    cases.append(("synthetic-300", *synthetic_300(parsed)))
     print(
         f"{'case':>14} {'txs':>4} {'witness MB':>10} {'input MB':>8}  build min/med ms"
         "   recover min/med ms   parse min/med ms"
@@ -96,11 +98,11 @@ def main() -> int:
             return build_zec_reth_input(rpc.block, witness, RETH_MAINNET, senders=rpc.senders)
 
         data = build()
-        b = _times_ms(build, args.runs)
-        r = _times_ms(partial(recover_senders, block.body.transactions, rpc.senders), args.runs)
+        b = times_ms(build, args.runs)
+        r = times_ms(partial(recover_senders, block.body.transactions, rpc.senders), args.runs)
         if name.isdigit():
             bj, wj = docs[int(name)]
-            p = _times_ms(partial(_parse, bj, wj), args.runs)
+            p = times_ms(partial(_parse, bj, wj), args.runs)
             ps = f"{p[0]:7.1f} / {p[1]:6.1f}"
         else:
             ps = "      -"
