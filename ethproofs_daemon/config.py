@@ -343,6 +343,14 @@ class Settings(BaseModel):
         description="Largest Proof Node API request body (bytes); larger ones are answered 413.",
         ge=1,
     )
+    proof_node_witness_timeout_seconds: float = Field(
+        12.0,
+        alias="PROOF_NODE_WITNESS_TIMEOUT_SECONDS",
+        description="Budget for one Proof Node API request's witness, lookups with backoff "
+        "included (zkboost's default: 12 s).",
+        gt=0,
+        le=600,
+    )
     proof_node_guest_profile: str = Field(
         "ethrex-eip8025-zisk-0.16.1",
         alias="PROOF_NODE_GUEST_PROFILE",

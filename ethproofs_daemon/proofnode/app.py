@@ -37,7 +37,6 @@ streams end when the service's ``run`` ends).
 from __future__ import annotations
 
 import hmac
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from typing import Final
@@ -60,12 +59,10 @@ from ethproofs_daemon.ssz import DecodedNewPayloadRequest, SszError, decode_new_
 from .backend import VerificationBusy
 from .events import ProofEvent
 from .public_values import VerificationUnconfirmed
-from .service import ProofNodeService, ServiceNotRunning, UnknownProofType
+from .service import HASH256_RE, ProofNodeService, ServiceNotRunning, UnknownProofType
 from .settings import KNOWN_PROOF_TYPES
 
 log = structlog.get_logger(__name__)
-
-HASH256_RE: Final = re.compile(r"0x[0-9a-f]{64}")
 
 #: Idle keep-alive connections are closed after this (s): hypercorn's default.
 PROOF_NODE_KEEP_ALIVE_S: Final = 5.0

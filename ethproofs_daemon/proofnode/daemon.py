@@ -224,7 +224,7 @@ def build_proof_node(settings: Settings, store: Store, rpc: JsonRpcClient, actor
         max_subscribers=settings.proof_node_max_subscribers,
         proof_types=tuple(t.strip() for t in settings.proof_node_proof_types.split(",")
                           if t.strip()),
-        witness_timeout_s=min(settings.witness_timeout_seconds, 600.0),
+        witness_timeout_s=settings.proof_node_witness_timeout_seconds,
         proving_timeout_s=settings.proving_timeout_seconds,
         priority=settings.proof_node_priority,
     )

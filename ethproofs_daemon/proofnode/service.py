@@ -13,6 +13,12 @@ different root for the same block hash is merged into the first and never gets e
 Work files: ``{work_dir}/{root}/input.bin`` and ``{work_dir}/{root}/{proof_type}/`` (the
 backend's output dir), removed when the root's last job ends.
 
+Requests in flight survive a restart as an answer: each accepted ``(root, proof_type)`` leaves
+a marker in ``{work_dir}/../in-flight/`` until its proof is cached or its failure published. A
+marker found by ``run`` (the daemon stopped or crashed with the job running) becomes a
+``proof_failure`` (``internal_error``, "the daemon restarted …"), which subscribers of that root
+get on (re)connection: never silently dropped.
+
 Lifecycle: ``run`` (under the supervisor) owns the job tasks; ``submit`` before ``run`` has
 started or after it ended raises ``ServiceNotRunning`` (the API answers 500). When ``run`` ends,
 every job is cancelled and every SSE stream is ended.
@@ -20,12 +26,16 @@ every job is cancelled and every SSE stream is ended.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import enum
+import re
 import shutil
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 import structlog
 import trio
@@ -77,6 +87,10 @@ class ProofTypeInfo:
     can_verify: bool
 
 
+#: A root as the API writes it (``0x`` + 64 lower-case hex digits).
+HASH256_RE: Final = re.compile(r"0x[0-9a-f]{64}")
+
+
 @dataclass(slots=True)
 class _RootWork:
     request: DecodedNewPayloadRequest
@@ -121,6 +135,7 @@ class ProofNodeService:
         self._witness = witness
         self._builder = input_builder
         self._work_dir = work_dir
+        self._in_flight = work_dir.parent / "in-flight"
         self._nursery: trio.Nursery | None = None
         self._jobs: dict[tuple[str, str], JobPhase] = {}
         self._roots: dict[str, _RootWork] = {}
@@ -177,6 +192,7 @@ class ProofNodeService:
         """Accept and run jobs until cancelled; then cancel jobs and end SSE streams."""
         self.cache.directory.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self._work_dir, ignore_errors=True)  # leftovers of a previous run
+        self._answer_interrupted()
         self._work_dir.mkdir(parents=True, exist_ok=True)
         dropped = self.cache.reconcile()
         if dropped:
@@ -226,6 +242,7 @@ class ProofNodeService:
                 nursery.start_soon(self._prepare, work)
             work.types.add(proof_type)
             self._jobs[key] = JobPhase.WITNESS
+            self._mark(root, proof_type)
             nursery.start_soon(self._prove, work, proof_type)
             started.append(proof_type)
         log.info("proof_request_accepted", root=root, block_number=request.block_number,
@@ -278,6 +295,9 @@ class ProofNodeService:
         except OSError as exc:
             work.failure = (FailureReason.INTERNAL_ERROR, f"cannot write the input: {exc}")
         finally:
+            # the body (up to PROOF_NODE_MAX_BODY_BYTES) is in the input file now, or useless:
+            # a job waiting in the prover queue keeps only the request's small fields
+            work.request = dataclasses.replace(work.request, body=b"")
             work.ready.set()
 
     async def _prove(self, work: _RootWork, proof_type: str) -> None:
@@ -315,6 +335,7 @@ class ProofNodeService:
             log.info("proof_completed", root=root, proof_type=proof_type,
                      proving_time_ms=artifact.proving_time_ms, cycles=artifact.cycles)  # fmt: skip
             self.hub.publish(ProofEvent.complete(root, proof_type))
+            self._unmark(root, proof_type)
         except ProvingFailed as exc:
             self._fail(root, proof_type, exc.reason, exc.message)
         except (ProofCacheError, OSError) as exc:
@@ -329,7 +350,38 @@ class ProofNodeService:
                 del self._roots[root]
                 shutil.rmtree(work.directory, ignore_errors=True)
 
+    def _marker(self, root: str, proof_type: str) -> Path:
+        return self._in_flight / f"{root}.{proof_type}"
+
+    def _mark(self, root: str, proof_type: str) -> None:
+        try:
+            self._in_flight.mkdir(parents=True, exist_ok=True)
+            self._marker(root, proof_type).touch()
+        except OSError as exc:  # a full disk must not refuse the request
+            log.warning("proof_request_not_journaled", root=root, error=str(exc))
+
+    def _unmark(self, root: str, proof_type: str) -> None:
+        with contextlib.suppress(OSError):
+            self._marker(root, proof_type).unlink(missing_ok=True)
+
+    def _answer_interrupted(self) -> None:
+        """Publish a ``proof_failure`` for each request a previous run left in flight."""
+        try:
+            markers = sorted(self._in_flight.iterdir()) if self._in_flight.is_dir() else []
+        except OSError:
+            markers = []
+        for marker in markers[: self.settings.failure_entries]:
+            root, _, proof_type = marker.name.partition(".")
+            if HASH256_RE.fullmatch(root) and proof_type in self.settings.proof_types:
+                self._fail(root, proof_type, FailureReason.INTERNAL_ERROR,
+                           "the daemon restarted while this request was in flight; request it "
+                           "again")  # fmt: skip
+        for marker in markers:
+            with contextlib.suppress(OSError):
+                marker.unlink()
+
     def _fail(self, root: str, proof_type: str, reason: FailureReason, error: str) -> None:
+        self._unmark(root, proof_type)
         self._jobs.pop((root, proof_type), None)
         event = ProofEvent.failure(root, proof_type, reason, error)
         assert event.name is EventName.PROOF_FAILURE and event.reason is not None

@@ -3,8 +3,10 @@
 Primary source: ``debug_executionWitnessByBlockHash [block_hash]`` on the execution node
 (JSON-RPC over plain HTTP, as eth-act/zkboost@9be2085d:crates/server/src/witness.rs does; zkboost
 retries every 200 ms within ``witness_timeout_secs``).
-A ``null`` result or an RPC error means "not yet": the fetch is retried every
-``retry_interval_s`` until ``timeout_s`` has passed since the fetch started. A node that does not
+A ``null`` result or an RPC error means "not yet": the fetch is retried with a backoff (first
+pause ``retry_interval_s``, doubling up to ``RETRY_CAP_S``) until ``timeout_s`` has passed since
+the fetch started, so many requests for blocks the node has not got cost a few lookups each, not
+one every 200 ms (zkboost's fixed interval). A node that does not
 serve the method (``-32601``) is not asked again during that fetch. Each round, after the node,
 the fallback sources are asked in order (``FallbackWitnessSource``: e.g. the daemon's own witness
 fetchers by block number); the first non-None witness wins.
@@ -23,6 +25,7 @@ from typing import Final, Protocol
 import structlog
 import trio
 
+from ethproofs_daemon.backoff import Backoff
 from ethproofs_daemon.node.rpc import (
     JsonRpcClient,
     RpcError,
@@ -62,6 +65,10 @@ class WitnessProvider(Protocol):
         ...
 
 
+#: Longest pause between two lookups of one block's witness (s).
+RETRY_CAP_S: Final = 2.0
+
+
 class RpcWitnessProvider:
     """``debug_executionWitnessByBlockHash`` on ``client`` (may be None: fallbacks only), then
     ``fallbacks`` in order, every ``retry_interval_s`` seconds until the budget is spent."""
@@ -75,7 +82,7 @@ class RpcWitnessProvider:
     ) -> None:
         self._client = client
         self._fallbacks = tuple(fallbacks)
-        self._retry_interval_s = retry_interval_s
+        self._backoff = Backoff(retry_interval_s, 2.0, cap_s=RETRY_CAP_S, jitter=0.1)
 
     async def fetch(self, *, block_hash: str, block_number: int, timeout_s: float) -> NodeWitness:
         """See ``WitnessProvider.fetch``. Each RPC call is limited to what is left of the budget."""
@@ -114,6 +121,6 @@ class RpcWitnessProvider:
                         log.info("witness_from_fallback", block_hash=block_hash,
                                  source=type(source).__name__)  # fmt: skip
                         return found
-                await trio.sleep(self._retry_interval_s)
+                await trio.sleep(self._backoff.delay_s(attempts))
         log.warning("witness_timed_out", block_hash=block_hash, attempts=attempts, error=last_error)
         raise WitnessTimeout(f"witness timeout for block {block_hash} ({last_error})")

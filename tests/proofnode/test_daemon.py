@@ -46,7 +46,7 @@ async def test_daemon_serves_proof_node_api_and_reports_witness_timeout(
         env = {
             "ETH_RPC_URL": rpc_url, "PROVER_BACKEND": "simulated",
             "STATE_DIR": str(tmp_path / "state"), "OUTPUT_DIR": str(tmp_path / "output"),
-            "PROOF_NODE_PORT": str(port), "WITNESS_TIMEOUT_SECONDS": "1",
+            "PROOF_NODE_PORT": str(port), "PROOF_NODE_WITNESS_TIMEOUT_SECONDS": "1",
             "WITNESS_SOURCE": "debug",
         }
         async with daemon_process(env, tmp_path) as daemon:

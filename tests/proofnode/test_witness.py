@@ -77,3 +77,23 @@ async def test_an_unreachable_node_is_retried_then_times_out() -> None:
             match=r"witness timeout for block 0x(cd)+ \(debug_executionWitnessByBlockHash: ",
         ):
             await provider.fetch(block_hash=BLOCK_HASH, block_number=5, timeout_s=0.3)
+
+
+async def test_lookups_back_off_so_unknown_blocks_cost_a_few_calls_each(
+    nursery: trio.Nursery,
+) -> None:
+    # 0.2 s first pause, doubling to a 2 s cap: in 3 s at most t = 0, 0.2, 0.6, 1.4 (+ jitter),
+    # 2.8 → 5 lookups per request; zkboost's fixed 0.2 s would make ~15
+    fake = FakeNode(nulls=10**6)
+    async with await rpc_for(nursery, fake) as rpc:
+        provider = RpcWitnessProvider(rpc, retry_interval_s=0.2)
+
+        async def one(i: int) -> None:
+            with pytest.raises(WitnessTimeout):
+                await provider.fetch(block_hash="0x" + f"{i:064x}", block_number=i,
+                                     timeout_s=3.0)
+
+        async with trio.open_nursery() as inner:
+            for i in range(20):
+                inner.start_soon(one, i)
+    assert fake.calls <= 20 * 6
