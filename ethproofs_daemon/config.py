@@ -516,6 +516,12 @@ def setup_problems(raw: Mapping[str, object]) -> list[str]:
             problems.append(f"CHAIN, GUEST_PROFILE: {exc.reason} (GUEST_PROFILE={profile.name}; "
                             "pick a guest profile that builds for this chain, e.g. "
                             "ethrex-24d4b6404-zisk-0.14.0 with a genesis file)")
+    if profile is not None and profile.codec is Codec.STATELESS_SSZ and chain is not None and (
+        chain.chain_id != 1
+    ):
+        problems.append(
+            f"CHAIN, GUEST_PROFILE: {profile.name}'s schema id names the block's fork, which "
+            f"this daemon knows from mainnet's fork times only (chain {chain.chain_id})")
     if profile is not None and profile.codec is Codec.EXTERNAL and builder is None:
         problems.append(f"EXTERNAL_INPUT_BUILDER: required by GUEST_PROFILE={profile.name} "
                         "(its input has no built-in codec)")

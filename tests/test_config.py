@@ -268,3 +268,11 @@ def test_the_proof_node_guest_must_run_on_the_same_cargo_zisk(tmp_path: Path) ->
         load_settings(env, for_run=True)
     problem = next(p for p in info.value.problems if p.startswith("PROOF_NODE_GUEST_PROFILE:"))
     assert "0.16.1" in problem and "1.1.0-alpha" in problem
+
+
+def test_the_stateless_guest_is_refused_off_mainnet(tmp_path: Path) -> None:
+    env = _simulated_run(tmp_path, GUEST_PROFILE="stateless-reth", CHAIN="hoodi")
+    with pytest.raises(ConfigError) as info:
+        load_settings(env, for_run=True)
+    assert any(p.startswith("CHAIN, GUEST_PROFILE: stateless-reth") for p in info.value.problems)
+    assert load_settings(_simulated_run(tmp_path, GUEST_PROFILE="stateless-reth"), for_run=True)
