@@ -204,8 +204,8 @@ class Settings(BaseModel):
     guest_profile: str | None = Field(
         None,
         alias="GUEST_PROFILE",
-        description="Guest profile from the guest manifest shipped with the package "
-        "(default: the ZisK 0.14.0 guest).",
+        description="Guest profile from guest_elfs/manifest.json, shipped with the package "
+        "(default: zec-reth, ZisK 1.1.0-alpha; ethrex-24d4b6404-zisk-0.14.0 for ZisK 0.14).",
     )
     allow_unknown_elf: bool = Field(
         False,
