@@ -30,9 +30,9 @@ from coincurve import PublicKey
 from ethproofs_daemon.hashing import keccak
 
 from .errors import InputError
-from .rlp import enc_bytes, enc_list, enc_uint
+from .rlp import enc_list, enc_uint
+from .tx_encoding import legacy_fields, typed_unsigned
 from .types import (
-    AccessListItem,
     EIP1559Transaction,
     EIP2930Transaction,
     EIP4844Transaction,
@@ -66,24 +66,8 @@ class SignatureParts:
     chain_id: int | None
 
 
-def _to(to: bytes | None) -> bytes:
-    return enc_bytes(b"" if to is None else to)
-
-
-def _access_list(items: Sequence[AccessListItem]) -> bytes:
-    return enc_list(
-        [
-            enc_list([enc_bytes(a.address), enc_list([enc_bytes(k) for k in a.storage_keys])])
-            for a in items
-        ]
-    )
-
-
 def _legacy_parts(tx: LegacyTransaction, field: str) -> SignatureParts:
-    base = [
-        enc_uint(tx.nonce), enc_uint(tx.gas_price), enc_uint(tx.gas), _to(tx.to),
-        enc_uint(tx.value), enc_bytes(tx.data),
-    ]  # fmt: skip
+    base = legacy_fields(tx)
     if tx.v in (27, 28):
         return SignatureParts(keccak(enc_list(base)), tx.v - 27, tx.r, tx.s, None)
     if tx.v < 35:
@@ -102,52 +86,11 @@ def signature_parts(tx: Transaction, field: str = "transaction") -> SignaturePar
     """
     if isinstance(tx, LegacyTransaction):
         return _legacy_parts(tx, field)
-    if isinstance(tx, EIP2930Transaction):
-        fields = [
-            enc_uint(tx.chain_id), enc_uint(tx.nonce), enc_uint(tx.gas_price),
-            enc_uint(tx.gas_limit), _to(tx.to), enc_uint(tx.value), enc_bytes(tx.data),
-            _access_list(tx.access_list),
-        ]  # fmt: skip
-        prefix = b"\x01"
-    elif isinstance(tx, EIP1559Transaction):
-        fields = [
-            enc_uint(tx.chain_id), enc_uint(tx.nonce), enc_uint(tx.max_priority_fee_per_gas),
-            enc_uint(tx.max_fee_per_gas), enc_uint(tx.gas_limit), _to(tx.to),
-            enc_uint(tx.value), enc_bytes(tx.data), _access_list(tx.access_list),
-        ]  # fmt: skip
-        prefix = b"\x02"
-    elif isinstance(tx, EIP4844Transaction):
-        fields = [
-            enc_uint(tx.chain_id), enc_uint(tx.nonce), enc_uint(tx.max_priority_fee_per_gas),
-            enc_uint(tx.max_fee_per_gas), enc_uint(tx.gas), enc_bytes(tx.to),
-            enc_uint(tx.value), enc_bytes(tx.data), _access_list(tx.access_list),
-            enc_uint(tx.max_fee_per_blob_gas),
-            enc_list([enc_bytes(h) for h in tx.blob_versioned_hashes]),
-        ]  # fmt: skip
-        prefix = b"\x03"
-    elif isinstance(tx, EIP7702Transaction):
-        auths = [
-            enc_list(
-                [
-                    enc_uint(a.chain_id),
-                    enc_bytes(a.address),
-                    enc_uint(a.nonce),
-                    enc_uint(a.y_parity),
-                    enc_uint(a.r_signature),
-                    enc_uint(a.s_signature),
-                ]
-            )
-            for a in tx.authorization_list
-        ]
-        fields = [
-            enc_uint(tx.chain_id), enc_uint(tx.nonce), enc_uint(tx.max_priority_fee_per_gas),
-            enc_uint(tx.max_fee_per_gas), enc_uint(tx.gas_limit), enc_bytes(tx.to),
-            enc_uint(tx.value), enc_bytes(tx.data), _access_list(tx.access_list),
-            enc_list(auths),
-        ]  # fmt: skip
-        prefix = b"\x04"
-    else:
+    if not isinstance(
+        tx, EIP2930Transaction | EIP1559Transaction | EIP4844Transaction | EIP7702Transaction
+    ):
         raise InputError(field, f"{type(tx).__name__} is L2-only: no L1 signature to recover")
+    prefix, fields = typed_unsigned(tx)
     return SignatureParts(
         keccak(prefix + enc_list(fields)),
         int(tx.signature_y_parity),

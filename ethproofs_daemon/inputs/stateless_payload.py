@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from ethproofs_daemon.eth.tx_encoding import tx_encoding
 from ethproofs_daemon.eth.types import Block, BlockHeader, EIP4844Transaction
 from ethproofs_daemon.ssz.requests import EMPTY_REQUESTS_HASH, ExecutionRequests
 from ethproofs_daemon.ssz.stateless import ProtocolFork
@@ -29,7 +30,7 @@ from ethproofs_daemon.ssz.types import (
     Fork,
 )
 
-from .checks import block_hash, tx_encoding
+from .checks import block_hash
 from .errors import InputError
 
 #: Mainnet's first proof-of-stake block (The Merge).

@@ -29,12 +29,12 @@ from typing import Final
 from ethproofs_daemon.eth import rlp
 from ethproofs_daemon.eth.rlp import enc_bytes, enc_list, enc_uint, header_rlp
 from ethproofs_daemon.eth.senders import recover_senders
+from ethproofs_daemon.eth.tx_encoding import tx_encoding
 from ethproofs_daemon.eth.types import Block, LegacyTransaction, Withdrawal
 from ethproofs_daemon.eth.witness import ExecutionWitness
 from ethproofs_daemon.hashing import keccak
 
 from .bincode2 import BincodeReader, bincode_bytes, bincode_bytes_seq, bincode_varint
-from .checks import tx_encoding
 from .errors import InputError
 from .zec_reth_chains import RethChainConfig, encode_reth_chain_config, read_reth_chain_config
 
@@ -55,7 +55,7 @@ def full_block_rlp(block: Block) -> bytes:
 
     ``rlp([header, [tx…], [ommer header…], [withdrawal…]])``; the withdrawals list is left out
     for a pre-Shanghai block (``withdrawals`` None). Transactions: EIP-2718 encodings
-    (``checks.tx_encoding``), a legacy one inlined as its list, a typed one as a byte string.
+    (``eth.tx_encoding.tx_encoding``), a legacy one inlined as its list, a typed one as a byte string.
 
     Raises:
         InputError: an L2-only transaction type.

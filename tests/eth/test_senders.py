@@ -15,6 +15,7 @@ from eth_keys.datatypes import PrivateKey
 
 from ethproofs_daemon.eth.errors import InputError
 from ethproofs_daemon.eth.senders import SECP256K1_N, recover_sender, recover_senders
+from ethproofs_daemon.eth.tx_encoding import tx_encoding
 from ethproofs_daemon.eth.types import (
     AccessListItem,
     AuthorizationTuple,
@@ -26,7 +27,6 @@ from ethproofs_daemon.eth.types import (
     PrivilegedL2Transaction,
     Transaction,
 )
-from ethproofs_daemon.inputs.checks import tx_encoding
 from ethproofs_daemon.inputs.rpc_block import rpc_block_from_json
 from tests.conftest import SHARED_FIXTURES
 
