@@ -3,9 +3,10 @@ proving subprocess at a time on this GPU; ``MAX_CONCURRENT_PROOFS`` with the Zis
 
 Whenever a slot is free it takes the next ``queued`` job (highest priority, then oldest block)
 or an external request (the Proof Node API) when that has a higher priority, moves the job to
-``proving`` (outbox row ``proving``), runs the backend, and records ``proved`` with the EthProofs ``proved`` payload in the
-same transaction, writing ``output/{block}/{block}.json`` (the payload as sent). A failure records
-the reason and schedules a retry within the job's budget.
+``proving`` (outbox row ``proving``), runs the backend, and records ``proved`` with the
+EthProofs ``proved`` payload in the same transaction, writing ``output/{block}/{block}.json``
+(the payload as sent). A failure records the reason and schedules a retry within the job's
+budget.
 
 On start it checks the prover's version against the series the daemon drives and the guest
 profile's (an unknown, undriven or mismatched one stops the daemon with exit status 2:
