@@ -29,6 +29,8 @@ status 1, or the ``Fatal``'s own ``exit_status`` (2 for a configuration error su
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import shutil
 import signal
 import sqlite3
 import time
@@ -41,7 +43,15 @@ import httpx
 import structlog
 import trio
 
-from ethproofs_daemon.config import ProofFormat, ProverBackendKind, Settings, ZiskAction
+from ethproofs_daemon.backoff import Backoff
+from ethproofs_daemon.config import (
+    ELF_BACKENDS,
+    ProofFormat,
+    ProverBackendKind,
+    Settings,
+    ZiskAction,
+    coordinator_target,
+)
 from ethproofs_daemon.health import DaemonState
 from ethproofs_daemon.http.app import create_ops_app
 from ethproofs_daemon.http.request_metrics import CountRequests
@@ -61,8 +71,11 @@ from ethproofs_daemon.proofnode.daemon import build_proof_node
 from ethproofs_daemon.proofnode.service import ProofNodeService
 from ethproofs_daemon.prover.actor import ProverActor, ProverConfig
 from ethproofs_daemon.prover.backend import ProverBackend
+from ethproofs_daemon.prover.coordinator.backend import CoordinatorBackend
+from ethproofs_daemon.prover.coordinator.client import CoordinatorClient
 from ethproofs_daemon.prover.driver import ZiskDriver
 from ethproofs_daemon.prover.simulated import SimulatedProver
+from ethproofs_daemon.prover.zisk_cli import ZiskVersion, parse_version
 from ethproofs_daemon.reorgs import (
     CanonicalHash,
     CanonicalHashUnavailable,
@@ -132,7 +145,7 @@ class Daemon:
 def startup_warnings(settings: Settings) -> list[str]:
     """What the operator should know but that does not stop the daemon (an ELF accepted with
     ``ALLOW_UNKNOWN_ELF``, a profile without a recorded sha256)."""
-    if settings.prover_backend is not ProverBackendKind.ZISK or settings.elf_path is None:
+    if settings.prover_backend not in ELF_BACKENDS or settings.elf_path is None:
         return []
     profile = get_profile(settings.guest_profile)
     return check_elf(profile, settings.elf_path, settings.allow_unknown_elf)
@@ -149,6 +162,18 @@ def make_backend(settings: Settings) -> ProverBackend:
     tag = {ProofFormat.TAGGED: True, ProofFormat.UNTAGGED: False}.get(
         settings.ethproofs_proof_format
     )
+    if settings.prover_backend is ProverBackendKind.ZISK_COORDINATOR:
+        version = coordinator_version(settings.zisk_coordinator_version)
+        return CoordinatorBackend(
+            CoordinatorClient(coordinator_target(settings.zisk_coordinator_url)),
+            settings.elf_path,
+            version=version,
+            hash_tag=(version.major, version.minor) >= (1, 3) if tag is None else tag,
+            pacing=Backoff(settings.zisk_coordinator_retry_seconds, 1.5,
+                           max(30.0, settings.zisk_coordinator_retry_seconds), 0.2),
+            # A stop leaves coordinator jobs running: the next start collects them.
+            cancel_on_abandon=False,
+        )
     return ZiskDriver(
         settings.cargo_zisk,
         settings.elf_path,
@@ -156,6 +181,23 @@ def make_backend(settings: Settings) -> ProverBackend:
         proof_hash_tag=tag,
         ziskemu=settings.ziskemu,
     )
+
+
+def coordinator_version(text: str) -> ZiskVersion:
+    """The ``ZISK_COORDINATOR_VERSION`` setting as the version the coordinator backend reports
+    (the coordinator API has no version call; ``config.coordinator_problems`` checked it)."""
+    version = parse_version(f"cargo-zisk {text}")
+    return dataclasses.replace(version, raw=f"zisk-coordinator {text} (ZISK_COORDINATOR_VERSION)")
+
+
+def proof_node_verifier(settings: Settings, backend: ProverBackend) -> ProverBackend:
+    """What verifies proofs for the Proof Node API: the backend itself, except with the ZisK
+    coordinator (no verify call): cargo-zisk when ``CARGO_ZISK`` is found, else the
+    coordinator backend, whose ``verify`` answers an error."""
+    if (settings.prover_backend is ProverBackendKind.ZISK_COORDINATOR
+            and settings.elf_path is not None and shutil.which(settings.cargo_zisk)):
+        return ZiskDriver(settings.cargo_zisk, settings.elf_path, ziskemu=None)
+    return backend
 
 
 def canonical_hash_from(rpc: JsonRpcClient) -> CanonicalHash:
@@ -254,7 +296,7 @@ def build_daemon(settings: Settings, *, backend: ProverBackend | None = None,
         config=ProverConfig(
             output_dir=settings.output_dir, timeout_s=settings.proving_timeout_seconds,
             grace_s=settings.shutdown_timeout_seconds, execute=execute,
-            guest_profile=settings.guest_profile,
+            guest_profile=settings.guest_profile, slots=proof_slots(settings),
         ),
     )
     source = RpcInputSource.from_settings(settings, rpc)
@@ -269,13 +311,23 @@ def build_daemon(settings: Settings, *, backend: ProverBackend | None = None,
             inputs_dir=settings.state_dir / "inputs",
             input_retention_s=settings.input_retention_days * 86400.0,
             confirmations=settings.confirmations,
+            max_prepared=proof_slots(settings) + 1,
         ),
     )
     proof_node = None
     if settings.proof_node_port is not None:
-        proof_node = build_proof_node(settings, store, rpc, prover, backend)
+        proof_node = build_proof_node(settings, store, rpc, prover,
+                                      proof_node_verifier(settings, backend))
     return Daemon(settings, store, lifecycle, state, metrics, http, rpc, backend, notifier,
                   reporter, prover, generator, proof_node)
+
+
+def proof_slots(settings: Settings) -> int:
+    """Proofs in flight at once: ``MAX_CONCURRENT_PROOFS`` with a backend that runs several
+    (the coordinator, the simulated prover), one with cargo-zisk (one GPU, one process group)."""
+    if settings.prover_backend is ProverBackendKind.ZISK:
+        return 1
+    return settings.max_concurrent_proofs
 
 
 def build_tree(d: Daemon) -> Supervisor:
@@ -495,6 +547,8 @@ async def run_daemon(d: Daemon, *, task_status: trio.TaskStatus[Daemon] = trio.T
         d.systemd.notify("STOPPING=1")
         with trio.CancelScope(shield=True):
             await d.http.aclose()
+        if isinstance(d.backend, CoordinatorBackend):
+            d.backend.client.close()
         d.store.close()
         log.info("daemon_stopped", status=status)
     return status
@@ -504,6 +558,10 @@ async def _heartbeat(d: Daemon) -> None:
     """Liveness: stamp the event loop's heartbeat; refresh the Proof Node API's numbers."""
     while True:
         d.state.heartbeat_at = time.time()
+        if isinstance(d.backend, CoordinatorBackend):
+            seen = d.backend.health()
+            d.state.prover.backend_reachable = seen.reachable or seen.last_error is None
+            d.state.prover.backend_error = seen.last_error
         node = d.proof_node
         if node is not None:
             d.state.proof_node = {

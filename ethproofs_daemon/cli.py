@@ -119,10 +119,11 @@ def _print_status(doc: dict[str, Any]) -> None:
     console = Console()
     counts = ", ".join(f"{k} {v}" for k, v in doc["counts"].items() if v)
     console.print(f"[bold]head[/bold] {doc['head']}   [bold]jobs[/bold] {counts or 'none'}")
-    current = doc["current"]
-    if current:
-        console.print(f"[bold]proving[/bold] block {current['block_number']} "
-                      f"({current['kind']}, phase {current['phase'] or '-'})")
+    flying = doc.get("in_flight") or ([doc["current"]] if doc["current"] else [])
+    for proof in flying:
+        job = f", coordinator job {proof['prover_job_id']}" if proof.get("prover_job_id") else ""
+        console.print(f"[bold]proving[/bold] block {proof['block_number']} "
+                      f"({proof['kind']}, phase {proof['phase'] or '-'}{job})")
     if doc["queued"]:
         console.print(f"[bold]queued[/bold] {', '.join(map(str, doc['queued']))}")
     table = Table("block", "state", "attempts", "proving ms", "cycles", "failure")

@@ -54,10 +54,15 @@ class ProofFormat(enum.StrEnum):
 
 
 class ProverBackendKind(enum.StrEnum):
-    """``zisk``: cargo-zisk on this machine. ``simulated``: no proof at all (demo, tests)."""
+    """``zisk``: cargo-zisk on this machine. ``zisk-coordinator``: a ZisK coordinator cluster
+    over gRPC (``ZISK_COORDINATOR_URL``). ``simulated``: no proof at all (demo, tests)."""
 
     ZISK = "zisk"
+    ZISK_COORDINATOR = "zisk-coordinator"
     SIMULATED = "simulated"
+
+#: Backends that need the guest ELF (``ELF_PATH``).
+ELF_BACKENDS: Final = frozenset({ProverBackendKind.ZISK, ProverBackendKind.ZISK_COORDINATOR})
 
 
 class WitnessSourceMode(enum.StrEnum):
@@ -267,7 +272,36 @@ class Settings(BaseModel):
     prover_backend: ProverBackendKind = Field(
         ProverBackendKind.ZISK,
         alias="PROVER_BACKEND",
-        description="zisk, or simulated (no real proof: demo and tests only).",
+        description="`zisk` (cargo-zisk here), `zisk-coordinator` (a ZisK coordinator cluster "
+        "over gRPC), or `simulated` (no real proof: demo and tests only).",
+    )
+    zisk_coordinator_url: str = Field(
+        "http://127.0.0.1:7000",
+        alias="ZISK_COORDINATOR_URL",
+        description="The ZisK coordinator's gRPC address (`http://host:port`; plaintext, no TLS) "
+        "for PROVER_BACKEND=zisk-coordinator.",
+    )
+    zisk_coordinator_version: str = Field(
+        "1.1.0-alpha",
+        alias="ZISK_COORDINATOR_VERSION",
+        description="The coordinator's ZisK release, checked against the guest profile's. The "
+        "coordinator API has no version call: this cannot be confirmed over the API; set it "
+        "to the release the cluster runs.",
+    )
+    zisk_coordinator_retry_seconds: float = Field(
+        5.0,
+        alias="ZISK_COORDINATOR_RETRY_SECONDS",
+        description="First wait before submitting again when the coordinator is busy or "
+        "unreachable (grows 1.5x to 30 s; within the job's PROVING_TIMEOUT_SECONDS).",
+        gt=0,
+    )
+    max_concurrent_proofs: int = Field(
+        1,
+        alias="MAX_CONCURRENT_PROOFS",
+        description="Proofs in flight at once with PROVER_BACKEND=zisk-coordinator (raise it "
+        "when the coordinator's compute units let several jobs run side by side); always 1 "
+        "with cargo-zisk.",
+        ge=1,
     )
     simulated_proving_seconds: float = Field(
         1.0,
@@ -446,22 +480,79 @@ def cross_field_problems(raw: Mapping[str, object], *, for_run: bool) -> list[st
         return problems
     if raw.get("ETH_RPC_URL") is None:
         problems.append("ETH_RPC_URL: required to follow the chain")
-    if str(raw.get("PROVER_BACKEND", ProverBackendKind.ZISK)) == ProverBackendKind.ZISK:
+    backend = str(raw.get("PROVER_BACKEND", ProverBackendKind.ZISK))
+    if backend in ELF_BACKENDS:
         elf = raw.get("ELF_PATH")
         if elf is None:
-            problems.append("ELF_PATH: required with PROVER_BACKEND=zisk")
+            problems.append(f"ELF_PATH: required with PROVER_BACKEND={backend}")
         elif not Path(str(elf)).is_file():
             problems.append(f"ELF_PATH: no such file: {elf}")
         else:
             problems += guest_problems(raw)
+    if backend == ProverBackendKind.ZISK:
         cargo_zisk = str(raw.get("CARGO_ZISK", "cargo-zisk"))
         if shutil.which(cargo_zisk) is None:
             problems.append(f"CARGO_ZISK: {cargo_zisk!r} is not an executable on PATH")
+    problems += coordinator_problems(raw)
     node_port, health_port = raw.get("PROOF_NODE_PORT"), raw.get("HEALTH_PORT", "4000")
     if node_port is not None and str(node_port) == str(health_port) and str(node_port) != "0":
         problems.append("PROOF_NODE_PORT: must differ from HEALTH_PORT")
     problems += setup_problems(raw)
     return problems
+
+
+def coordinator_problems(raw: Mapping[str, object]) -> list[str]:
+    """The ZisK coordinator settings: a plaintext ``http://host:port`` address, a readable
+    version, no execute-only runs (the coordinator backend does not offer them), and
+    ``MAX_CONCURRENT_PROOFS`` above 1 only where proofs can run side by side.
+
+    Returns:
+        ``VARIABLE: reason`` lines; empty when fine.
+    """
+    from ethproofs_daemon.prover.zisk_cli import VersionParseError, parse_version
+
+    problems: list[str] = []
+    backend = str(raw.get("PROVER_BACKEND", ProverBackendKind.ZISK))
+    slots = str(raw.get("MAX_CONCURRENT_PROOFS", "1"))
+    if backend == ProverBackendKind.ZISK and slots.isdigit() and int(slots) > 1:
+        problems.append("MAX_CONCURRENT_PROOFS: cargo-zisk proves one block at a time on this "
+                        "machine; several proofs in flight need PROVER_BACKEND=zisk-coordinator")
+    if backend != ProverBackendKind.ZISK_COORDINATOR:
+        return problems
+    if str(raw.get("ZISK_ACTION", ZiskAction.PROVE)) == ZiskAction.EXECUTE:
+        problems.append("ZISK_ACTION, PROVER_BACKEND: execute-only runs are not offered through "
+                        "the ZisK coordinator (use PROVER_BACKEND=zisk to execute)")
+    try:
+        coordinator_target(str(raw.get("ZISK_COORDINATOR_URL", "http://127.0.0.1:7000")))
+    except ValueError as exc:
+        problems.append(f"ZISK_COORDINATOR_URL: {exc}")
+    version = str(raw.get("ZISK_COORDINATOR_VERSION", "1.1.0-alpha"))
+    try:
+        parse_version(f"cargo-zisk {version}")
+    except VersionParseError:
+        problems.append(f"ZISK_COORDINATOR_VERSION: not a ZisK version: {version!r:.40}")
+    return problems
+
+
+def coordinator_target(url: str) -> str:
+    """The gRPC target ``host:port`` of ``ZISK_COORDINATOR_URL`` (``http://host:port``, or
+    ``host:port`` alone).
+
+    Raises:
+        ValueError: another scheme (TLS is not supported), no port, or a path.
+    """
+    text = url if "://" in url else f"http://{url}"
+    parts = urllib.parse.urlsplit(text)
+    if parts.scheme != "http":
+        raise ValueError(f"must be http://host:port (plaintext gRPC), got {url!r:.80}")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"bad port in {url!r:.80}") from exc
+    if not parts.hostname or port is None or parts.path.strip("/"):
+        raise ValueError(f"must be http://host:port, got {url!r:.80}")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{host}:{port}"
 
 
 def setup_problems(raw: Mapping[str, object]) -> list[str]:

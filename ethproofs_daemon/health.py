@@ -5,7 +5,8 @@ memory and thread count (``psutil``) for its ``system`` part. ``is_ready`` and `
 
 Shape after the original client's README (lambdaclass/ethrex-ethproofs@b45cda3:README.md, "Health
 Endpoint"): ``status`` ``healthy`` (200) / ``degraded`` (503: the prover has run past
-``PROVER_STUCK_THRESHOLD_SECONDS``, the node's RPC is failing, or the input generator warns, e.g.
+``PROVER_STUCK_THRESHOLD_SECONDS``, the ZisK coordinator is unreachable, the node's RPC is
+failing, or the input generator warns, e.g.
 the node serves no execution witnesses) / ``unhealthy`` (503: the store or a component is down),
 ``timestamp`` (RFC 3339 UTC), ``uptime_seconds``, ``components`` and ``system``.
 
@@ -97,8 +98,16 @@ def health_document(
         "reorg_count": prover.reorg_count,
         "last_reorg": prover.last_reorg,
     }
+    prover_doc["slots"] = prover.slots
+    prover_doc["in_flight"] = in_flight_list(prover, now)
+    coordinator_down = prover.backend_reachable is False
+    if prover.backend_reachable is not None:
+        prover_doc["coordinator"] = {"reachable": prover.backend_reachable,
+                                     "last_error": prover.backend_error}
     if stuck:
         prover_doc["warning"] = "potentially_stuck"
+    elif coordinator_down:
+        prover_doc["warning"] = "coordinator_unreachable"
     f = state.follower
     generator_doc: dict[str, object] = {
         "status": "up" if state.components_up.get("input_generator", False) else "down",
@@ -132,7 +141,7 @@ def health_document(
         not state.components_up.get(name, False)
         for name in ("prover", "input_generator", "reporter")
     )
-    degraded = stuck or bool(f.warnings) or not f.rpc_ok
+    degraded = stuck or coordinator_down or bool(f.warnings) or not f.rpc_ok
     status = "unhealthy" if down else "degraded" if degraded else "healthy"
     proc = psutil.Process(os.getpid())
     doc: dict[str, object] = {
@@ -147,6 +156,17 @@ def health_document(
         },
     }
     return (200 if status == "healthy" else 503), doc
+
+
+def in_flight_list(prover: ProverStatus, now: float) -> list[dict[str, object]]:
+    """Every proof in flight, oldest first, as JSON-ready values (``/health``, admin status):
+    block, job id, kind, phase, the coordinator's job id, since (RFC 3339), seconds so far."""
+    return [
+        {"block_number": p.block_number, "job_id": p.job_id, "kind": p.kind, "phase": p.phase,
+         "prover_job_id": p.prover_job_id, "since": iso(p.since),
+         "duration_seconds": round(now - p.since, 1)}
+        for p in sorted(prover.in_flight.values(), key=lambda p: p.since)
+    ]
 
 
 def is_ready(state: DaemonState) -> bool:

@@ -128,7 +128,10 @@ class Job:
     ``input_path`` is set once the input is built, with ``block_hash``: the hash (``0x`` hex)
     of the block the input was built from, checked against the chain before proving and before
     recording the proof (None: a job from a schema v1 database, unchecked). ``pid`` is the
-    process-group leader of the proving subprocess while ``state == proving``.
+    process-group leader of the proving subprocess while ``state == proving``;
+    ``prover_job_id`` the prover's own id of the proof while ``state == proving`` (the ZisK
+    coordinator's job id, stored before the daemon waits on it so that a restarted daemon
+    re-attaches instead of proving again; None with the cargo-zisk driver).
     """
 
     id: int
@@ -153,6 +156,7 @@ class Job:
     gas_used: int | None = None
     tx_count: int | None = None
     block_hash: str | None = None
+    prover_job_id: str | None = None
 
 
 class _Keep(enum.Enum):
@@ -187,6 +191,7 @@ class JobChanges:
     gas_used: int | Keep | None = KEEP
     tx_count: int | Keep | None = KEEP
     block_hash: str | Keep | None = KEEP
+    prover_job_id: str | Keep | None = KEEP
 
     def columns(self) -> dict[str, object]:
         """The fields to write, by column name (``KEEP`` fields left out)."""

@@ -97,15 +97,17 @@ MOVES: Final[dict[Verb, Move]] = {
 }
 
 #: What a restart does with a job a dead daemon left in each state (states not listed: nothing;
-#: ``proving`` is resumed by the prover after it killed the recorded process group).
+#: ``proving`` is resumed by the prover after it killed the recorded process group; a
+#: ``proving`` job with a ``prover_job_id`` is not moved at all: the prover re-attaches to it).
 RESUME: Final[dict[JobState, Verb]] = {
     _S.FETCHING: Verb.RESUME_FETCHING,
     _S.INPUT_READY: Verb.RESUME_INPUT_READY,
     _S.PROVING: Verb.RESUME_PROVING,
 }
 
-#: A job leaving ``proving`` without a proof loses its process group and start time.
-_NOT_PROVING: Final = JobChanges(pid=None, proving_started_at=None)
+#: A job leaving ``proving`` without a proof loses its process group, prover job id and start
+#: time.
+_NOT_PROVING: Final = JobChanges(pid=None, proving_started_at=None, prover_job_id=None)
 
 
 def retry_target(*, input_on_disk: bool) -> JobState:
@@ -229,6 +231,17 @@ class Lifecycle:
         """The proving subprocess's process-group leader, killed on resume after a crash."""
         self.store.update_job(job.id, JobChanges(pid=pid), in_state=JobState.PROVING)
 
+    def record_prover_job(self, job: Job, prover_job_id: str) -> None:
+        """The prover's own id of the running proof (the ZisK coordinator's job id), stored
+        before the prover waits on it: a restarted daemon re-attaches to it (the job stays
+        ``proving``; no move, no report) instead of proving the block again.
+
+        Raises:
+            TransitionError: the job is not ``proving``.
+        """
+        self.store.update_job(job.id, JobChanges(prover_job_id=prover_job_id),
+                              in_state=JobState.PROVING)
+
     def proved(self, job: Job, fields: ProvedFields, *, proof_path: str,
                keep_payload: Callable[[str], None] | None = None) -> Job:
         """``proving → proved`` with the ``proved`` report (time ms, cycles, proof, proof id).
@@ -245,8 +258,8 @@ class Lifecycle:
             TransitionError: the job is not ``proving``.
         """
         return self._move(Verb.PROVED, job, JobChanges(
-            pid=None, proving_time_ms=fields.proving_time_ms, cycles=fields.proving_cycles,
-            proof_path=proof_path, proof_id=fields.verifier_id,
+            pid=None, prover_job_id=None, proving_time_ms=fields.proving_time_ms,
+            cycles=fields.proving_cycles, proof_path=proof_path, proof_id=fields.verifier_id,
         ), fields=fields, keep_payload=keep_payload)
 
     def reorged(self, job: Job) -> Job:
@@ -256,7 +269,8 @@ class Lifecycle:
         time; no attempt is counted and no report is written (see ``MOVES``). The input
         generator builds the job again from the new canonical block."""
         return self._move(Verb.REORGED, job, JobChanges(
-            input_path=None, block_hash=None, pid=None, proving_started_at=None))
+            input_path=None, block_hash=None, pid=None, proving_started_at=None,
+            prover_job_id=None))
 
     def stale_proof(self, job: Job) -> Job:
         """``proved → detected``: the proof was recorded, but before its ``proved`` report went
@@ -272,7 +286,7 @@ class Lifecycle:
         """``proving → executed`` after an execution (``ZISK_ACTION=execute``): cycles and
         time, no proof, no report. ``executed`` is final, like ``proved``."""
         return self._move(Verb.EXECUTED, job, JobChanges(
-            pid=None, cycles=cycles, proving_time_ms=time_ms))
+            pid=None, prover_job_id=None, cycles=cycles, proving_time_ms=time_ms))
 
     def interrupted_by_shutdown(self, job: Job) -> Job:
         """``proving → queued``: shutdown outlasted the grace period and the process group was
@@ -292,7 +306,7 @@ class Lifecycle:
         retry_at = self.retry.retry_at(job.attempts + 1, reason, self.clock())
         return self._move(Verb.FAILED, job, JobChanges(
             failure_reason=reason, error=error[-MAX_ERROR_CHARS:], next_attempt_at=retry_at,
-            pid=None,
+            pid=None, prover_job_id=None,
         ), count_attempt=True)
 
     def resume_after_crash(self, job: Job) -> Job:

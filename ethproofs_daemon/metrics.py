@@ -59,6 +59,11 @@ class _StateCollector(Collector):
         p = self.state.prover
         yield _gauge("prover_busy", "1 while a proving subprocess runs.",
                      int(p.current_block is not None))
+        yield _gauge("proofs_in_flight", "Proofs running now (at most MAX_CONCURRENT_PROOFS).",
+                     len(p.in_flight))
+        if p.backend_reachable is not None:
+            yield _gauge("coordinator_up", "1 when the ZisK coordinator answered the last call.",
+                         int(p.backend_reachable))
         for key, value in self.state.proof_node.items():
             if isinstance(value, int | float) and not isinstance(value, bool):
                 yield _gauge(f"proof_node_{key}", f"Proof Node API {key}.", value)

@@ -32,11 +32,29 @@ class FollowerStatus:
 
 
 @dataclass
+class ProofInFlight:
+    """One proof the prover is running: ``job_id`` None for Proof Node API work; ``kind``
+    ``prove`` / ``execute`` / ``external`` / ``attach`` (collected after a restart); ``since``
+    Unix s; ``phase`` the backend's last phase name; ``prover_job_id`` the coordinator's job id
+    once known."""
+
+    block_number: int
+    job_id: int | None
+    kind: str
+    since: float
+    phase: str | None = None
+    prover_job_id: str | None = None
+
+
+@dataclass
 class ProverStatus:
     """What ``/health`` shows about the prover (mutated by the prover actor only).
 
+    ``in_flight``: every proof running now, by slot token; ``current_*``, ``proving_since`` and
+    ``phase`` mirror the oldest of them (``sync_current``). ``slots``: proofs allowed at once.
     ``reorg_count``: jobs sent back to be rebuilt because their block left the chain;
-    ``last_reorg``: the latest of them, in words."""
+    ``last_reorg``: the latest of them, in words. ``backend_reachable`` / ``backend_error``:
+    the ZisK coordinator's state as the backend last saw it (None: no remote backend)."""
 
     version: str | None = None
     current_block: int | None = None
@@ -49,3 +67,18 @@ class ProverStatus:
     last_failure: str | None = None
     reorg_count: int = 0
     last_reorg: str | None = None
+    slots: int = 1
+    in_flight: dict[int, ProofInFlight] = field(default_factory=dict)
+    backend_reachable: bool | None = None
+    backend_error: str | None = None
+
+    def sync_current(self) -> None:
+        """Point ``current_*`` at the oldest proof in flight (all None when there is none)."""
+        oldest = min(self.in_flight.values(), key=lambda p: p.since, default=None)
+        if oldest is None:
+            self.current_job_id = self.current_block = None
+            self.current_kind = self.proving_since = self.phase = None
+            return
+        self.current_job_id, self.current_block = oldest.job_id, oldest.block_number
+        self.current_kind, self.proving_since = oldest.kind, oldest.since
+        self.phase = oldest.phase

@@ -10,7 +10,8 @@ Every job transition, together with the outbox row it produces, is one ``BEGIN I
 transaction; which transition and which row is decided by ``lifecycle.py``, the only caller of
 ``add_job``, ``transition`` and ``update_job``. The reporter updates outbox rows through
 ``reporting.outbox.Outbox``. The schema is versioned with ``PRAGMA user_version`` and migrated
-forward on open, one transaction per version (v1: jobs, outbox, meta; v2: ``jobs.block_hash``).
+forward on open, one transaction per version (v1: jobs, outbox, meta; v2: ``jobs.block_hash``; v3:
+``jobs.prover_job_id``).
 
 Calls are synchronous and short (one small transaction; a commit waits for the WAL fsync); actors
 call them from the trio thread. After a commit that adds a job, moves one, or writes an outbox row,
@@ -40,7 +41,7 @@ from ethproofs_daemon.jobs import (
 )
 from ethproofs_daemon.outbox import OutboxRow, ReportKind, ReportStatus
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 
 _MIGRATIONS: Final[dict[int, str]] = {
     1: """
@@ -89,6 +90,11 @@ _MIGRATIONS: Final[dict[int, str]] = {
     # v2: the hash of the block a job's input was built from (reorg checks); NULL on old rows.
     2: """
     ALTER TABLE jobs ADD COLUMN block_hash TEXT;
+    """,
+    # v3: the prover's own id of a running proof (the ZisK coordinator's job id): re-attach
+    # after a restart instead of proving again; NULL on old rows.
+    3: """
+    ALTER TABLE jobs ADD COLUMN prover_job_id TEXT;
     """,
 }
 

@@ -276,3 +276,41 @@ def test_the_stateless_guest_is_refused_off_mainnet(tmp_path: Path) -> None:
         load_settings(env, for_run=True)
     assert any(p.startswith("CHAIN, GUEST_PROFILE: stateless-reth") for p in info.value.problems)
     assert load_settings(_simulated_run(tmp_path, GUEST_PROFILE="stateless-reth"), for_run=True)
+
+
+def _coordinator_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    elf = tmp_path / "guest.elf"
+    elf.write_bytes(b"\x7fELF")
+    return {"ETH_RPC_URL": "http://127.0.0.1:8545", "PROVER_BACKEND": "zisk-coordinator",
+            "ELF_PATH": str(elf), "ALLOW_UNKNOWN_ELF": "1", "STATE_DIR": str(tmp_path / "s"),
+            "CARGO_ZISK": str(tmp_path / "absent-cargo-zisk"), **extra}
+
+
+def test_the_coordinator_backend_needs_no_cargo_zisk_and_has_documented_defaults(
+    tmp_path: Path,
+) -> None:
+    s = load_settings(_coordinator_env(tmp_path), for_run=True)
+    assert s.prover_backend is ProverBackendKind.ZISK_COORDINATOR
+    assert (s.zisk_coordinator_url, s.zisk_coordinator_version, s.max_concurrent_proofs) == (
+        "http://127.0.0.1:7000", "1.1.0-alpha", 1)
+
+
+def test_coordinator_misconfigurations_are_reported_at_start(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(_coordinator_env(
+            tmp_path, ZISK_ACTION="execute", ZISK_COORDINATOR_URL="https://coord:7000",
+            ZISK_COORDINATOR_VERSION="one point one"), for_run=True)
+    problems = "\n".join(info.value.problems)
+    assert "ZISK_ACTION, PROVER_BACKEND: execute-only runs are not offered" in problems
+    assert "ZISK_COORDINATOR_URL: must be http://host:port" in problems
+    assert "ZISK_COORDINATOR_VERSION: not a ZisK version" in problems
+    assert "CARGO_ZISK" not in problems
+
+
+def test_several_proofs_in_flight_need_the_coordinator(tmp_path: Path) -> None:
+    env = {**_coordinator_env(tmp_path), "PROVER_BACKEND": "zisk", "MAX_CONCURRENT_PROOFS": "4"}
+    with pytest.raises(ConfigError) as info:
+        load_settings(env, for_run=True)
+    assert any(p.startswith("MAX_CONCURRENT_PROOFS:") for p in info.value.problems)
+    accepted = load_settings({**env, "PROVER_BACKEND": "zisk-coordinator"}, for_run=True)
+    assert accepted.max_concurrent_proofs == 4

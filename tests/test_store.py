@@ -161,7 +161,7 @@ PRAGMA user_version = 1;
 """
 
 
-def test_a_v1_database_migrates_to_v2_and_keeps_its_rows(tmp_path: Path) -> None:
+def test_a_v1_database_migrates_to_v3_and_keeps_its_rows(tmp_path: Path) -> None:
     import sqlite3
 
     path = tmp_path / "db.sqlite"
@@ -179,7 +179,7 @@ def test_a_v1_database_migrates_to_v2_and_keeps_its_rows(tmp_path: Path) -> None
     store = Store(path, clock=Clock())
     try:
         version = store.conn.execute("PRAGMA user_version").fetchone()[0]
-        assert version == SCHEMA_VERSION == 2
+        assert version == SCHEMA_VERSION == 3
         job = store.job_for_block(100, "ethrex-zisk")
         assert job is not None
         assert (job.state, job.input_path, job.gas_used, job.block_hash) == (
@@ -190,8 +190,41 @@ def test_a_v1_database_migrates_to_v2_and_keeps_its_rows(tmp_path: Path) -> None
         assert store.get_job(job.id).block_hash == "0x" + "ab" * 32  # type: ignore[union-attr]
     finally:
         store.close()
-    reopened = Store(path)  # already v2: opens without migrating again
+    reopened = Store(path)  # already v3: opens without migrating again
     reopened.close()
+
+
+def test_a_v2_database_with_a_proving_job_opens_and_records_a_prover_job_id(
+    tmp_path: Path,
+) -> None:
+    """A v2 file (a daemon before the coordinator wiring) with a job left ``proving``: it
+    migrates to v3, the job reads with no prover job id (it is proved again, as before), and
+    the new column takes an id."""
+    import sqlite3
+
+    path = tmp_path / "db.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(V1_SCHEMA.replace("PRAGMA user_version = 1;", ""))
+        conn.execute("ALTER TABLE jobs ADD COLUMN block_hash TEXT")
+        conn.execute("PRAGMA user_version = 2")
+        conn.execute(
+            "INSERT INTO jobs (block_number, proof_type, state, created_at, updated_at, "
+            "input_path, pid, block_hash) VALUES (200, 'ethrex-zisk', 'proving', 1.0, 2.0, "
+            "'/in/200', 4242, '0xaa')")
+    conn.close()
+
+    store = Store(path, clock=Clock())
+    try:
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        job = store.job_for_block(200, "ethrex-zisk")
+        assert job is not None
+        assert (job.state, job.pid, job.block_hash, job.prover_job_id) == (
+            JobState.PROVING, 4242, "0xaa", None)
+        store.update_job(job.id, JobChanges(prover_job_id="4f1c-job"),
+                         in_state=JobState.PROVING)
+        assert store.get_job(job.id).prover_job_id == "4f1c-job"  # type: ignore[union-attr]
+    finally:
+        store.close()
 
 
 def test_committed_transition_survives_kill_9(tmp_path: Path) -> None:

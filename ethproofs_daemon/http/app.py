@@ -39,7 +39,13 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from ethproofs_daemon.config import DEFAULT_ADMIN_HOSTS
-from ethproofs_daemon.health import DaemonState, health_document, is_live, is_ready
+from ethproofs_daemon.health import (
+    DaemonState,
+    health_document,
+    in_flight_list,
+    is_live,
+    is_ready,
+)
 from ethproofs_daemon.jobs import DEFAULT_PROOF_TYPE, JobState, TransitionError
 from ethproofs_daemon.lifecycle import Lifecycle
 from ethproofs_daemon.metrics import DaemonMetrics
@@ -221,6 +227,7 @@ def create_ops_app(
                 "block_number": p.current_block, "job_id": p.current_job_id,
                 "kind": p.current_kind, "since": p.proving_since, "phase": p.phase,
             },
+            "in_flight": in_flight_list(p, time.time()),
             "queued": [j.block_number for j in store.jobs_in([JobState.QUEUED], limit=100)],
             "head": state.follower.head,
             "recent": [job_to_dict(j) for j in store.recent_jobs(limit)],

@@ -55,7 +55,8 @@ def full_block_rlp(block: Block) -> bytes:
 
     ``rlp([header, [tx…], [ommer header…], [withdrawal…]])``; the withdrawals list is left out
     for a pre-Shanghai block (``withdrawals`` None). Transactions: EIP-2718 encodings
-    (``eth.tx_encoding.tx_encoding``), a legacy one inlined as its list, a typed one as a byte string.
+    (``eth.tx_encoding.tx_encoding``), a legacy one inlined as its list, a typed one as a byte
+    string.
 
     Raises:
         InputError: an L2-only transaction type.

@@ -1,10 +1,12 @@
-"""The prover actor: owns the GPU, one proving subprocess at a time.
+"""The prover actor: a dispatcher of ``slots`` proofs in flight (one with cargo-zisk: one
+proving subprocess at a time on this GPU; ``MAX_CONCURRENT_PROOFS`` with the ZisK coordinator).
 
-It takes the next ``queued`` job (highest priority, then oldest block) or an external request
-(the Proof Node API) when that has a higher priority, moves the job to ``proving`` (outbox row
-``proving``), runs the backend, and records ``proved`` with the EthProofs ``proved`` payload in the
-same transaction, writing ``output/{block}/{block}.json`` (the payload as sent). A failure records
-the reason and schedules a retry within the job's budget.
+Whenever a slot is free it takes the next ``queued`` job (highest priority, then oldest block)
+or an external request (the Proof Node API) when that has a higher priority, moves the job to
+``proving`` (outbox row ``proving``), runs the backend, and records ``proved`` with the
+EthProofs ``proved`` payload in the same transaction, writing ``output/{block}/{block}.json``
+(the payload as sent). A failure records the reason and schedules a retry within the job's
+budget.
 
 On start it checks the prover's version against the series the daemon drives and the guest
 profile's (an unknown, undriven or mismatched one stops the daemon with exit status 2:
@@ -12,8 +14,20 @@ profile's (an unknown, undriven or mismatched one stops the daemon with exit sta
 resumes jobs a dead daemon left in ``proving``: the recorded process group is killed first, the
 job goes back to ``queued`` and is proved again.
 
-Shutdown: a running proof gets ``grace_s`` seconds to finish (shielded from the cancellation);
-past that its process group is killed and the job is left to resume at the next start.
+Shutdown: every running proof gets ``grace_s`` seconds to finish (shielded from the
+cancellation); past that its process group is killed and the job is left to resume at the next
+start.
+
+A backend whose proofs outlive the daemon (``ResumableBackend``: the ZisK coordinator) works the
+same way with these differences. The next job is submitted the moment a slot frees (the
+backend paces only when the coordinator refuses). The coordinator's job id is stored on the job
+(``Lifecycle.record_prover_job``) before the actor waits on it. A job found ``proving`` with
+such an id at start (``kill -9``, a crash, or a stop that outlasted the grace period) stays
+``proving`` and its result is collected (``attach``, within a fresh ``timeout_s``) instead of
+proving the block again; only when the coordinator no longer knows the job is the block
+submitted again. A graceful stop leaves coordinator jobs running (it does not cancel them: the
+GPU time is not lost) and the next start collects them; a job past its own deadline is still
+cancelled on the coordinator and fails ``proving_timeout``.
 
 Reorgs: a job carries the hash of the block its input was built from (``Job.block_hash``). Twice
 the actor asks the node (``canonical_hash``) which block is canonical at that height: before
@@ -46,6 +60,7 @@ the supervisor restarts it once the store answers again.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import random
@@ -64,12 +79,14 @@ from ethproofs_daemon.jobs import FailureReason, Job, JobState, TransitionError
 from ethproofs_daemon.lifecycle import Lifecycle
 from ethproofs_daemon.metrics import DaemonMetrics
 from ethproofs_daemon.prover.backend import (
+    JobLost,
     ProofResult,
     ProverBackend,
     ProveRequest,
     ProverFailed,
     ProverMisconfigured,
     ProverUnavailable,
+    ResumableBackend,
     UnsupportedZiskVersion,
 )
 from ethproofs_daemon.prover.external import ExternalQueue, ExternalRequest
@@ -84,7 +101,7 @@ from ethproofs_daemon.reorgs import (
 )
 from ethproofs_daemon.reporting.notices import Notifier, ProofDataUnreadable, ProofFailed
 from ethproofs_daemon.reporting.payloads import ProvedFields
-from ethproofs_daemon.status import ProverStatus
+from ethproofs_daemon.status import ProofInFlight, ProverStatus
 from ethproofs_daemon.store import Store
 from ethproofs_daemon.supervisor import Fatal, crash_context
 
@@ -102,6 +119,11 @@ CHECK_BUDGET_S: Final = 300.0
 #: Waits between tries of recording a finished proof while the store fails: 1 s doubling to 60 s.
 RECORD_BACKOFF: Final = Backoff(1.0, 2.0, 60.0, 0.1)
 
+#: Waits between tries of a remote prover's start (registration and setup): 5 s up to 60 s.
+START_BACKOFF: Final = Backoff(5.0, 2.0, 60.0, 0.1)
+#: The metadata key of the remote prover's program id (the coordinator's ``hash_id``).
+PROGRAM_META_KEY: Final = "prover_program_id"
+
 #: What a failing store raises: SQLite errors (locked, I/O, full) and the OS's (no space).
 STORE_FAULTS: Final = (sqlite3.Error, OSError)
 
@@ -111,13 +133,15 @@ class ProverConfig:
     """Settings of the prover actor. ``execute``: run the guest for cycles only
     (``ZISK_ACTION=execute``), no proof. Seconds. (Whether anything is reported is the
     lifecycle's ``ReportPolicy``.) ``guest_profile``: the ``GUEST_PROFILE`` name (None: the
-    manifest's default), whose ZisK series the prover's version must match."""
+    manifest's default), whose ZisK series the prover's version must match. ``slots``: proofs
+    in flight at once (``MAX_CONCURRENT_PROOFS``; 1 for cargo-zisk)."""
 
     output_dir: Path
     timeout_s: float
     grace_s: float
     execute: bool = False
     guest_profile: str | None = None
+    slots: int = 1
 
 
 class ProverActor:
@@ -148,7 +172,17 @@ class ProverActor:
         self.clock = clock
         self._work = trio.Event()
         self._external = ExternalQueue(on_push=lambda: self._work.set())
-        self._proof_scope: trio.CancelScope | None = None
+        self._proof_scopes: set[trio.CancelScope] = set()
+        self._stop_deadline: float | None = None
+        #: Jobs a slot holds (picked, not yet finished), by job id.
+        self._taken: set[int] = set()
+        self._running = 0
+        self._tokens = itertools.count()
+        #: Jobs found ``proving`` with a prover job id at start: collected first.
+        self._to_attach: list[Job] = []
+        #: Prover job ids stored during this run, by job id.
+        self._prover_job_ids: dict[int, str] = {}
+        self.status.slots = config.slots
         store.on_change(lambda topic: self._work.set() if topic == "jobs" else None)
 
     @property
@@ -173,8 +207,32 @@ class ProverActor:
         await self._resume_in_flight()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._grace_on_cancel)
+            if isinstance(self.backend, ResumableBackend):
+                nursery.start_soon(self._start_backend, self.backend)
             task_status.started()
             await self._loop()
+
+    async def _start_backend(self, backend: ResumableBackend) -> None:
+        """Register the guest program and set it up now, so the first block does not wait
+        for it; tried again with ``START_BACKOFF`` while the prover cannot (proofs meanwhile
+        do the same work under the backend's own lock). The program id is kept in the store's
+        metadata (``PROGRAM_META_KEY``)."""
+        failures = 0
+        while True:
+            try:
+                program_id = await backend.start()
+                break
+            except ProverUnavailable as exc:
+                failures += 1
+                delay = START_BACKOFF.delay_s(failures)
+                log.warning("prover_start_failed", error=str(exc), failures=failures,
+                            retry_in_s=delay)
+                await trio.sleep(delay)
+        try:
+            self.store.set_meta(PROGRAM_META_KEY, program_id)
+        except STORE_FAULTS:
+            log.error("prover_program_id_not_recorded", program_id=program_id, exc_info=True)
+        log.info("prover_program_ready", program_id=program_id)
 
     async def _check_version(self) -> ZiskVersion:
         """The prover's version, checked against the series this daemon drives and the guest
@@ -207,17 +265,37 @@ class ProverActor:
             raise ProverMisconfigured(decision.message)
         return version
 
+    @property
+    def resumable(self) -> bool:
+        """True when the backend's proofs outlive the daemon (``ResumableBackend``)."""
+        return isinstance(self.backend, ResumableBackend)
+
     async def _grace_on_cancel(self) -> None:
         try:
             await trio.sleep_forever()
         finally:
-            if self._proof_scope is not None:
-                self._proof_scope.deadline = trio.current_time() + self.config.grace_s
+            self._stop_deadline = trio.current_time() + self.config.grace_s
+            for scope in self._proof_scopes:
+                scope.deadline = self._stop_deadline
+            if self._proof_scopes:
                 log.info("prover_stopping", grace_s=self.config.grace_s,
-                         block_number=self.status.current_block)
+                         blocks=sorted(p.block_number for p in self.status.in_flight.values()))
+
+    def _shielded_scope(self) -> trio.CancelScope:
+        """A proof's scope: shielded from a stop, which gives it ``grace_s`` (its deadline)."""
+        scope = trio.CancelScope(shield=True)
+        if self._stop_deadline is not None:
+            scope.deadline = self._stop_deadline
+        self._proof_scopes.add(scope)
+        return scope
 
     async def _resume_in_flight(self) -> None:
         for job in self.store.jobs_in([JobState.PROVING]):
+            if job.prover_job_id is not None and self.resumable:
+                self._to_attach.append(job)
+                log.info("job_reattaching", block_number=job.block_number, job_id=job.id,
+                         prover_job_id=job.prover_job_id)
+                continue
             if job.pid is not None:
                 killed = await kill_process_group(job.pid, not_before=job.proving_started_at)
                 log.warning("orphan_prover_killed", block_number=job.block_number, pgid=job.pid,
@@ -226,51 +304,89 @@ class ProverActor:
             log.info("job_resumed", block_number=job.block_number, job_id=job.id)
 
     def _pick(self) -> Job | ExternalRequest | None:
-        job = self.store.next_job(JobState.QUEUED)
+        """The next work for a free slot: the first ``queued`` job no slot holds (priority,
+        then oldest block), or a Proof Node API request of higher priority."""
+        queued = self.store.jobs_in([JobState.QUEUED], limit=len(self._taken) + 1)
+        job = next((j for j in queued if j.id not in self._taken), None)
         external = self._external.top_priority()
         if external is not None and (job is None or external > job.priority):
             return self._external.pop()
         return job
 
     async def _loop(self) -> None:
-        while True:
-            # The proof itself runs shielded (see _grace_on_cancel): this is where a stop lands.
-            await trio.lowlevel.checkpoint_if_cancelled()
-            self._work = trio.Event()
-            work = self._pick()
-            if work is None:
-                await self._work.wait()
-            elif isinstance(work, ExternalRequest):
+        async with trio.open_nursery() as slots:
+            for job in self._to_attach:  # already running on the prover: they come first
+                self._hold(job.id)
+                slots.start_soon(self._slot, job, True)
+            self._to_attach = []
+            while True:
+                # Proofs run shielded (see _grace_on_cancel): this is where a stop lands.
+                await trio.lowlevel.checkpoint_if_cancelled()
+                self._work = trio.Event()
+                work = self._pick() if self._running < self.config.slots else None
+                if work is None:
+                    await self._work.wait()
+                    continue
+                self._hold(None if isinstance(work, ExternalRequest) else work.id)
+                slots.start_soon(self._slot, work, False)
+
+    def _hold(self, job_id: int | None) -> None:
+        self._running += 1
+        if job_id is not None:
+            self._taken.add(job_id)
+
+    async def _slot(self, work: Job | ExternalRequest, attach: bool) -> None:
+        """Run one piece of work in a slot; the slot frees (and the loop wakes) at its end."""
+        try:
+            if isinstance(work, ExternalRequest):
                 await self._run_external(work)
+            elif attach:
+                with crash_context(block_number=work.block_number, job_id=work.id,
+                                   proof_type=work.proof_type):
+                    await self._collect_job(work)
             else:
                 await self.prove_job(work)
+        finally:
+            self._running -= 1
+            if not isinstance(work, ExternalRequest):
+                self._taken.discard(work.id)
+                self._prover_job_ids.pop(work.id, None)
+            self._work.set()
 
     async def _run_external(self, item: ExternalRequest) -> None:
-        self._begin(None, item.block_number, "external")
-        scope = self._proof_scope = trio.CancelScope(shield=True)
+        token = self._begin(None, item.block_number, "external")
+        scope = self._shielded_scope()
         try:
             with scope:
-                item.result = await self.backend.prove(item.request, on_progress=self._phase)
+                item.result = await self.backend.prove(item.request,
+                                                       on_progress=self._phase(token))
             if scope.cancelled_caught:
                 item.error = ProverFailed(FailureReason.INTERNAL_ERROR, "daemon shutting down")
         except ProverFailed as exc:
             item.error = exc
         finally:
-            self._proof_scope = None
-            self._end()
+            self._proof_scopes.discard(scope)
+            self._end(token)
             item.done.set()
 
-    def _begin(self, job_id: int | None, block_number: int, kind: str) -> None:
-        self.status.current_job_id, self.status.current_block = job_id, block_number
-        self.status.current_kind, self.status.proving_since = kind, self.clock()
-        self.status.phase = None
+    def _begin(self, job_id: int | None, block_number: int, kind: str) -> int:
+        token = next(self._tokens)
+        self.status.in_flight[token] = ProofInFlight(block_number, job_id, kind, self.clock())
+        self.status.sync_current()
+        return token
 
-    def _end(self) -> None:
-        self.status.current_job_id = self.status.current_block = None
-        self.status.current_kind = self.status.proving_since = self.status.phase = None
+    def _end(self, token: int) -> None:
+        self.status.in_flight.pop(token, None)
+        self.status.sync_current()
 
-    def _phase(self, phase: str) -> None:
-        self.status.phase = phase
+    def _phase(self, token: int) -> Callable[[str], None]:
+        def phase(name: str) -> None:
+            proof = self.status.in_flight.get(token)
+            if proof is not None:
+                proof.phase = name
+                self.status.sync_current()
+
+        return phase
 
     async def prove_job(self, job: Job) -> None:
         """Prove (or execute) one ``queued`` job and record the outcome."""
@@ -287,9 +403,43 @@ class ProverActor:
         if not await self._still_canonical(job, CheckPoint.BEFORE_PROVING):
             return
         job = self.lifecycle.begin_proving(job)
-        self._begin(job.id, job.block_number, "execute" if self.config.execute else "prove")
+        token = self._begin(job.id, job.block_number,
+                            "execute" if self.config.execute else "prove")
         log.info("proving_started", input_path=job.input_path)
-        scope = self._proof_scope = trio.CancelScope(shield=True)
+        await self._run_proof(job, request, token, attach_id=None)
+
+    async def _collect_job(self, job: Job) -> None:
+        """Collect the proof of a job a previous daemon left running on the prover
+        (``job.prover_job_id``), or prove it again when the prover lost it."""
+        assert job.input_path is not None and job.prover_job_id is not None
+        out_dir = self.config.output_dir / str(job.block_number)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        request = ProveRequest(job.block_number, Path(job.input_path), out_dir,
+                               self.config.timeout_s)
+        token = self._begin(job.id, job.block_number, "attach")
+        self.status.in_flight[token].prover_job_id = job.prover_job_id
+        await self._run_proof(job, request, token, attach_id=job.prover_job_id)
+
+    async def _prove(self, job: Job, request: ProveRequest, token: int,
+                     attach_id: str | None) -> ProofResult:
+        """The backend's proof of ``request``: collected from the running ``attach_id`` when
+        given (proved again when the prover lost it), else proved afresh."""
+        backend = self.backend
+        if not isinstance(backend, ResumableBackend):
+            return await backend.prove(request, on_spawn=self._on_spawn(job),
+                                       on_progress=self._phase(token))
+        if attach_id is not None:
+            outcome = await backend.attach(attach_id, request, on_progress=self._phase(token))
+            if not isinstance(outcome, JobLost):
+                return outcome
+            log.warning("prover_job_lost", block_number=job.block_number, job_id=job.id,
+                        prover_job_id=attach_id)
+        return await backend.prove(request, on_progress=self._phase(token),
+                                   on_job_id=self._on_job_id(job, token))
+
+    async def _run_proof(self, job: Job, request: ProveRequest, token: int,
+                         attach_id: str | None) -> None:
+        scope = self._shielded_scope()
         try:
             with scope:
                 if self.config.execute:
@@ -298,22 +448,21 @@ class ProverActor:
                         return
                     await self._record_execution(job, executed.cycles, executed.time_ms)
                 else:
-                    result = await self.backend.prove(
-                        request, on_spawn=self._on_spawn(job), on_progress=self._phase
-                    )
+                    result = await self._prove(job, request, token, attach_id)
                     if not await self._still_canonical(job, CheckPoint.BEFORE_RECORDING):
                         return
                     await self._record_proof(job, result)
             if scope.cancelled_caught:
-                # Shutdown outlasted the grace period: the group was killed; resume next start.
-                self._interrupted(job)
+                # Shutdown outlasted the grace period: the group was killed (or the coordinator
+                # job left running); resume next start.
+                self._interrupted(job, attach_id)
         except ProverFailed as exc:
             # Not shielded: a stop during a store outage leaves the job ``proving``, resumed
             # (tried again) at the next start.
             await self._record_failure(job, exc)
         finally:
-            self._proof_scope = None
-            self._end()
+            self._proof_scopes.discard(scope)
+            self._end(token)
 
     async def _still_canonical(self, job: Job, point: CheckPoint) -> bool:
         """True when ``job``'s block is still the canonical one at its height (or cannot be
@@ -355,7 +504,29 @@ class ProverActor:
 
         return record
 
-    def _interrupted(self, job: Job) -> None:
+    def _on_job_id(self, job: Job, token: int) -> Callable[[str], None]:
+        def record(prover_job_id: str) -> None:
+            self._prover_job_ids[job.id] = prover_job_id
+            proof = self.status.in_flight.get(token)
+            if proof is not None:
+                proof.prover_job_id = prover_job_id
+            try:
+                self.lifecycle.record_prover_job(job, prover_job_id)
+            except STORE_FAULTS:
+                # Only a daemon that dies during this proof needs it (to re-attach); without
+                # it the block is proved again at the next start.
+                log.error("prover_job_id_not_recorded", prover_job_id=prover_job_id,
+                          exc_info=True)
+
+        return record
+
+    def _interrupted(self, job: Job, attach_id: str | None = None) -> None:
+        prover_job_id = self._prover_job_ids.get(job.id, attach_id)
+        if prover_job_id is not None and self.resumable:
+            # Left running on the coordinator; the next start collects it (job stays proving).
+            log.warning("proving_left_running", block_number=job.block_number,
+                        prover_job_id=prover_job_id)
+            return
         try:
             self.lifecycle.interrupted_by_shutdown(job)
         except STORE_FAULTS:

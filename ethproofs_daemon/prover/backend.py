@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Final, Protocol, runtime_checkable
 
 from ethproofs_daemon.jobs import FailureReason
 from ethproofs_daemon.prover.zisk_cli import ZiskVersion
@@ -143,6 +143,47 @@ class ProverBackend(Protocol):
     async def verify(self, proof_path: Path) -> bool:
         """True when ``proof_path`` verifies, False when it does not; ``ProverFailed`` when the
         check itself could not run (unreadable file, tool error)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class JobLost:
+    """``attach`` found no such job on the prover (the ZisK coordinator restarted, or the
+    result aged out): prove the block again."""
+
+    job_id: str
+
+
+@runtime_checkable
+class ResumableBackend(ProverBackend, Protocol):
+    """A backend whose proofs run outside this process (the ZisK coordinator) and outlive it:
+    several may run at once, each gets an id before the caller waits on it, and a restarted
+    daemon collects a running one by that id instead of proving the block again."""
+
+    async def start(self) -> str:
+        """Get ready to prove (register the guest program, run its setup) and return the
+        prover's id of the program. Raises ``ProverUnavailable`` when not ready in time (call
+        again later)."""
+        ...
+
+    async def prove(
+        self,
+        req: ProveRequest,
+        *,
+        on_spawn: Callable[[int], None] | None = None,
+        on_progress: Callable[[str], None] | None = None,
+        on_job_id: Callable[[str], None] | None = None,
+    ) -> ProofResult:
+        """As ``ProverBackend.prove``; ``on_job_id(id)`` gets the prover's id of the proof as
+        soon as it exists, before waiting (again with the new id after a resubmission)."""
+        ...
+
+    async def attach(
+        self, job_id: str, req: ProveRequest, *, on_progress: Callable[[str], None] | None = None
+    ) -> ProofResult | JobLost:
+        """Collect the proof of the running ``job_id`` within ``req.timeout_s`` without
+        submitting anything. Returns ``JobLost`` when the prover does not know the job.
+        Raises ``ProverFailed`` like ``prove``."""
         ...
 
 

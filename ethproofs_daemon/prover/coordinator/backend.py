@@ -42,6 +42,7 @@ from ethproofs_daemon.backoff import Backoff
 from ethproofs_daemon.jobs import FailureReason
 from ethproofs_daemon.prover.backend import (
     ExecutionResult,
+    JobLost,
     ProofResult,
     ProveRequest,
     ProverFailed,
@@ -94,6 +95,8 @@ PHASE_PROVING: Final = "COORDINATOR_PROVING"
 
 _RETRIED: Final = (ClusterBusy, CoordinatorUnreachable, CoordinatorInternal)
 
+__all__ = ("CoordinatorBackend", "CoordinatorHealth", "JobLost")
+
 
 @dataclass(frozen=True, slots=True)
 class CoordinatorHealth:
@@ -106,14 +109,6 @@ class CoordinatorHealth:
     last_error_at: float | None
     hash_id: str | None
     setup_done: bool
-
-
-@dataclass(frozen=True, slots=True)
-class JobLost:
-    """``attach`` found no such job on the coordinator (``NOT_FOUND``: restarted, or the result
-    aged past ``job_ttl``): submit the block again."""
-
-    job_id: str
 
 
 def _unreadable(message: str) -> ProverFailed:
@@ -203,9 +198,9 @@ class CoordinatorBackend:
         """The configured ``version`` (the coordinator API reports none)."""
         return self.version
 
-    async def start(self) -> None:
+    async def start(self) -> str:
         """Register the ELF and run its setup now (else the first ``prove`` does), bounded by
-        ``setup_timeout_s``.
+        ``setup_timeout_s``. Returns the program's ``hash_id``.
 
         Raises:
             ProverUnavailable: not done in time (coordinator unreachable or busy throughout), or
@@ -213,10 +208,10 @@ class CoordinatorBackend:
         """
         with trio.move_on_after(self.setup_timeout_s):
             try:
-                await self._ensure_setup(None)
+                hash_id, _generation = await self._ensure_setup(None)
             except ProverFailed as exc:
                 raise ProverUnavailable(f"coordinator setup failed: {exc.message}") from exc
-            return
+            return hash_id
         raise ProverUnavailable(
             f"coordinator setup not done within {self.setup_timeout_s:g} s: "
             f"{self._last_error or 'no answer'}")
