@@ -132,3 +132,23 @@ async def test_kill_9_while_the_coordinator_proves_collects_the_results_after_re
     finally:
         with trio.CancelScope(shield=True):
             await trio.to_thread.run_sync(standin.stop)
+
+
+async def test_an_unreachable_coordinator_degrades_health_and_is_tried_again(
+    tmp_path: Path, hive: ReplayState
+) -> None:
+    closed = "127.0.0.1:9"  # discard port: nothing listens on loopback
+    async with run_replay_node(hive) as rpc_url, run_standin_ethproofs() as (api_url, _api):
+        env = _env(tmp_path, rpc_url, api_url, closed)
+        async with daemon_process(env, tmp_path) as daemon:
+            with trio.fail_after(60):
+                while True:  # bounded by fail_after
+                    reply = await daemon.get("/health")
+                    doc = reply.json()
+                    if "coordinator_unreachable" in str(doc):
+                        break
+                    await trio.sleep(0.2)
+            assert reply.status_code == 503 and doc["status"] == "degraded"
+            metrics = (await daemon.get("/metrics")).text
+            assert "ethproofs_daemon_coordinator_up 0.0" in metrics
+            assert await daemon.stop() == 0
