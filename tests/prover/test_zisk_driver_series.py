@@ -201,3 +201,27 @@ async def test_a_guest_reading_two_frames_refuses_a_one_frame_input(
             standin.request(), on_spawn=standin.record)
     assert info.value.reason is FailureReason.PROVING_ERROR
     assert "frame" in info.value.stderr_tail
+
+
+async def test_the_eip8025_guest_reads_the_proof_node_input_framed_only(
+    standin: StandinZisk,
+) -> None:
+    from ethproofs_daemon.proofnode.guest_input import eip8025_input
+
+    standin.elf.write_bytes(b"\x7fELF guest-input=framed:1;form=eip8025;")
+    data = eip8025_input(b"\x01" * 600, b"witness bytes")  # u32 LE 600 ‖ SSZ ‖ witness
+    standin.input.write_bytes(framed(data))
+    result = await standin.driver(STANDIN_ZISK_VERSION="0.16.1").prove(
+        standin.request(), on_spawn=standin.record)
+    assert result.proof_path.is_file()
+    # the same guest refuses an input whose first piece is not the EIP-8025 form
+    standin.input.write_bytes(framed(b"\xff\xff\xff\x7f" + b"x" * 20))
+    with pytest.raises(ProverFailed) as info:
+        await standin.driver(STANDIN_ZISK_VERSION="0.16.1").prove(
+            standin.request(block=101), on_spawn=standin.record)
+    assert "EIP-8025" in info.value.stderr_tail
+    # and a 0.14 cargo-zisk cannot run a guest reading framed input
+    standin.input.write_bytes(framed(data))
+    with pytest.raises(ProverFailed) as info:
+        await standin.driver().prove(standin.request(block=102), on_spawn=standin.record)
+    assert "framed" in info.value.stderr_tail

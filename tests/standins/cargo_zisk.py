@@ -37,8 +37,9 @@ by ``STANDIN_ZISK_VERSION``:
   (default ``<unix>-proof.bin``), ``-g`` on gpu builds; bincode 2 layout D, ``Proof generated in
   <s>s, steps: N`` and ``Proof saved to``.
 - **Guest check**: an ELF containing ``guest-input=<raw|framed>:<frames>`` is a guest reading that
-  many frames (or a raw file); an input that guest cannot read fails as the guest would (exit 1,
-  ``Error during emulation``), so a daemon sending the wrong form is caught.
+  many frames (or a raw file), and ``form=eip8025`` one whose first piece is ``u32 LE len ‖ SSZ ‖
+  witness``; an input that guest cannot read fails as the guest would (exit 1, ``Error during
+  emulation``), so a daemon sending the wrong form is caught.
 - Invoked as ``ziskemu`` (``-e ELF --inputs IN [-m]``): prints ``process_rom() steps=N
   duration=S …`` with ``-m`` (zisk.md §2.2).
 
@@ -560,6 +561,11 @@ def check_guest_input(elf: bytes, inp: bytes) -> list[bytes]:
         return pieces
     spec = elf[marker + len(b"guest-input="):].split(b";")[0].decode()
     form, _, count = spec.partition(":")
+    if b"form=eip8025" in elf:  # the ethrex experimental-devnet guest (zisk.md §6.3)
+        piece = pieces[0] if pieces else b""
+        n = struct.unpack_from("<I", piece)[0] if len(piece) >= 4 else -1
+        if n < 0 or 4 + n > len(piece) or n == 0:
+            guest_error("EIP-8025 input: u32 SSZ length does not fit the frame")
     if form == "raw" and series() != "0.14":
         guest_error("this guest was built for ZisK 0.14/0.15 (raw input)")
     if form == "framed" and series() == "0.14":
