@@ -50,3 +50,22 @@ async def test_a_request_in_flight_at_a_stop_is_a_proof_failure_after_the_restar
             finally:
                 await stop_node(again)
                 second.cancel_scope.cancel()
+
+
+async def test_a_request_body_is_dropped_once_its_input_is_written(
+    nursery: trio.Nursery, tmp_path: Path, shared_fixtures: Path
+) -> None:
+    node = await start_node(nursery, tmp_path, prover=StandinProver(gate=trio.Event()))
+    try:
+        node.fake_el.witnesses[ZKBOOST_BLOCK_HASH] = witness_for_tests(shared_fixtures)
+        status, _ = await post(node, zkboost_body(shared_fixtures))
+        assert status == 200
+        with trio.fail_after(30):
+            while not node.prover.calls:  # the job waits in the prover: its input is written
+                await trio.sleep(0.02)
+        work = node.service._roots[ZKBOOST_ROOT]
+        assert work.input_path is not None and work.input_path.stat().st_size > 602
+        assert work.request.body == b""  # the 602-byte body is no longer held
+        assert work.request.root_hex == ZKBOOST_ROOT
+    finally:
+        await stop_node(node)
