@@ -651,6 +651,11 @@ def proof_node_guest_problems(raw: Mapping[str, object], types: list[str]) -> li
                 f"of codec {wants}, but guest profile {node_profile.name} reads "
                 f"{node_profile.codec} ({node_profile.framing})")
     backend = str(raw.get("PROVER_BACKEND", ProverBackendKind.ZISK))
+    node_elf, elf = raw.get("PROOF_NODE_ELF_PATH"), raw.get("ELF_PATH")
+    if backend == "zisk-coordinator" and node_elf is not None and str(node_elf) != str(elf):
+        problems.append(
+            "PROOF_NODE_ELF_PATH: the coordinator backend proves the one guest it registered "
+            "(ELF_PATH); a second guest for the Proof Node API needs PROVER_BACKEND=zisk")
     eth_name = raw.get("GUEST_PROFILE")
     try:
         eth_profile = get_profile(None if eth_name is None else str(eth_name))

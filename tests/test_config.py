@@ -314,3 +314,14 @@ def test_several_proofs_in_flight_need_the_coordinator(tmp_path: Path) -> None:
     assert any(p.startswith("MAX_CONCURRENT_PROOFS:") for p in info.value.problems)
     accepted = load_settings({**env, "PROVER_BACKEND": "zisk-coordinator"}, for_run=True)
     assert accepted.max_concurrent_proofs == 4
+
+
+def test_the_coordinator_backend_refuses_a_second_guest_for_the_proof_node(
+    tmp_path: Path,
+) -> None:
+    env = _coordinator_env(tmp_path, PROOF_NODE_PORT="3000",
+                           PROOF_NODE_ELF_PATH=str(tmp_path / "other.elf"))
+    with pytest.raises(ConfigError) as info:
+        load_settings(env, for_run=True)
+    assert any(p.startswith("PROOF_NODE_ELF_PATH: the coordinator backend")
+               for p in info.value.problems)
