@@ -248,3 +248,34 @@ async def test_a_job_past_its_deadline_is_cancelled_and_fails_proving_timeout(
     cancels = rig.standin.calls("CancelJob")
     assert len(cancels) == 1 and len(rig.standin.prove_requests()) == 1
     assert cancels[0].job_id not in rig.standin.running_jobs()  # the GPU time is given back
+
+
+async def test_a_proof_node_request_takes_the_next_free_slot_before_queued_blocks(
+    make_rig: Callable[[StandinSettings], Rig], tmp_path: Path
+) -> None:
+    from ethproofs_daemon.prover.backend import ProveRequest
+
+    rig = make_rig(StandinSettings(partitions=2, setup_s=0.1, prove_s=0.5, recovery_s=0.05))
+    for block in range(100, 106):
+        rig.queue(block)
+    actor = rig.actor(slots=2)
+    external = tmp_path / "proof-node-input.bin"
+    payload = b"proof node request"
+    external.write_bytes(struct.pack("<Q", len(payload)) + payload + bytes(-len(payload) % 8))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(actor.run)
+        await wait_until(lambda: len(rig.standin.prove_requests()) >= 2, BOUND_S, poll_s=0.02)
+        result: list[object] = []
+
+        async def submit() -> None:
+            result.append(await actor.submit(
+                ProveRequest(0, external, tmp_path / "pn-out", 30.0), priority=5))
+
+        nursery.start_soon(submit)
+        await wait_until(lambda: bool(result) and all(j.state is JobState.PROVED
+                                                      for j in rig.jobs()), BOUND_S)
+        nursery.cancel_scope.cancel()
+    inputs = [r.input.inline.data for r in rig.standin.prove_requests()]
+    # two EthProofs blocks were running; the request took the first slot that freed
+    assert external.read_bytes() in inputs[2:4], [i[8:30] for i in inputs]
+    assert len(inputs) == 7
