@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, NoReturn
@@ -43,7 +44,7 @@ from trio_websocket import (
     DisconnectionTimeout,
     HandshakeError,
     WebSocketConnection,
-    open_websocket_url,
+    wrap_client_stream,
 )
 
 from ethproofs_daemon.node.config import NewHeadsConfig
@@ -54,8 +55,6 @@ log = structlog.get_logger(__name__)
 #: A session that stayed live this long (s) counts as healthy: the next drop waits the first
 #: backoff delay again instead of the next one.
 STABLE_SESSION_S: Final = 60.0
-#: Longest wait (s) for the closing handshake when a session ends.
-DISCONNECT_TIMEOUT_S: Final = 2.0
 #: Characters of a skipped message kept in the log line.
 LOGGED_MESSAGE_CHARS: Final = 200
 
@@ -148,6 +147,48 @@ def parse_notification(message: str | bytes, subscription_id: str) -> NewHead:
     return NewHead(int(number, 16), block_hash.lower())
 
 
+@dataclass(frozen=True, slots=True)
+class WsTarget:
+    """Where a ``ws://`` or ``wss://`` URL points: ``host``, ``port`` (default 80/443), ``tls``,
+    the request target ``resource`` (path and query) and the ``Host`` header value."""
+
+    host: str
+    port: int
+    tls: bool
+    resource: str
+
+    @property
+    def host_header(self) -> str:
+        return self.host if self.port == (443 if self.tls else 80) else f"{self.host}:{self.port}"
+
+
+def ws_target(url: str) -> WsTarget:
+    """Split a WebSocket URL (RFC 6455 §3).
+
+    Raises:
+        ValueError: the scheme is not ``ws`` or ``wss``, or there is no host.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise ValueError(f"not a ws:// or wss:// URL with a host: {endpoint_label(url)}")
+    tls = parts.scheme == "wss"
+    resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return WsTarget(parts.hostname, parts.port or (443 if tls else 80), tls, resource)
+
+
+async def open_stream(target: WsTarget) -> trio.SocketStream | trio.SSLStream[trio.SocketStream]:
+    """A TCP stream to ``target``, wrapped in TLS (system trust store) for ``wss``.
+
+    Raises:
+        OSError: the connection could not be made.
+    """
+    if target.tls:
+        return await trio.open_ssl_over_tcp_stream(
+            target.host, target.port, ssl_context=ssl.create_default_context(),
+            https_compatible=True)
+    return await trio.open_tcp_stream(target.host, target.port)
+
+
 def endpoint_label(url: str) -> str:
     """``scheme://host[:port]`` of ``url``: what is logged of it (paths and queries often carry
     a provider's API key)."""
@@ -203,8 +244,9 @@ class NewHeadsSubscription:
             self._live_since = None
             try:
                 reason = await self._session()
-            except SESSION_ERRORS as exc:
-                reason = f"{type(exc).__name__}: {exc}"
+            except* SESSION_ERRORS as group:  # naked, or from the reader task's nursery
+                first = group.exceptions[0]
+                reason = f"{type(first).__name__}: {first}"
             finally:
                 self._set_live(False)
             live_since = self._live_since
@@ -219,26 +261,48 @@ class NewHeadsSubscription:
 
     async def _session(self) -> str:
         """One connection: subscribe, then deliver heads until it ends; returns why it ended
-        (``_live_since``: when it went live, ``trio.current_time()``)."""
+        (``_live_since``: when it went live, ``trio.current_time()``).
+
+        The TCP (or TLS) stream is opened and closed here rather than by
+        ``open_websocket_url``: trio-websocket 0.12 leaves the socket of a client connection
+        open when the server closes the WebSocket first (its ``aclose`` returns early once a
+        close reason is set), which would leak one socket per drop. The daemon's side ends a
+        session by closing the TCP stream without a closing handshake: the peer is gone,
+        stalled, or the daemon is stopping.
+        """
         cfg = self.config
         self.sessions += 1
-        async with open_websocket_url(
-            cfg.url, max_message_size=cfg.max_message_bytes,
-            connect_timeout=cfg.connect_timeout_s, disconnect_timeout=DISCONNECT_TIMEOUT_S,
-        ) as ws:
-            with trio.fail_after(cfg.subscribe_timeout_s):
-                sub_id = await self._subscribe(ws)
-            self._live_since = trio.current_time()
-            log.info("new_heads_subscribed", endpoint=endpoint_label(cfg.url))
-            self._set_live(True)
-            with trio.CancelScope() as stalled:
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(self._keep_alive, ws, stalled)
-                    reason = await self._deliver(ws, sub_id)
+        target = ws_target(cfg.url)
+        with trio.fail_after(cfg.connect_timeout_s):
+            stream = await open_stream(target)
+        try:
+            async with trio.open_nursery() as nursery:  # trio-websocket's reader task
+                try:
+                    with trio.fail_after(cfg.connect_timeout_s):
+                        ws = await wrap_client_stream(
+                            nursery, stream, target.host_header, target.resource,
+                            max_message_size=cfg.max_message_bytes)
+                    return await self._subscribed(ws)
+                finally:
                     nursery.cancel_scope.cancel()
-            if stalled.cancelled_caught:
-                reason = f"no pong within {cfg.ping_timeout_s} s"
-            return reason
+        finally:
+            await trio.aclose_forcefully(stream)
+
+    async def _subscribed(self, ws: WebSocketConnection) -> str:
+        cfg = self.config
+        with trio.fail_after(cfg.subscribe_timeout_s):
+            sub_id = await self._subscribe(ws)
+        self._live_since = trio.current_time()
+        log.info("new_heads_subscribed", endpoint=endpoint_label(cfg.url))
+        self._set_live(True)
+        with trio.CancelScope() as stalled:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._keep_alive, ws, stalled)
+                reason = await self._deliver(ws, sub_id)
+                nursery.cancel_scope.cancel()
+        if stalled.cancelled_caught:
+            reason = f"no pong within {cfg.ping_timeout_s} s"
+        return reason
 
     async def _subscribe(self, ws: WebSocketConnection) -> str:
         self._request_id += 1
