@@ -210,6 +210,9 @@ class NewHeadsSubscription:
     notification; ``on_live(True)`` once a subscription is confirmed, ``on_live(False)`` when it
     ends. ``live``, ``heads_received``, ``messages_skipped`` and ``sessions`` are for status and
     tests.
+
+    Raises:
+        ValueError: ``config.url`` is not a ``ws://`` or ``wss://`` URL with a host.
     """
 
     def __init__(
@@ -220,6 +223,7 @@ class NewHeadsSubscription:
         on_live: Callable[[bool], None] | None = None,
     ) -> None:
         self.config = config
+        self.target = ws_target(config.url)
         self.on_head = on_head
         self.on_live = on_live
         self.live = False
@@ -272,7 +276,7 @@ class NewHeadsSubscription:
         """
         cfg = self.config
         self.sessions += 1
-        target = ws_target(cfg.url)
+        target = self.target
         with trio.fail_after(cfg.connect_timeout_s):
             stream = await open_stream(target)
         try:

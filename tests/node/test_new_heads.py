@@ -29,10 +29,12 @@ from ethproofs_daemon.node.new_heads import (
     NewHead,
     NewHeadsSubscription,
     SubscriptionRefused,
+    WsTarget,
     endpoint_label,
     parse_notification,
     parse_subscribe_reply,
     subscribe_request,
+    ws_target,
 )
 from ethproofs_daemon.node.rpc import JsonRpcClient, RpcEndpoint
 from ethproofs_daemon.reporting.notices import NullNotifier
@@ -97,6 +99,15 @@ def test_only_scheme_host_and_port_of_the_url_are_logged() -> None:
     assert endpoint_label("wss://user:pw@mainnet.example/ws/v3/SECRETKEY?x=1") == (
         "wss://mainnet.example")
     assert endpoint_label("ws://127.0.0.1:8546") == "ws://127.0.0.1:8546"
+
+
+def test_a_url_that_is_not_ws_or_wss_is_refused_when_the_subscription_is_made() -> None:
+    assert ws_target("wss://node.example/ws/KEY?a=1") == WsTarget(
+        "node.example", 443, True, "/ws/KEY?a=1")
+    assert ws_target("ws://127.0.0.1:8546").host_header == "127.0.0.1:8546"
+    for url in ("http://127.0.0.1:8545", "ws:///path", "127.0.0.1:8546"):
+        with pytest.raises(ValueError):
+            NewHeadsSubscription(NewHeadsConfig(url=url), on_head=lambda head: None)
 
 
 # --- a head follower with the subscription -----------------------------------------------------
