@@ -15,7 +15,8 @@ class FollowerStatus:
     """What ``/health`` and metrics show about the chain side (mutated by the input generator).
 
     ``head`` is the last trusted head; ``untrusted_head`` a head waiting for the next poll to
-    confirm it (``node/targets.py``: ``check_head``), else None."""
+    confirm it (``node/targets.py``: ``check_head``), else None. ``new_heads_live``: whether the
+    ``newHeads`` WebSocket subscription is confirmed and open (None: no ``ETH_WS_URL``)."""
 
     head: int | None = None
     head_seen_at: float | None = None
@@ -28,6 +29,7 @@ class FollowerStatus:
     witness_method_missing: bool = False
     skipped_targets: int = 0
     prepared_count: int = 0
+    new_heads_live: bool | None = None
     warnings: list[str] = field(default_factory=list)
 
 

@@ -11,6 +11,12 @@ or jumps more than ``lookback_blocks`` (at least 64) ahead, and the first head a
 for the next poll to confirm them, logged as ``head_untrusted``; until then no target is selected,
 the cursor does not move and ``/health`` and the metrics keep the last trusted head. Targets are
 selected up to ``head - confirmations`` (``CONFIRMATIONS``).
+
+With ``config.new_heads`` (``ETH_WS_URL``), a ``newHeads`` subscription (``node/new_heads.py``)
+runs beside the loop and ``wake``s it on every announced head and whenever it goes live, so a head
+is acted on without waiting out ``poll_interval_s``. The woken poll is an ordinary poll (same
+``eth_blockNumber``, same trust check and catch-up), and polling goes on at ``poll_interval_s``
+while the subscription is down, reconnecting or silent.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import trio
 
 from ethproofs_daemon.lifecycle import Lifecycle
 from ethproofs_daemon.node.config import FollowerConfig
+from ethproofs_daemon.node.new_heads import NewHead, NewHeadsSubscription
 from ethproofs_daemon.node.rpc import JsonRpcClient, RpcError, RpcMalformedResponse
 from ethproofs_daemon.node.targets import (
     check_head,
@@ -66,12 +73,37 @@ class HeadFollower:
         self._rpc_health = RpcHealthTracker(rpc.endpoint.url)
         self._last_trusted: int | None = None
         self._candidate: int | None = None
+        self._woken = trio.Event()
+        self.new_heads: NewHeadsSubscription | None = None
+        if config.new_heads is not None:
+            self.new_heads = NewHeadsSubscription(config.new_heads, on_head=self._on_new_head,
+                                                  on_live=self._on_live)
+            status.new_heads_live = False
 
     async def run(self) -> None:
-        """Poll every ``poll_interval_s`` until cancelled."""
-        while True:
-            await self.poll_head_once()
-            await trio.sleep(self.config.poll_interval_s)
+        """Poll every ``poll_interval_s``, and at once when woken, until cancelled; runs the
+        ``newHeads`` subscription when configured."""
+        async with trio.open_nursery() as nursery:
+            if self.new_heads is not None:
+                nursery.start_soon(self.new_heads.run)
+            while True:
+                self._woken = trio.Event()  # a wake during the poll below is kept
+                await self.poll_head_once()
+                with trio.move_on_after(self.config.poll_interval_s):
+                    await self._woken.wait()
+
+    def wake(self) -> None:
+        """Poll now, or right after the poll under way (wakes coalesce into one poll)."""
+        self._woken.set()
+
+    def _on_new_head(self, head: NewHead) -> None:
+        log.debug("new_head_announced", head=head.number, block_hash=head.block_hash)
+        self.wake()
+
+    def _on_live(self, live: bool) -> None:
+        self.status.new_heads_live = live
+        if live:
+            self.wake()  # heads announced while it was down: look now
 
     async def poll_head_once(self) -> list[int]:
         """One poll: read the head, enqueue new targets; returns the blocks enqueued."""
