@@ -60,7 +60,7 @@ from ethproofs_daemon.inputs.profiles import check_elf, get_profile
 from ethproofs_daemon.jobs import DEFAULT_PROOF_TYPE, JobState, RetryPolicy
 from ethproofs_daemon.lifecycle import Lifecycle, ReportPolicy
 from ethproofs_daemon.metrics import DaemonMetrics
-from ethproofs_daemon.node.config import FollowerConfig
+from ethproofs_daemon.node.config import FollowerConfig, NewHeadsConfig
 from ethproofs_daemon.node.follower import InputGenerator
 from ethproofs_daemon.node.head import block_hash_at
 from ethproofs_daemon.node.input_source import RpcInputSource
@@ -312,6 +312,7 @@ def build_daemon(settings: Settings, *, backend: ProverBackend | None = None,
             input_retention_s=settings.input_retention_days * 86400.0,
             confirmations=settings.confirmations,
             max_prepared=proof_slots(settings) + 1,
+            new_heads=(NewHeadsConfig(url=settings.eth_ws_url) if settings.eth_ws_url else None),
         ),
     )
     proof_node = None

@@ -99,6 +99,12 @@ class Settings(BaseModel):
     eth_rpc_url: str | None = Field(
         None, alias="ETH_RPC_URL", description="Execution node JSON-RPC URL (required by `run`)."
     )
+    eth_ws_url: str | None = Field(
+        None,
+        alias="ETH_WS_URL",
+        description="The node's WebSocket endpoint (ws:// or wss://): eth_subscribe(newHeads) "
+        "wakes the follower at once; polling stays as the fallback.",
+    )
     elf_path: Path | None = Field(
         None,
         alias="ELF_PATH",
@@ -494,6 +500,14 @@ def cross_field_problems(raw: Mapping[str, object], *, for_run: bool) -> list[st
         if shutil.which(cargo_zisk) is None:
             problems.append(f"CARGO_ZISK: {cargo_zisk!r} is not an executable on PATH")
     problems += coordinator_problems(raw)
+    ws = raw.get("ETH_WS_URL")
+    if ws is not None:
+        from ethproofs_daemon.node.new_heads import ws_target
+
+        try:
+            ws_target(str(ws))
+        except ValueError as exc:
+            problems.append(f"ETH_WS_URL: {exc}")
     node_port, health_port = raw.get("PROOF_NODE_PORT"), raw.get("HEALTH_PORT", "4000")
     if node_port is not None and str(node_port) == str(health_port) and str(node_port) != "0":
         problems.append("PROOF_NODE_PORT: must differ from HEALTH_PORT")

@@ -325,3 +325,12 @@ def test_the_coordinator_backend_refuses_a_second_guest_for_the_proof_node(
         load_settings(env, for_run=True)
     assert any(p.startswith("PROOF_NODE_ELF_PATH: the coordinator backend")
                for p in info.value.problems)
+
+
+def test_eth_ws_url_must_be_a_websocket_url(tmp_path: Path) -> None:
+    env = _simulated_run(tmp_path, ETH_WS_URL="http://127.0.0.1:8546")
+    with pytest.raises(ConfigError) as info:
+        load_settings(env, for_run=True)
+    assert any(p.startswith("ETH_WS_URL:") for p in info.value.problems)
+    ok = load_settings(_simulated_run(tmp_path, ETH_WS_URL="ws://127.0.0.1:8546"), for_run=True)
+    assert ok.eth_ws_url == "ws://127.0.0.1:8546"

@@ -21,8 +21,7 @@ K8S = DEPLOY / "k8s"
 SYSTEMD = DEPLOY / "systemd"
 
 #: Settings the lead is adding with the coordinator backend (issue 13); allowed before they exist.
-PENDING_NAMES = frozenset({"ZISK_COORDINATOR_URL", "MAX_CONCURRENT_PROOFS", "ETH_WS_URL"})
-PENDING_BACKEND = "zisk-coordinator"  # PROVER_BACKEND=zisk-coordinator
+COORDINATOR_BACKEND = "zisk-coordinator"  # PROVER_BACKEND=zisk-coordinator
 
 API_PORT, CLUSTER_PORT, METRICS_PORT, DAEMON_PORT = 7000, 50051, 9090, 4000
 COORDINATOR_ENV = {"ZISK_COORDINATOR_API_PORT": str(API_PORT),
@@ -57,10 +56,10 @@ def container(workload: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_daemon_env(env: dict[str, str]) -> None:
-    unknown = set(env) - known_names() - PENDING_NAMES
+    unknown = set(env) - known_names()
     assert not unknown, f"not settings of the daemon: {sorted(unknown)}"
-    backends = {str(k) for k in ProverBackendKind} | {PENDING_BACKEND}
-    assert env["PROVER_BACKEND"] == PENDING_BACKEND and env["PROVER_BACKEND"] in backends
+    backends = {str(k) for k in ProverBackendKind}
+    assert env["PROVER_BACKEND"] == COORDINATOR_BACKEND and env["PROVER_BACKEND"] in backends
     url = urlsplit(env["ZISK_COORDINATOR_URL"])
     assert (url.scheme, url.hostname, url.port) == ("http", "coordinator", API_PORT)
     assert env["HEALTH_PORT"] == str(DAEMON_PORT) and env["HEALTH_HOST"] == "0.0.0.0"

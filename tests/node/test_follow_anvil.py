@@ -83,3 +83,23 @@ async def test_auto_witness_source_falls_back_to_synthesis_and_proves(
         assert states[4] == "proved", doc["recent"]
         assert await daemon.stop() == 0
     assert (tmp_path / "output" / "8" / "simulated_proof.bin").is_file()
+
+
+async def test_eth_ws_url_new_heads_drive_the_daemon_without_polling(
+    tmp_path: Path, anvil: AnvilNode
+) -> None:
+    await _mine(anvil, 2)
+    ws_url = anvil.url.replace("http://", "ws://", 1)
+    # polling once an hour: only the newHeads subscription can make the targets appear in time
+    env = _env(tmp_path, anvil, WITNESS_SOURCE="synthesize", START_BLOCK="4",
+               ETH_WS_URL=ws_url, POLL_INTERVAL_SECONDS="3600")
+    async with daemon_process(env, tmp_path) as daemon:
+        for _ in range(6):
+            await _mine(anvil, 1)
+            await trio.sleep(0.3)
+        with trio.fail_after(60):
+            doc = await daemon.wait_for(
+                lambda d: {j["block_number"]: j["state"] for j in d["recent"]}.get(8)
+                == "proved", timeout_s=60)
+        assert {j["block_number"] for j in doc["recent"]} >= {4, 8}
+        assert await daemon.stop() == 0
