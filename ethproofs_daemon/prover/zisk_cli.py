@@ -121,9 +121,6 @@ SERIES_RELEASES: Final = {
     ZiskSeries.V0_17: "0.17.x/0.18.x",
     ZiskSeries.V1: "1.x",
 }
-#: The series this version of the daemon drives (all it knows; the set stays so that a series
-#: added to ``ZiskSeries`` before its driver is refused clearly).
-DRIVEN_SERIES: Final = frozenset(ZiskSeries)
 
 _RELEASE_RE: Final = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?")
 
@@ -173,9 +170,7 @@ class VersionVerdict(enum.StrEnum):
     OK = "ok"
     #: A series this daemon does not know at all (e.g. 2.0.0, 0.13).
     UNKNOWN_SERIES = "unknown_series"
-    #: A known series this version of the daemon does not drive yet (0.16, 0.17/0.18, 1.x).
-    NOT_DRIVEN = "not_driven"
-    #: A driven series, but not the one the guest profile was built for.
+    #: A known series, but not the one the guest profile was built for.
     PROFILE_MISMATCH = "profile_mismatch"
 
 
@@ -193,10 +188,6 @@ class VersionDecision:
         return self.verdict is VersionVerdict.OK
 
 
-def _driven_text() -> str:
-    return ", ".join(SERIES_RELEASES[s] for s in ZiskSeries if s in DRIVEN_SERIES)
-
-
 def decide_version(
     version: ZiskVersion, *, profile_name: str, profile_zisk_version: str
 ) -> VersionDecision:
@@ -209,39 +200,29 @@ def decide_version(
             the manifest's ``zisk_version``).
 
     Returns:
-        ``OK`` when ``version`` is of a driven series and of the profile's series;
-        ``UNKNOWN_SERIES`` for a series this daemon does not know; ``NOT_DRIVEN`` for a known
-        series this version of the daemon does not drive; ``PROFILE_MISMATCH`` for a driven
-        series other than the profile's. The message names the version found (and the line
-        printed), the versions supported and the profile, and says when the profile does not
-        match either.
+        ``OK`` when ``version`` is of the profile's series; ``UNKNOWN_SERIES`` for a series this
+        daemon does not know; ``PROFILE_MISMATCH`` for a known series other than the profile's.
+        The message names the version found (and the line printed), the versions supported and
+        the profile, and says when the profile does not match either.
     """
     found = series_of(version.major, version.minor)
-    m = _RELEASE_RE.match(profile_zisk_version.strip())
-    wanted = series_of(int(m.group(1)), int(m.group(2))) if m else None
+    wanted = series_of_release(profile_zisk_version)
     profile_text = f"guest profile {profile_name!r} is built for ZisK {profile_zisk_version}"
     matches = found is not None and found is wanted
-    if found in DRIVEN_SERIES and matches:
+    if matches:
         return VersionDecision(VersionVerdict.OK)
     head = f"cargo-zisk {version} (version line {version.raw!r})"
-    supported_text = f"this version of the daemon drives ZisK {_driven_text()} only"
+    known = ", ".join(SERIES_RELEASES.values())
+    supported_text = f"this version of the daemon drives ZisK {known} only"
     mismatch = "" if matches else f", which cargo-zisk {version} does not match"
     profile_part = profile_text + mismatch
     fix = ("Install a cargo-zisk of the profile's series, or set GUEST_PROFILE to a profile of "
            "the installed series that this daemon drives.")
     if found is None:
-        known = ", ".join(SERIES_RELEASES[s] for s in ZiskSeries)
         return VersionDecision(
             VersionVerdict.UNKNOWN_SERIES,
             f"{head} is a ZisK release this daemon does not know (known series: {known}); "
             f"{supported_text}; {profile_part}. {fix}",
-        )
-    if found not in DRIVEN_SERIES:
-        return VersionDecision(
-            VersionVerdict.NOT_DRIVEN,
-            f"{head} is not supported by this version of the daemon: {supported_text} "
-            f"(ZisK {SERIES_RELEASES[found]} has another prove command line and output files); "
-            f"{profile_part}. {fix}",
         )
     return VersionDecision(
         VersionVerdict.PROFILE_MISMATCH,
