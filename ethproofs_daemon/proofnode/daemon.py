@@ -48,6 +48,7 @@ from ethproofs_daemon.proofnode.public_values import (
     PublicValuesLayout,
     VerificationUnconfirmed,
     check_public_values,
+    require_confirmed,
 )
 from ethproofs_daemon.proofnode.service import ProofNodeService
 from ethproofs_daemon.proofnode.settings import ProofNodeSettings
@@ -126,10 +127,7 @@ class SharedProver:
         """
         if isinstance(self.backend, SimulatedProver):
             raise VerificationUnconfirmed("the simulated prover's placeholders commit to nothing")
-        check_public_values(  # raises VerificationUnconfirmed before any work
-            program_vk=bytes(32), outputs=bytes(256), root=bytes(32), layout=self.layout,
-            expected_program_vk=self.program_vk,
-        )
+        require_confirmed(self.layout, self.program_vk)  # before any work
         if self._waiting >= MAX_WAITING_VERIFICATIONS:
             raise VerificationBusy(f"{self._waiting} verifications are waiting")
         self._waiting += 1

@@ -52,6 +52,26 @@ class PublicValuesVerdict:
     reason: str = ""
 
 
+def require_confirmed(layout: PublicValuesLayout, expected_program_vk: bytes | None) -> bytes:
+    """The program key to require, when public values can be checked at all.
+
+    Raises:
+        VerificationUnconfirmed: ``layout`` is ``unconfirmed``, or no program key is configured.
+    """
+    if layout is PublicValuesLayout.UNCONFIRMED:
+        raise VerificationUnconfirmed(
+            "the layout of this guest's public values is unconfirmed (no source read fixes how "
+            "its output sits in the proof's output slots); set PROOF_NODE_PUBLIC_VALUES once "
+            "checked on your guest"
+        )
+    if expected_program_vk is None:
+        raise VerificationUnconfirmed(
+            "the guest profile records no program key, so the proof's program cannot be "
+            "confirmed; record program_vk in the guest manifest"
+        )
+    return expected_program_vk
+
+
 def check_public_values(
     *,
     program_vk: bytes,
@@ -75,20 +95,10 @@ def check_public_values(
     """
     if len(program_vk) != PROGRAM_VK_BYTES or len(outputs) != OUTPUT_BYTES or len(root) != 32:
         raise ValueError("program_vk must be 32 bytes, outputs 256, root 32")
-    if layout is PublicValuesLayout.UNCONFIRMED:
-        raise VerificationUnconfirmed(
-            "the layout of this guest's public values is unconfirmed (no source read fixes how "
-            "its output sits in the proof's output slots); set PROOF_NODE_PUBLIC_VALUES once "
-            "checked on your guest"
-        )
-    if expected_program_vk is None:
-        raise VerificationUnconfirmed(
-            "the guest profile records no program key, so the proof's program cannot be "
-            "confirmed; record program_vk in the guest manifest"
-        )
-    if program_vk != expected_program_vk:
+    expected = require_confirmed(layout, expected_program_vk)
+    if program_vk != expected:
         return PublicValuesVerdict(
-            False, f"program key {program_vk.hex()} is not the guest's {expected_program_vk.hex()}"
+            False, f"program key {program_vk.hex()} is not the guest's {expected.hex()}"
         )
     (length,) = struct.unpack_from("<Q", outputs)
     body = outputs[8 : 8 + 33]
